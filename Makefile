@@ -1,0 +1,38 @@
+# One-command setup: every target that needs Python builds .venv first, once.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+# jsii (aws-cdk-lib) warns loudly on Node versions it has not tested; the warning is noise here.
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: demo test lint synth bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tray-agent demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check functions infra tests
+	$(BIN)/ruff format --check functions infra tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+synth: $(STAMP)
+	$(BIN)/python -m infra.app_synth
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) cdk.out bench-results.json .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""Environment configuration, validated once at cold start.
+
+Only this module reads ``os.environ``; everything else receives a ``Settings`` instance.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+from tray_agent.errors import ConfigurationError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_WORKFLOWS_FILE = PACKAGE_DIR / "config_files" / "workflows.json"
+DEFAULT_RULES_FILE = PACKAGE_DIR / "config_files" / "rules.json"
+
+TrayRegion = Literal["us", "eu", "apac"]
+
+
+class Settings(BaseModel):
+    """Everything a function needs to know about its environment."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # DynamoDB tables
+    idempotency_table: str = "tray-agent-idempotency"
+    decisions_table: str = "tray-agent-decisions"
+    context_table: str = "tray-agent-context"
+    reviews_table: str = "tray-agent-reviews"
+    monitor_table: str = "tray-agent-monitor"
+    catalog_table: str = "tray-agent-catalog"
+
+    # S3 / Step Functions / SNS
+    po_bucket: str = "tray-agent-po-drops"
+    po_state_machine_arn: str = ""
+    alerts_topic_arn: str = ""
+
+    # Tray
+    tray_region: TrayRegion = "us"
+    tray_api_base_url: HttpUrl | None = None  # overrides the region's URL (simulator, proxies)
+    tray_token_secret_name: str = ""  # Secrets Manager secret holding {"master_token", "user_token"}
+    tray_master_token: str = Field(default="", repr=False)  # local runs only; Lambda reads the secret
+    tray_user_token: str = Field(default="", repr=False)
+    tray_timeout_s: float = 10.0
+    tray_max_attempts: int = 4
+
+    # Agent
+    workflows_file: Path = DEFAULT_WORKFLOWS_FILE
+    rules_file: Path = DEFAULT_RULES_FILE
+    openai_base_url: str = ""
+    openai_api_key: str = Field(default="", repr=False)
+    openai_api_key_secret_name: str = ""
+    openai_model: str = ""  # empty: no model, the policy brain decides alone
+    review_confidence_threshold: float = Field(default=0.7, ge=0, le=1)
+
+    # Retention and limits
+    context_retention_days: int = 90
+    decision_retention_days: int = 365
+    idempotency_expiry_s: int = 24 * 3600
+    max_body_bytes: int = 1024 * 1024
+
+    @property
+    def model_configured(self) -> bool:
+        return bool(self.openai_model)
+
+
+def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``TRAY_AGENT_*`` variables (plus the standard OPENAI_* names)."""
+    env = dict(os.environ if environ is None else environ)
+    prefix = "TRAY_AGENT_"
+    values: dict[str, str] = {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
+    for standard, field in (
+        ("OPENAI_BASE_URL", "openai_base_url"),
+        ("OPENAI_API_KEY", "openai_api_key"),
+        ("OPENAI_MODEL", "openai_model"),
+    ):
+        if standard in env and field not in values:
+            values[field] = env[standard]
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid environment configuration: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The container's settings, validated on first use (cold start)."""
+    return settings_from_env()

@@ -1,0 +1,54 @@
+"""The domain exception tree.
+
+HTTP handlers map these to status codes in one place; Step Functions states raise them by
+name so ``Retry``/``Catch`` clauses can match ``error.__class__.__name__``.
+"""
+
+from __future__ import annotations
+
+
+class TrayAgentError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    http_status = 500
+
+    def __init__(self, message: str, *, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ConfigurationError(TrayAgentError):
+    """The environment or a configuration file is invalid."""
+
+
+class InvalidInputError(TrayAgentError):
+    """The caller sent something we cannot accept."""
+
+    http_status = 400
+
+
+class PayloadTooLargeError(InvalidInputError):
+    http_status = 413
+
+
+class AuthenticationError(TrayAgentError):
+    http_status = 401
+
+
+class NotFoundError(TrayAgentError):
+    http_status = 404
+
+
+class ConflictError(TrayAgentError):
+    http_status = 409
+
+
+class DuplicateInProgressError(ConflictError):
+    """The same event is being processed right now by another invocation."""
+
+
+class UpstreamError(TrayAgentError):
+    """A dependency (Tray, the model, AWS) failed in a way the caller cannot fix."""
+
+    http_status = 502
