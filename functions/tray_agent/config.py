@@ -42,6 +42,7 @@ class Settings(BaseModel):
     # Tray
     tray_region: TrayRegion = "us"
     tray_api_base_url: HttpUrl | None = None  # overrides the region's URL (simulator, proxies)
+    tray_webhook_base_url: HttpUrl | None = None  # resolves relative webhook paths in the workflows file
     tray_token_secret_name: str = ""  # Secrets Manager secret holding {"master_token", "user_token"}
     tray_master_token: str = Field(default="", repr=False)  # local runs only; Lambda reads the secret
     tray_user_token: str = Field(default="", repr=False)

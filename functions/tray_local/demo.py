@@ -1,0 +1,30 @@
+"""``tray-agent demo``: the main job end to end on embedded defaults.
+
+No AWS account (moto), no Tray account (the simulator), no OpenAI key (the policy brain).
+Each section is a module with ``run(env: DemoEnvironment) -> None``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+# Sections, in the order the demo tells the story.
+SECTIONS: tuple[str, ...] = (
+    "tray_local.demo_events",
+)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("demo", help="run the end-to-end demo locally")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tray_local.local_env import LocalEnvironment
+
+    with LocalEnvironment.start() as env:
+        for section in SECTIONS:
+            importlib.import_module(section).run(env)
+    return 0
