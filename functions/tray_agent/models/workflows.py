@@ -1,0 +1,80 @@
+"""The workflows file: each Tray workflow the agent may run, described as a tool.
+
+The same file drives the agent's tool registry and the local Tray simulator.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tray_agent.errors import ConfigurationError
+
+
+class TriggerMode(StrEnum):
+    """How Tray answers a webhook trigger (seed 001)."""
+
+    AUTO_RESPOND = "auto_respond"  # "Auto respond with HTTP 200": fire and forget
+    AWAIT_RESPONSE = "await_response"  # "Await workflow and respond": synchronous, up to 5 min
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class WorkflowTrigger(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Absolute (https://….trayapp.io/…) or a path resolved against Settings.tray_webhook_base_url.
+    webhook_url: str | None = None
+    workflow_id: str | None = None
+    mode: TriggerMode = TriggerMode.AUTO_RESPOND
+
+    @model_validator(mode="after")
+    def _needs_a_target(self) -> WorkflowTrigger:
+        if not (self.webhook_url or self.workflow_id):
+            raise ValueError("a trigger needs a webhook_url or a workflow_id")
+        return self
+
+
+class WorkflowTool(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
+    description: str = Field(min_length=10)
+    trigger: WorkflowTrigger
+    input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    risk: RiskLevel = RiskLevel.LOW
+    requires_approval: bool = False
+    # Local simulator only: how runs of this workflow behave (ignored by the deployed agent).
+    simulation: dict[str, Any] | None = None
+
+
+class WorkflowsFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workflows: list[WorkflowTool]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> WorkflowsFile:
+        names = [w.name for w in self.workflows]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate workflow names: {duplicates}")
+        return self
+
+    def by_name(self) -> dict[str, WorkflowTool]:
+        return {w.name: w for w in self.workflows}
+
+
+def load_workflows_file(path: Path) -> WorkflowsFile:
+    try:
+        return WorkflowsFile.model_validate(json.loads(path.read_text()))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot load workflows file {path}: {exc}") from exc
