@@ -12,9 +12,7 @@ import sys
 from collections.abc import Sequence
 
 # Feature modules that contribute subcommands (each has ``register(subparsers)``).
-COMMAND_MODULES: tuple[str, ...] = (
-    "tray_local.demo",
-)
+COMMAND_MODULES: tuple[str, ...] = ("tray_local.demo",)
 
 
 def build_parser() -> argparse.ArgumentParser:
