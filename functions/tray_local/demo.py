@@ -11,9 +11,7 @@ import importlib
 from typing import Any
 
 # Sections, in the order the demo tells the story.
-SECTIONS: tuple[str, ...] = (
-    "tray_local.demo_events",
-)
+SECTIONS: tuple[str, ...] = ("tray_local.demo_events",)
 
 
 def register(subparsers: Any) -> None:
