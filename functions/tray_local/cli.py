@@ -12,7 +12,10 @@ import sys
 from collections.abc import Sequence
 
 # Feature modules that contribute subcommands (each has ``register(subparsers)``).
-COMMAND_MODULES: tuple[str, ...] = ("tray_local.demo",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "tray_local.demo",
+    "tray_local.cli_tray",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
