@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from tray_agent.config import Settings
 from tray_agent.tray import TrayClients, build_tray_clients
 from tray_agent.tray.http import RetryPolicy

@@ -26,7 +26,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tray_agent.config import DEFAULT_WORKFLOWS_FILE
 from tray_agent.models.workflows import TriggerMode, load_workflows_file
 from tray_agent.tray.models import Execution
-
 from tray_local.simulator.engine import (
     CallRecord,
     Engine,
