@@ -8,11 +8,13 @@ repository makes sure only the first of two simultaneous reviewers acts.
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from tray_agent.config import Settings
 from tray_agent.data.reviews import ReviewsRepository
 from tray_agent.errors import ConflictError, NotFoundError
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewKind, ReviewStatus
@@ -110,3 +112,29 @@ class ReviewService:
             return self._resolvers[kind]
         except KeyError:
             raise ConflictError(f"no resolver is registered for {kind.value} reviews") from None
+
+
+# Each kind's resolver lives with the feature that owns it; a module that is absent (a feature
+# not deployed) simply leaves its kind unregistered, and approving such an item is a 409.
+RESOLVER_FACTORIES: dict[ReviewKind, str] = {
+    ReviewKind.DECISION: "tray_agent.domain.agent.review",
+    ReviewKind.PURCHASE_ORDER: "tray_agent.domain.po.review",
+    ReviewKind.RECOVERY: "tray_agent.domain.monitor.review",
+}
+
+
+def build_review_service(settings: Settings) -> ReviewService:
+    """The review service with every available resolver (each module has ``build_resolver``)."""
+    resolvers: dict[ReviewKind, ReviewResolver] = {}
+    for kind, module_name in RESOLVER_FACTORIES.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        resolvers[kind] = module.build_resolver(settings)
+    repository = ReviewsRepository(
+        settings.reviews_table, retention=timedelta(days=settings.decision_retention_days)
+    )
+    return ReviewService(repository, resolvers)
