@@ -21,6 +21,7 @@ Patched (only while the context is entered, restored on exit):
   sleep in moto; they are scaled by ``time_scale`` (0 by default) and recorded.
 - ``StateTaskServiceCallback._eval_wait_for_task_token``: wrapped to know which task tokens an
   execution is blocked on, so ``run`` can return as soon as the execution pauses on one.
+- ``StepFunctionResponse.send_task_failure``: moto 5.2.5 drops ``cause``; ours passes it on.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ from typing import Any
 
 import boto3
 from moto.core.config import default_user_config
+from moto.core.responses import EmptyResult
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+from moto.stepfunctions.responses import StepFunctionResponse
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
@@ -440,6 +443,17 @@ class LocalStepFunctions:
                     local._waiting.get(execution_arn, {}).pop(endpoint.callback_id, None)
 
         self._patch(callback_class, "_eval_wait_for_task_token", tracked_wait_for_task_token)
+
+        def send_task_failure_keeping_cause(response: Any) -> EmptyResult:
+            # moto 5.2.5's handler drops the request's `cause`; the backend accepts it.
+            response.stepfunction_backend.send_task_failure(
+                response._get_param("taskToken"),
+                error=response._get_param("error"),
+                cause=response._get_param("cause"),
+            )
+            return EmptyResult()
+
+        self._patch(StepFunctionResponse, "send_task_failure", send_task_failure_keeping_cause)
 
     # -- Lambda dispatch (runs on moto's execution worker thread) -------------------------------
 
