@@ -27,6 +27,7 @@ Patched (only while the context is entered, restored on exit):
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -360,6 +361,7 @@ class LocalStepFunctions:
     The caller owns ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``; enter
     this inside it. One instance may be entered at a time (the patch is process-wide).
     ``time_scale`` multiplies Retry intervals and Wait state durations (0: do not sleep at all).
+    ``quiet_interpreter_logs`` silences moto's ERROR log of every (even retried or caught) failure.
     """
 
     def __init__(
@@ -369,6 +371,7 @@ class LocalStepFunctions:
         region: str = DEFAULT_REGION,
         time_scale: float = 0.0,
         poll_interval_s: float = 0.005,
+        quiet_interpreter_logs: bool = True,
     ) -> None:
         self._handlers = {function_name_from_reference(key): value for key, value in handlers.items()}
         self.region = region
@@ -379,6 +382,7 @@ class LocalStepFunctions:
         self.wait_state_delays: list[float] = []
         self._waiting: dict[str, dict[str, Any]] = {}  # execution ARN -> task token -> callback endpoint
         self._waiting_lock = threading.Lock()
+        self._quiet_interpreter_logs = quiet_interpreter_logs
         self._restore: list[Callable[[], None]] = []
         self._client: Any = None
 
@@ -417,6 +421,13 @@ class LocalStepFunctions:
 
     def _install(self) -> None:
         local = self
+        if self._quiet_interpreter_logs:
+            # moto logs every state failure at ERROR with the state's whole repr, even the ones a
+            # Retry or Catch handles; they would drown the demo's output.
+            interpreter_logger = logging.getLogger("moto.stepfunctions.parser")
+            previous_level = interpreter_logger.level
+            interpreter_logger.setLevel(logging.CRITICAL)  # setLevel, not .level=: it clears the cache
+            self._restore.append(lambda: interpreter_logger.setLevel(previous_level))
         self._patch(lambda_eval_utils, "_invoke_lambda_function", self._invoke_lambda_function)
         self._patch(retrier_decl, "time", _ScaledSleep(self))
 

@@ -91,7 +91,7 @@ def synthesize_pipeline() -> SynthesizedPipeline:
         return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))
 
     return SynthesizedPipeline(
-        template=Template.from_stack(stack).to_json(),
+        template=dict(Template.from_stack(stack).to_json()),
         state_machine_logical_id=logical_id(machine),
         function_logical_ids={
             CLASSIFY_FUNCTION: logical_id(classify_fn),
