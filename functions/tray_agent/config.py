@@ -60,6 +60,20 @@ class Settings(BaseModel):
     openai_api_key_secret_name: str = ""
     openai_model: str = ""  # empty: no model, the policy brain decides alone
     review_confidence_threshold: float = Field(default=0.7, ge=0, le=1)
+    # LLM brain bounds and prices (USD per 1k tokens, for the per-decision cost estimate)
+    llm_max_iterations: int = Field(default=6, ge=1, le=20)
+    llm_max_tokens: int = Field(default=1024, ge=16)
+    llm_budget_s: float = Field(default=20.0, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0)
+    llm_input_cost_per_1k: float = Field(default=0.00015, ge=0)
+    llm_output_cost_per_1k: float = Field(default=0.0006, ge=0)
+
+    # API authentication: HMAC signing secret for machine senders, tokens for reviewers
+    signing_secret_name: str = ""  # Secrets Manager secret holding the shared HMAC key
+    signing_secret: str = Field(default="", repr=False)  # local runs only
+    reviewer_tokens_secret_name: str = ""  # secret: {"reviewer name": "token", ...}
+    reviewer_tokens: str = Field(default="", repr=False)  # local runs only, same JSON
+    signature_tolerance_s: int = Field(default=300, ge=1)
 
     # Retention and limits
     context_retention_days: int = 90

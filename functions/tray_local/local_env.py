@@ -6,7 +6,9 @@ very events API Gateway, S3, EventBridge and Step Functions would send them.
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +22,11 @@ from tray_agent.data import aws
 from tray_local.apigw import HttpAnswer, LambdaContext, http_api_event
 from tray_local.local_aws import create_tables, use_fake_aws_credentials
 from tray_local.simulator import TraySimulator
+
+# Local credentials for the API (the deployed API reads them from Secrets Manager).
+LOCAL_SIGNING_SECRET = "local-signing-secret"  # noqa: S105 - a well-known local-only value
+LOCAL_REVIEWER = "local-reviewer"
+LOCAL_REVIEWER_TOKEN = "local-reviewer-token"  # noqa: S105
 
 
 @dataclass
@@ -48,6 +55,8 @@ class LocalEnvironment:
                     "TRAY_AGENT_TRAY_MASTER_TOKEN": simulator.master_token,
                     "TRAY_AGENT_TRAY_USER_TOKEN": simulator.user_token,
                     "TRAY_AGENT_WORKFLOWS_FILE": str(workflows_file),
+                    "TRAY_AGENT_SIGNING_SECRET": LOCAL_SIGNING_SECRET,
+                    "TRAY_AGENT_REVIEWER_TOKENS": json.dumps({LOCAL_REVIEWER: LOCAL_REVIEWER_TOKEN}),
                     **(extra_env or {}),
                 }
             )
@@ -64,9 +73,28 @@ class LocalEnvironment:
         body: str | bytes | dict[str, Any] | None = None,
         *,
         headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        auth: bool = True,
     ) -> HttpAnswer:
-        """Call the API Lambda handler in-process with an API Gateway HTTP API event."""
+        """Call the API Lambda handler in-process with an API Gateway HTTP API event.
+
+        By default the request is HMAC-signed as a machine sender would sign it and carries
+        the local reviewer's token; ``auth=False`` sends it bare (``headers`` still apply).
+        """
+        from tray_agent.domain.auth import sign
         from tray_agent.handlers import api
 
-        event = http_api_event(method, path, body, headers=headers)
+        if isinstance(body, dict):
+            body = json.dumps(body)
+        raw = body.encode() if isinstance(body, str) else (body or b"")
+        all_headers: dict[str, str] = {}
+        if auth:
+            timestamp = str(int(time.time()))
+            all_headers = {
+                "X-Tray-Agent-Timestamp": timestamp,
+                "X-Tray-Agent-Signature": sign(self.settings.signing_secret, timestamp, raw),
+                "Authorization": f"Bearer {LOCAL_REVIEWER_TOKEN}",
+            }
+        all_headers.update(headers or {})
+        event = http_api_event(method, path, raw, headers=all_headers, query=query)
         return HttpAnswer.from_proxy_result(api.handler(event, LambdaContext()))

@@ -27,6 +27,12 @@ class ReviewResolver(Protocol):
     def on_reject(self, item: ReviewItem, reason: str) -> None: ...
 
 
+class ValidatingResolver(ReviewResolver, Protocol):
+    """A resolver that can refuse an (edited) payload *before* the item is marked approved."""
+
+    def validate(self, item: ReviewItem, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class ReviewService:
     def __init__(self, repository: ReviewsRepository, resolvers: dict[ReviewKind, ReviewResolver]) -> None:
         self._repository = repository
@@ -76,8 +82,12 @@ class ReviewService:
     def approve(self, review_id: str, reviewer: str, request: ApproveRequest) -> ReviewItem:
         item = self.get(review_id)
         payload = request.edited_payload if request.edited_payload is not None else item.payload
+        resolver = self._resolver(item.kind)
+        validate = getattr(resolver, "validate", None)
+        if validate is not None and item.status is ReviewStatus.PENDING:
+            payload = validate(item, payload)  # raises InvalidInputError: nothing is resolved
         resolved = self._resolve(item, ReviewStatus.APPROVED, reviewer, request.note, payload)
-        self._resolver(item.kind).on_approve(resolved, payload)
+        resolver.on_approve(resolved, payload)
         logger.info(
             "review approved",
             review_id=review_id,
@@ -130,7 +140,8 @@ def build_review_service(settings: Settings) -> ReviewService:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != module_name:
+            # Absent: the module itself or its feature package; a missing import *inside* it raises.
+            if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
                 raise
             continue
         resolvers[kind] = module.build_resolver(settings)

@@ -1,32 +1,50 @@
-"""HTTP API: inbound events, decisions, health. Thin: parse, call the domain, answer."""
+"""HTTP API: events, decisions, customers, the daily summary, reviews, health.
+
+Thin: authenticate, parse, call the domain, answer. Heavy modules load on first use.
+"""
 
 from __future__ import annotations
 
+import base64
 from functools import cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tray_agent.config import get_settings
 from tray_agent.data.idempotency import OncePerKey
+from tray_agent.domain.agent.memory import DailySummary, OperationsSummary
 from tray_agent.domain.agent.service import EventService, build_event_service
+from tray_agent.domain.auth import Authenticator, Principal
 from tray_agent.errors import PayloadTooLargeError, TrayAgentError
 from tray_agent.handlers.http_errors import error_response, proxy_error_response, validation_error_response
 from tray_agent.models.decisions import DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
+from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewStatus
 from tray_agent.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from tray_agent.domain.reviews import ReviewService
 
 settings = get_settings()
 app = APIGatewayHttpResolver(enable_validation=True)
+authenticator = Authenticator(settings)
 
 
 @cache
 def _service() -> EventService:
     return build_event_service(settings)
+
+
+@cache
+def _reviews() -> ReviewService:
+    from tray_agent.domain.reviews import build_review_service
+
+    return build_review_service(settings)
 
 
 @cache
@@ -40,7 +58,14 @@ def _handle_once() -> OncePerKey[InboundEvent, EventAccepted]:
     )
 
 
-@app.post("/events", summary="Submit a business event", responses={202: {"description": "Accepted"}})
+def _reviewer() -> str:
+    principal: Principal = app.context["principal"]
+    return principal.name
+
+
+@app.post(
+    "/events", summary="Submit a business event (HMAC-signed)", responses={202: {"description": "Accepted"}}
+)
 def post_event(event: Annotated[InboundEvent, Body()]) -> Response[EventAccepted]:
     accepted: EventAccepted = _handle_once()(event)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
@@ -49,6 +74,36 @@ def post_event(event: Annotated[InboundEvent, Body()]) -> Response[EventAccepted
 @app.get("/decisions/<decision_id>", summary="Read one decision's audit record")
 def get_decision(decision_id: str) -> DecisionRecord:
     return _service().get_decision(decision_id)
+
+
+@app.get("/customers/<customer_id>/decisions", summary="A customer's decisions, newest first")
+def get_customer_decisions(customer_id: str) -> list[DecisionRecord]:
+    return _service().customer_decisions(customer_id)
+
+
+@app.get("/summary/<day>", summary="The daily operations summary (day: YYYY-MM-DD)")
+def get_summary(day: str) -> DailySummary:
+    return OperationsSummary(settings).read(day)
+
+
+@app.get("/reviews", summary="Review items by status (reviewer token)")
+def list_reviews(status: Annotated[ReviewStatus, Query()] = ReviewStatus.PENDING) -> list[ReviewItem]:
+    return _reviews().list(status)
+
+
+@app.get("/reviews/<review_id>", summary="One review item (reviewer token)")
+def get_review(review_id: str) -> ReviewItem:
+    return _reviews().get(review_id)
+
+
+@app.post("/reviews/<review_id>/approve", summary="Approve, optionally with an edited payload; runs once")
+def approve_review(review_id: str, request: Annotated[ApproveRequest, Body()]) -> ReviewItem:
+    return _reviews().approve(review_id, _reviewer(), request)
+
+
+@app.post("/reviews/<review_id>/reject", summary="Reject with a reason")
+def reject_review(review_id: str, request: Annotated[RejectRequest, Body()]) -> ReviewItem:
+    return _reviews().reject(review_id, _reviewer(), request)
 
 
 @app.get("/health", summary="Liveness")
@@ -81,5 +136,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if len(body) > settings.max_body_bytes * (4 / 3 if event.get("isBase64Encoded") else 1):
         too_large = PayloadTooLargeError(f"request body exceeds the {settings.max_body_bytes} byte limit")
         return proxy_error_response(too_large)
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    http = event.get("requestContext", {}).get("http", {})
+    try:
+        principal = authenticator.authenticate(
+            http.get("method", ""), event.get("rawPath", ""), event.get("headers") or {}, raw
+        )
+    except TrayAgentError as exc:  # 401 before routing: nothing is parsed, nothing changes
+        return proxy_error_response(exc)
+    app.append_context(principal=principal)
     _handle_once().register_lambda_context(context)
     return app.resolve(event, context)

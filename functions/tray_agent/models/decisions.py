@@ -13,8 +13,14 @@ class DecisionAction(StrEnum):
     TRIGGER = "trigger"  # run one workflow with the event's data
     TRANSFORM_AND_TRIGGER = "transform_and_trigger"  # reshape the data first, then run
     CHAIN = "chain"  # run several workflows in order
+    RETRY = "retry"  # retry a failed Tray execution, optionally with modified input
     REVIEW = "review"  # a person decides
     IGNORE = "ignore"  # duplicate, spam, irrelevant: recorded with a reason
+
+
+ACTING_ACTIONS = frozenset(
+    {DecisionAction.TRIGGER, DecisionAction.TRANSFORM_AND_TRIGGER, DecisionAction.CHAIN, DecisionAction.RETRY}
+)
 
 
 class Outcome(StrEnum):
@@ -29,12 +35,36 @@ Brain = Literal["policy", "llm"]
 
 
 class WorkflowCall(BaseModel):
-    """One planned Tray workflow run."""
+    """One planned Tray workflow run (or, with ``retry_of``, a retry of a failed execution)."""
 
     model_config = ConfigDict(frozen=True)
 
     workflow: str
     input: dict[str, Any] = Field(default_factory=dict)
+    retry_of: str | None = None  # execution id to retry; ``input`` then is the modified input (or {})
+
+
+class Usage(BaseModel):
+    """What the model cost for one decision."""
+
+    model: str = ""
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated_cost_usd: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call the model made during its reasoning, and what it got back."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    ok: bool
+    result: str  # truncated text the model saw
 
 
 class Decision(BaseModel):
@@ -46,10 +76,26 @@ class Decision(BaseModel):
     confidence: float = Field(default=1.0, ge=0, le=1)
     brain: Brain = "policy"
     rule: str | None = None  # the policy rule that matched, when the policy decided
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)  # the LLM's reasoning trail
+    usage: Usage | None = None  # tokens and cost, when a model was asked
+    fallback_reason: str | None = None  # why the policy decided although a model is configured
 
     @property
     def first_workflow(self) -> str | None:
         return self.calls[0].workflow if self.calls else None
+
+
+class FinalDecision(BaseModel):
+    """The structured answer the LLM brain must end with."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    action: Literal["trigger", "retry", "review", "ignore"]
+    workflow: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+    reason: str = Field(min_length=1, max_length=4000)
+    confidence: float = Field(ge=0, le=1)
+    retry_execution_id: str | None = None
 
 
 class ExecutionRef(BaseModel):
@@ -67,10 +113,16 @@ class DecisionRecord(BaseModel):
     source: str
     customer_id: str | None = None
     created_at: datetime
+    # What the brain was given: the event's (redacted) data and the customer context summary.
+    inputs: dict[str, Any] = Field(default_factory=dict)
     decision: Decision
     outcome: Outcome
     executions: list[ExecutionRef] = Field(default_factory=list)
     error: str | None = None
+    guardrail: str | None = None  # why the decision was held for review instead of executing
+    review_id: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
 
     @property
     def first_execution_id(self) -> str | None:

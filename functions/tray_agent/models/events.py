@@ -32,6 +32,8 @@ class EventAccepted(BaseModel):
     workflow: str | None = None
     execution_id: str | None = None
     reason: str | None = None
+    brain: str | None = None  # "policy" or "llm"
+    review_id: str | None = None  # set when the decision waits for a person
 
 
 class ErrorBody(BaseModel):

@@ -137,6 +137,9 @@ class Rule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
+    # A screening rule decides even when a model is configured (spam, noise): the first pass
+    # that catches the obvious cases before any token is spent.
+    screen: bool = False
     when: When
     then: Then
 
@@ -178,6 +181,8 @@ class PolicyBrain:
 
     def __init__(self, rules: list[Rule], known_workflows: Callable[[str], bool] | None = None) -> None:
         self._rules = rules
+        self._screens = [rule for rule in rules if rule.screen]
+        self._known_types = frozenset(t for rule in rules for t in rule.when.event_type)
         if known_workflows is not None:
             unknown = sorted(
                 {
@@ -198,26 +203,47 @@ class PolicyBrain:
             raise ConfigurationError(f"cannot load rules file {path}: {exc}") from exc
         return cls(rules, known_workflows)
 
+    def knows(self, event_type: str) -> bool:
+        """Does any rule name this event type? (Unknown types are ignored before a model runs.)"""
+        return event_type in self._known_types
+
+    def screen(self, document: Mapping[str, Any]) -> Decision | None:
+        """The first pass: a decision from a screening rule or for an unknown type, else None."""
+        for rule in self._screens:
+            if rule.when.matches(document):
+                return _decision(rule, document)
+        if not self.knows(str(document.get("type"))):
+            return self._no_rule(document)
+        return None
+
     def decide(self, document: Mapping[str, Any]) -> Decision:
         """Decide for an event given as a plain dict (``type``, ``data``, ``context``, ...)."""
         for rule in self._rules:
             if rule.when.matches(document):
-                then = rule.then
-                calls = [
-                    WorkflowCall(workflow=call["workflow"], input=_render(call.get("input", {}), document))
-                    for call in then.planned_calls()
-                ]
-                return Decision(
-                    action=then.action,
-                    calls=calls,
-                    reason=_render_reason(then.reason, document),
-                    confidence=then.confidence,
-                    brain="policy",
-                    rule=rule.name,
-                )
+                return _decision(rule, document)
+        return self._no_rule(document)
+
+    @staticmethod
+    def _no_rule(document: Mapping[str, Any]) -> Decision:
         return Decision(
             action=DecisionAction.IGNORE,
             reason=f"no rule handles event type {document.get('type')!r}",
             brain="policy",
             rule=None,
         )
+
+
+def _decision(rule: Rule, document: Mapping[str, Any]) -> Decision:
+    then = rule.then
+    calls = [
+        WorkflowCall(workflow=call["workflow"], input=_render(call.get("input", {}), document))
+        for call in then.planned_calls()
+    ]
+    return Decision(
+        action=then.action,
+        calls=calls,
+        reason=_render_reason(then.reason, document),
+        confidence=then.confidence,
+        brain="policy",
+        rule=rule.name,
+    )

@@ -23,6 +23,8 @@ class WorkflowRunner:
         The idempotency key makes a repeated trigger (a retry after a timeout, a duplicate
         event) return the first execution instead of starting a second one.
         """
+        if call.retry_of:
+            return self._retry(call, idempotency_key=idempotency_key)
         tool = self._registry.get(call.workflow)
         payload = self._registry.validate_input(call.workflow, call.input)
         if tool.trigger.webhook_url:
@@ -40,3 +42,20 @@ class WorkflowRunner:
             ref = ExecutionRef(workflow=tool.name, execution_id=execution.id, status_code=200)
         logger.info("workflow triggered", workflow=tool.name, execution_id=ref.execution_id)
         return ref
+
+    def _retry(self, call: WorkflowCall, *, idempotency_key: str) -> ExecutionRef:
+        assert call.retry_of is not None
+        modified = None
+        if call.input:
+            modified = (
+                self._registry.validate_input(call.workflow, call.input)
+                if call.workflow in self._registry
+                else call.input
+            )
+        execution = self._tray.workflows.retry_execution(
+            call.retry_of, modified_input=modified, idempotency_key=idempotency_key
+        )
+        logger.info(
+            "execution retried", workflow=call.workflow, retry_of=call.retry_of, execution_id=execution.id
+        )
+        return ExecutionRef(workflow=call.workflow, execution_id=execution.id, status_code=200)

@@ -1,0 +1,252 @@
+"""The agent's memory: per-customer context (90 days) and the daily operations summary.
+
+Seed 000, "Give the Agent Context and Memory": the agent remembers that this customer had
+three failed orders last week, and keeps a running summary of today's operations, flagging
+patterns that suggest systemic issues. Both live in the context table (``data/context.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tray_agent.config import Settings
+from tray_agent.data.context import ContextRepository
+
+FAILED_ORDER_TYPES = frozenset({"order.failed", "order.payment_failed", "order.fulfillment_failed"})
+TICKET_OPENED_TYPES = frozenset({"ticket.created", "ticket.reopened"})
+TICKET_CLOSED_TYPES = frozenset({"ticket.closed", "ticket.solved"})
+# Seed 000: "alert_on_failure_rate: 0.1".
+FLAG_FAILURE_RATE = 0.1
+FLAG_MIN_RUNS = 3
+SUMMARY_RETENTION_DAYS = 35
+DUPLICATE_WINDOW = timedelta(hours=24)
+
+
+class MemoryEntry(BaseModel):
+    at: datetime
+    kind: str  # "event" (with its decision's outcome), "outcome" (e.g. a failed order from the monitor)
+    event_type: str | None = None
+    outcome: str | None = None
+    workflow: str | None = None
+    summary: str = ""
+
+
+class CustomerContext(BaseModel):
+    """What the agent knows about a customer, loaded for each of their events."""
+
+    customer_id: str
+    failed_orders_7d: int = 0
+    open_tickets: int = 0
+    events_30d: int = 0
+    triggered_30d: int = 0  # events that started a Tray workflow
+    recent: list[MemoryEntry] = Field(default_factory=list)
+
+    def for_rules(self) -> dict[str, Any]:
+        """The flat view the policy rules match on (``context.failed_orders_7d`` ...)."""
+        return self.model_dump(mode="json", exclude={"recent"})
+
+    def brief(self) -> dict[str, Any]:
+        """What the model reads: the counters and the ten most recent entries."""
+        view = self.for_rules()
+        view["recent"] = [e.model_dump(mode="json", exclude_none=True) for e in self.recent[:10]]
+        return view
+
+
+class CustomerMemory:
+    def __init__(self, repository: ContextRepository, retention: timedelta) -> None:
+        self._repository = repository
+        self._retention = retention
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CustomerMemory:
+        return cls(ContextRepository(settings.context_table), timedelta(days=settings.context_retention_days))
+
+    def load(self, customer_id: str, now: datetime | None = None) -> CustomerContext:
+        now = now or datetime.now(UTC)
+        entries = [
+            MemoryEntry.model_validate(item)
+            for item in self._repository.customer_entries(customer_id, since=now - self._retention)
+        ]
+        week, month = now - timedelta(days=7), now - timedelta(days=30)
+        failed = sum(
+            1
+            for e in entries
+            if e.at >= week and (e.event_type in FAILED_ORDER_TYPES or e.outcome == "order_failed")
+        )
+        opened = sum(
+            1 for e in entries if e.at >= month and e.event_type in TICKET_OPENED_TYPES and e.kind == "event"
+        )
+        closed = sum(
+            1 for e in entries if e.at >= month and e.event_type in TICKET_CLOSED_TYPES and e.kind == "event"
+        )
+        return CustomerContext(
+            customer_id=customer_id,
+            failed_orders_7d=failed,
+            open_tickets=max(opened - closed, 0),
+            events_30d=sum(1 for e in entries if e.at >= month and e.kind == "event"),
+            triggered_30d=sum(1 for e in entries if e.at >= month and e.outcome == "triggered"),
+            recent=entries[:20],
+        )
+
+    def remember(
+        self,
+        customer_id: str,
+        *,
+        kind: str,
+        summary: str,
+        event_type: str | None = None,
+        outcome: str | None = None,
+        workflow: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Add one entry (the agent after each event; the monitor for a failed order, ...)."""
+        entry = MemoryEntry(
+            at=at or datetime.now(UTC),
+            kind=kind,
+            event_type=event_type,
+            outcome=outcome,
+            workflow=workflow,
+            summary=summary[:500],
+        )
+        expires_at = int((entry.at + self._retention).timestamp())
+        self._repository.put_customer_entry(
+            customer_id,
+            entry.at,
+            uuid.uuid4().hex[:12],
+            entry.model_dump(mode="json", exclude_none=True),
+            expires_at,
+        )
+
+    def first_with_same_content(self, document: dict[str, Any], now: datetime | None = None) -> str | None:
+        """The earlier event id with the same content (type, source, customer, time, data), if any."""
+        now = now or datetime.now(UTC)
+        content = {k: document.get(k) for k in ("type", "source", "customer_id", "occurred_at", "data")}
+        fingerprint = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+        return self._repository.claim_fingerprint(
+            fingerprint,
+            str(document.get("id")),
+            now=int(now.timestamp()),
+            expires_at=int((now + DUPLICATE_WINDOW).timestamp()),
+        )
+
+
+class WorkflowDay(BaseModel):
+    workflow: str
+    total: int = 0
+    by_outcome: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def failures(self) -> int:
+        return self.by_outcome.get("failed", 0)
+
+
+class SummaryNote(BaseModel):
+    at: datetime
+    kind: str
+    workflow: str | None = None
+    outcome: str
+    note: str
+
+
+class DailySummary(BaseModel):
+    """GET /summary/{day}: what ran, what failed, and patterns worth flagging."""
+
+    day: str
+    totals: dict[str, int] = Field(default_factory=dict)  # by kind ("decision", "execution", ...)
+    outcomes: dict[str, int] = Field(default_factory=dict)
+    workflows: list[WorkflowDay] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    notes: list[SummaryNote] = Field(default_factory=list)
+
+
+class OperationsSummary:
+    """The running daily operations summary, written by the agent and by the monitor.
+
+    ``record(day, kind, workflow, outcome, note)``: ``kind`` says who saw it ("decision" for
+    the agent, "execution" for the monitor, ...); ``outcome`` is free text such as
+    "triggered", "ignored", "failed", "succeeded", "retried"; a ``note`` is kept verbatim
+    (keep it short and free of personal data).
+    """
+
+    def __init__(self, settings: Settings, repository: ContextRepository | None = None) -> None:
+        self._repository = repository or ContextRepository(settings.context_table)
+
+    def record(
+        self,
+        day: date | str | None,
+        kind: str,
+        workflow: str | None,
+        outcome: str,
+        note: str | None = None,
+    ) -> None:
+        now = datetime.now(UTC)
+        day_key = _day_key(day or now.date())
+        expires_at = int((now + timedelta(days=SUMMARY_RETENTION_DAYS)).timestamp())
+        counter = f"{_clean(kind)}#{_clean(workflow or '-')}#{_clean(outcome)}"
+        self._repository.add_to_counter(day_key, counter, expires_at)
+        if note:
+            self._repository.put_note(
+                day_key,
+                now,
+                uuid.uuid4().hex[:8],
+                {
+                    "at": now.isoformat(),
+                    "kind": kind,
+                    "workflow": workflow,
+                    "outcome": outcome,
+                    "note": note[:500],
+                },
+                expires_at,
+            )
+
+    def read(self, day: date | str) -> DailySummary:
+        day_key = _day_key(day)
+        totals: dict[str, int] = defaultdict(int)
+        outcomes: dict[str, int] = defaultdict(int)
+        workflows: dict[str, WorkflowDay] = {}
+        notes: list[SummaryNote] = []
+        for item in self._repository.summary_items(day_key):
+            sk = str(item["sk"])
+            if sk.startswith("count#"):
+                kind, workflow, outcome = sk.removeprefix("count#").split("#", 2)
+                count = int(item.get("count", 0))
+                totals[kind] += count
+                outcomes[outcome] += count
+                if workflow != "-":
+                    day_of = workflows.setdefault(workflow, WorkflowDay(workflow=workflow))
+                    day_of.total += count
+                    day_of.by_outcome[outcome] = day_of.by_outcome.get(outcome, 0) + count
+            elif sk.startswith("note#"):
+                notes.append(
+                    SummaryNote.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")})
+                )
+        flags = [
+            f"{w.workflow}: {w.failures} of {w.total} failed today ({w.failures / w.total:.0%})"
+            for w in sorted(workflows.values(), key=lambda w: w.workflow)
+            if w.total >= FLAG_MIN_RUNS and w.failures / w.total >= FLAG_FAILURE_RATE
+        ]
+        notes.sort(key=lambda n: n.at, reverse=True)
+        return DailySummary(
+            day=day_key,
+            totals=dict(totals),
+            outcomes=dict(outcomes),
+            workflows=sorted(workflows.values(), key=lambda w: w.workflow),
+            flags=flags,
+            notes=notes[:50],
+        )
+
+
+def _day_key(day: date | str) -> str:
+    text = day.isoformat() if isinstance(day, date) else day
+    return date.fromisoformat(text).isoformat()  # raises ValueError on a malformed day
+
+
+def _clean(part: str) -> str:
+    return part.replace("#", "_")[:100]

@@ -1,0 +1,124 @@
+"""API authentication: HMAC-signed machine requests and reviewer bearer tokens.
+
+Machine senders sign ``<timestamp>.<raw body>`` with HMAC-SHA256 and the shared secret:
+
+    X-Tray-Agent-Timestamp: 1767225600            (unix seconds; 5-minute window)
+    X-Tray-Agent-Signature: v1=<hex digest>
+
+Reviewers send ``Authorization: Bearer <token>``; the token names the reviewer, so the audit
+trail says who approved. Secrets come from Secrets Manager (Powertools Parameters, cached) in
+Lambda and from Settings locally. Without configured secrets every protected request is
+refused (fail closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tray_agent.config import Settings
+from tray_agent.errors import AuthenticationError
+
+TIMESTAMP_HEADER = "x-tray-agent-timestamp"
+SIGNATURE_HEADER = "x-tray-agent-signature"
+AUTHORIZATION_HEADER = "authorization"
+SIGNATURE_VERSION = "v1"
+
+
+class Access(StrEnum):
+    PUBLIC = "public"
+    SIGNED = "signed"  # machine senders
+    REVIEWER = "reviewer"  # people with a reviewer token
+    READER = "reader"  # either
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "sender", "reviewer", "anonymous"
+    name: str
+
+
+ANONYMOUS = Principal("anonymous", "anonymous")
+
+
+def required_access(method: str, path: str) -> Access:
+    """Which credential a route needs (decided before routing, so 401 precedes validation)."""
+    if path in ("/health", "/openapi.json"):
+        return Access.PUBLIC
+    if path.startswith("/reviews"):
+        return Access.REVIEWER
+    if method == "GET":
+        return Access.READER
+    return Access.SIGNED
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_VERSION}={digest}"
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def authenticate(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Principal:
+        access = required_access(method, path)
+        if access is Access.PUBLIC:
+            return ANONYMOUS
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if access in (Access.REVIEWER, Access.READER) and AUTHORIZATION_HEADER in lowered:
+            return self._reviewer(lowered[AUTHORIZATION_HEADER])
+        if access in (Access.SIGNED, Access.READER):
+            return self._signed(lowered, body)
+        raise AuthenticationError("a reviewer token is required (Authorization: Bearer <token>)")
+
+    def _signed(self, headers: dict[str, str], body: bytes) -> Principal:
+        timestamp, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
+        if not timestamp or not signature:
+            raise AuthenticationError("the request is not signed")
+        try:
+            sent_at = int(timestamp)
+        except ValueError:
+            raise AuthenticationError("the signature timestamp is not unix seconds") from None
+        if abs(time.time() - sent_at) > self._settings.signature_tolerance_s:
+            raise AuthenticationError("the signature timestamp is outside the allowed window")
+        secret = self._signing_secret()
+        if not secret:
+            raise AuthenticationError("request signing is not configured")
+        if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
+            raise AuthenticationError("the signature does not match")
+        return Principal("sender", "signed-sender")
+
+    def _reviewer(self, authorization: str) -> Principal:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("use Authorization: Bearer <reviewer token>")
+        for name, known in self._reviewer_tokens().items():
+            if known and hmac.compare_digest(known.encode(), token.strip().encode()):
+                return Principal("reviewer", name)
+        raise AuthenticationError("unknown reviewer token")
+
+    def _signing_secret(self) -> str:
+        if self._settings.signing_secret_name and not self._settings.signing_secret:
+            from tray_agent.data.secrets import read_secret
+
+            return read_secret(self._settings.signing_secret_name)
+        return self._settings.signing_secret
+
+    def _reviewer_tokens(self) -> dict[str, str]:
+        raw = self._settings.reviewer_tokens
+        if self._settings.reviewer_tokens_secret_name and not raw:
+            from tray_agent.data.secrets import read_secret
+
+            raw = read_secret(self._settings.reviewer_tokens_secret_name)
+        if not raw:
+            return {}
+        try:
+            tokens = json.loads(raw)
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in tokens.items()} if isinstance(tokens, dict) else {}
