@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from tray_local.sfn_local import LocalLambdaContext, LocalStepFunctions, definition_from_template
 
 from tests.sfn_local.pipeline_stack import (
     APPLY_FUNCTION,
@@ -24,6 +23,7 @@ from tests.sfn_local.pipeline_stack import (
     SynthesizedPipeline,
     synthesize_pipeline,
 )
+from tray_local.sfn_local import LocalLambdaContext, LocalStepFunctions, definition_from_template
 
 
 class ThrottledError(Exception):

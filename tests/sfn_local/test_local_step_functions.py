@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger
 from moto import mock_aws
 from moto.core.config import DefaultConfig
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
 from tray_local.sfn_local import (
     ExecutionTimeoutError,
     LocalLambdaContext,
