@@ -359,7 +359,9 @@ class LocalStepFunctions:
 
     ``handlers`` maps a Lambda function name (or full ARN) to ``handler(event, context)``.
     The caller owns ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``; enter
-    this inside it. One instance may be entered at a time (the patch is process-wide).
+    this inside it. One instance may be entered at a time (the patch is process-wide). On exit,
+    executions it started that are still running are stopped (ABORTED; FAILED with States.Timeout
+    when paused on a task token, since moto lets the interrupted wait's error win over the stop).
     ``time_scale`` multiplies Retry intervals and Wait state durations (0: do not sleep at all).
     ``quiet_interpreter_logs`` silences moto's ERROR log of every (even retried or caught) failure.
     """
@@ -384,6 +386,7 @@ class LocalStepFunctions:
         self._waiting_lock = threading.Lock()
         self._quiet_interpreter_logs = quiet_interpreter_logs
         self._restore: list[Callable[[], None]] = []
+        self._started_executions: list[str] = []
         self._client: Any = None
 
     # -- context management ---------------------------------------------------------------------
@@ -408,11 +411,36 @@ class LocalStepFunctions:
 
     def __exit__(self, *exc: object) -> None:
         global _active  # noqa: PLW0603
+        if self._client is not None:
+            self._abort_running_executions()
         while self._restore:
             self._restore.pop()()
         with _active_lock:
             if _active is self:
                 _active = None
+
+    def _abort_running_executions(self) -> None:
+        # A worker thread left paused or sleeping would wake after the patch (and maybe the caller's
+        # mock_aws) is gone, then invoke Lambda through moto's Docker backend or real AWS: stop it.
+        running = [
+            execution_arn
+            for execution_arn in self._started_executions
+            if self.client.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+        ]
+        for execution_arn in running:
+            self.client.stop_execution(executionArn=execution_arn, cause="LocalStepFunctions exited")
+            # Stopping does not wake a task blocked on its token; interrupting the wait does.
+            with self._waiting_lock:
+                endpoints = list(self._waiting.get(execution_arn, {}).values())
+            for endpoint in endpoints:
+                endpoint.interrupt_all()
+        deadline = time.monotonic() + 2  # best effort: a handler still running cannot be interrupted
+        for execution_arn in running:
+            while time.monotonic() < deadline:
+                status = self.client.describe_execution(executionArn=execution_arn)["status"]
+                if status in TERMINAL_STATUSES:
+                    break
+                time.sleep(self.poll_interval_s)
 
     def _patch(self, owner: Any, attribute: str, replacement: Any) -> None:
         original = owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)
@@ -533,6 +561,7 @@ class LocalStepFunctions:
             name=name or f"run-{uuid.uuid4().hex[:12]}",
             input=json.dumps({} if input is None else input),
         )
+        self._started_executions.append(response["executionArn"])
         return str(response["executionArn"])
 
     def run(
