@@ -33,9 +33,9 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto.core.config import default_user_config
@@ -47,6 +47,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.responses import StepFunctionResponse
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
@@ -387,7 +391,7 @@ class LocalStepFunctions:
         self._quiet_interpreter_logs = quiet_interpreter_logs
         self._restore: list[Callable[[], None]] = []
         self._started_executions: list[str] = []
-        self._client: Any = None
+        self._client: SFNClient | None = None
 
     # -- context management ---------------------------------------------------------------------
 
@@ -543,7 +547,7 @@ class LocalStepFunctions:
     # -- Step Functions API ---------------------------------------------------------------------
 
     @property
-    def client(self) -> Any:
+    def client(self) -> SFNClient:
         if self._client is None:
             raise RuntimeError("enter LocalStepFunctions (with ...) before calling it")
         return self._client
@@ -603,7 +607,7 @@ class LocalStepFunctions:
         # An answered endpoint stays registered until the worker thread wakes: skip it.
         return tuple(token for token, endpoint in endpoints.items() if endpoint.get_outcome() is None)
 
-    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+    def history(self, execution_arn: str) -> list[HistoryEventTypeDef]:
         pages = self.client.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
         return [event for page in pages for event in page["events"]]
 
@@ -620,5 +624,5 @@ class LocalStepFunctions:
     def send_task_failure(self, task_token: str, error: str, cause: str = "") -> None:
         self.client.send_task_failure(taskToken=task_token, error=error, cause=cause)
 
-    def iter_invocations(self, function_name: str) -> Iterator[Invocation]:
-        return (call for call in self.invocations if call.function_name == function_name)
+    def invocations_of(self, function_name: str) -> list[Invocation]:
+        return [call for call in self.invocations if call.function_name == function_name]
