@@ -123,6 +123,17 @@ def definition_from_template(
     return definition
 
 
+def cdk_logical_id(construct: Any) -> str:
+    """The logical id CDK gives an L2 construct's resource (e.g. ``Classify5848C28F``).
+
+    For ``function_names``: ``{cdk_logical_id(classify_fn): "po-classify"}``.
+    """
+    import aws_cdk  # noqa: PLC0415 - dev-only dependency; only callers holding constructs need it
+
+    stack = aws_cdk.Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))
+
+
 def _only_state_machine(resources: Mapping[str, Any]) -> str:
     machines = [
         key for key, res in resources.items() if res.get("Type") == "AWS::StepFunctions::StateMachine"
