@@ -97,10 +97,10 @@ def definition_from_template(
 ) -> dict[str, Any]:
     """The ASL of a state machine in a synthesized template, intrinsics resolved to literals.
 
-    ``function_names`` maps a resource's logical id to its physical name (a dict, or a callable
-    for ids it does not know). Without an entry, a literal ``FunctionName``/``TableName``/...
-    property is used, else the logical id itself. ``state_machine_logical_id`` may be omitted
-    when the template holds exactly one state machine.
+    ``function_names`` maps a resource's logical id (any resource the definition references, not
+    only functions) to its physical name: a callable answers for every id; for ids a dict lacks,
+    a literal ``FunctionName``/``TableName``/... property is used, else the logical id itself.
+    ``state_machine_logical_id`` may be omitted when the template holds exactly one state machine.
     """
     resources: Mapping[str, Any] = template.get("Resources", {})
     logical_id = state_machine_logical_id or _only_state_machine(resources)
@@ -377,7 +377,8 @@ class LocalStepFunctions:
     this inside it. One instance may be entered at a time (the patch is process-wide). On exit,
     executions it started that are still running are stopped (ABORTED; FAILED with States.Timeout
     when paused on a task token, since moto lets the interrupted wait's error win over the stop).
-    ``time_scale`` multiplies Retry intervals and Wait state durations (0: do not sleep at all).
+    ``time_scale`` multiplies Retry intervals and Wait state durations (0: do not sleep at all);
+    TimeoutSeconds/HeartbeatSeconds stay real seconds.
     ``quiet_interpreter_logs`` silences moto's ERROR log of every (even retried or caught) failure.
     """
 
