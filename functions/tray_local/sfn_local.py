@@ -128,7 +128,7 @@ def cdk_logical_id(construct: Any) -> str:
 
     For ``function_names``: ``{cdk_logical_id(classify_fn): "po-classify"}``.
     """
-    import aws_cdk  # noqa: PLC0415 - dev-only dependency; only callers holding constructs need it
+    import aws_cdk
 
     stack = aws_cdk.Stack.of(construct)
     return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))

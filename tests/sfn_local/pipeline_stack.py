@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk.assertions import Template
+
 from tray_local.sfn_local import cdk_logical_id
 
 CLASSIFY_FUNCTION = "sfn-test-classify"  # set as FunctionName in the stack
