@@ -66,6 +66,37 @@ class LocalEnvironment:
             create_tables(settings)
             yield cls(settings=settings, simulator=simulator)
 
+    @contextmanager
+    def reconfigured(self, **env: str) -> Iterator[Settings]:
+        """Run with other ``TRAY_AGENT_*`` settings, as a freshly deployed container would.
+
+        E.g. ``env.reconfigured(TRAY_AGENT_OPENAI_MODEL=..., TRAY_AGENT_OPENAI_BASE_URL=...)``
+        turns the LLM brain on. Cached settings and services are rebuilt on entry and exit;
+        not for use while requests run concurrently.
+        """
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        self._reset_caches()
+        try:
+            yield get_settings()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._reset_caches()
+
+    @staticmethod
+    def _reset_caches() -> None:
+        from tray_agent.domain.agent.brain import build_brains
+        from tray_agent.handlers import api
+
+        get_settings.cache_clear()
+        build_brains.cache_clear()
+        for cached in (api._service, api._reviews, api._handle_once):
+            cached.cache_clear()
+
     def api(
         self,
         method: str,

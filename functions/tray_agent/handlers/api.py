@@ -30,25 +30,24 @@ from tray_agent.observability import logger, metrics, tracer
 if TYPE_CHECKING:
     from tray_agent.domain.reviews import ReviewService
 
-settings = get_settings()
 app = APIGatewayHttpResolver(enable_validation=True)
-authenticator = Authenticator(settings)
 
 
 @cache
 def _service() -> EventService:
-    return build_event_service(settings)
+    return build_event_service(get_settings())
 
 
 @cache
 def _reviews() -> ReviewService:
     from tray_agent.domain.reviews import build_review_service
 
-    return build_review_service(settings)
+    return build_review_service(get_settings())
 
 
 @cache
 def _handle_once() -> OncePerKey[InboundEvent, EventAccepted]:
+    settings = get_settings()
     return OncePerKey(
         _service().handle,
         table_name=settings.idempotency_table,
@@ -83,7 +82,7 @@ def get_customer_decisions(customer_id: str) -> list[DecisionRecord]:
 
 @app.get("/summary/<day>", summary="The daily operations summary (day: YYYY-MM-DD)")
 def get_summary(day: str) -> DailySummary:
-    return OperationsSummary(settings).read(day)
+    return OperationsSummary(get_settings()).read(day)
 
 
 @app.get("/reviews", summary="Review items by status (reviewer token)")
@@ -131,6 +130,7 @@ def on_validation_error(exc: RequestValidationError) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = get_settings()
     body = event.get("body") or ""
     # Checked before routing: the resolver's validation would otherwise parse a huge body first.
     if len(body) > settings.max_body_bytes * (4 / 3 if event.get("isBase64Encoded") else 1):
@@ -139,7 +139,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     http = event.get("requestContext", {}).get("http", {})
     try:
-        principal = authenticator.authenticate(
+        principal = Authenticator(settings).authenticate(
             http.get("method", ""), event.get("rawPath", ""), event.get("headers") or {}, raw
         )
     except TrayAgentError as exc:  # 401 before routing: nothing is parsed, nothing changes

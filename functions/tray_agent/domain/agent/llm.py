@@ -123,11 +123,13 @@ BUILTIN_SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "lookup_customer_context": (
-        "Looks up the customer's context: failed orders in the last 7 days, open tickets, recent events and decisions.",
+        "Looks up the customer's context: failed orders in the last 7 days, open tickets, "
+        "recent events and decisions.",
         {"type": "object", "properties": {"customer_id": {"type": "string"}}},
     ),
     "route_to_human_review": (
-        "Stops and routes the situation to a person, with the reason. Use when unsure or when a human must decide.",
+        "Stops and routes the situation to a person, with the reason. "
+        "Use when unsure or when a human must decide.",
         {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
     ),
     "record_no_action": (
@@ -198,10 +200,10 @@ class LLMBrain:
                     "the model's time budget ran out", usage=run.usage, trail=run.trail
                 )
             try:
-                response = self._client_for().chat.completions.create(
+                response = self._client_for().chat.completions.create(  # type: ignore[call-overload]
                     model=settings.openai_model,
-                    messages=messages,  # type: ignore[arg-type]
-                    tools=self._tools,  # type: ignore[arg-type]
+                    messages=messages,
+                    tools=self._tools,
                     tool_choice="auto",
                     max_tokens=settings.llm_max_tokens,
                     temperature=0,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from tray_agent.config import Settings
 from tray_agent.data.context import ContextRepository
+from tray_agent.errors import InvalidInputError
 
 FAILED_ORDER_TYPES = frozenset({"order.failed", "order.payment_failed", "order.fulfillment_failed"})
 TICKET_OPENED_TYPES = frozenset({"ticket.created", "ticket.reopened"})
@@ -245,7 +246,10 @@ class OperationsSummary:
 
 def _day_key(day: date | str) -> str:
     text = day.isoformat() if isinstance(day, date) else day
-    return date.fromisoformat(text).isoformat()  # raises ValueError on a malformed day
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InvalidInputError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
 def _clean(part: str) -> str:
