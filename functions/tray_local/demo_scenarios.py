@@ -50,9 +50,8 @@ def _print_runs(env: LocalEnvironment, before: set[str]) -> None:
     runs = [e for e in env.simulator.executions() if e.id not in before]
     for run in runs:
         text = json.dumps(run.input)
-        print(
-            f"    Tray ran: {run.workflow_name} ({run.status}) input={text[:300]}{'…' if len(text) > 300 else ''}"
-        )
+        shown = text if len(text) <= 600 else text[:600] + "…"
+        print(f"    Tray ran: {run.workflow_name} ({run.status}) input={shown}")
     if not runs:
         print("    Tray ran: nothing (no task spent)")
 
@@ -134,7 +133,6 @@ def run(env: LocalEnvironment) -> None:
     approved = env.api("POST", f"/reviews/{held['review_id']}/approve", {"note": "checked the photos"})
     again = env.api("POST", f"/reviews/{held['review_id']}/approve", {})
     env.simulator.wait_idle()
-    print(
-        f"  > approve: HTTP {approved.status} by {approved.body.get('resolved_by')}; approve again: HTTP {again.status}"
-    )
+    print(f"  > approve: HTTP {approved.status} by {approved.body.get('resolved_by')}")
+    print(f"  > approve again: HTTP {again.status} (exactly once)")
     _print_runs(env, before)
