@@ -37,6 +37,8 @@ class Api(Construct):
         data.grant(self.function, "idempotency_table", "decisions_table", "context_table", "reviews_table")
         data.tray_tokens.grant_read(self.function)
         data.openai_api_key.grant_read(self.function)
+        data.signing_secret.grant_read(self.function)
+        data.reviewer_tokens.grant_read(self.function)
 
         self.http_api = apigwv2.HttpApi(
             self,

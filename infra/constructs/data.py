@@ -30,12 +30,27 @@ class Data(Construct):
         self.openai_api_key = secretsmanager.Secret(
             self, "OpenAiApiKey", description="API key of the OpenAI-compatible endpoint (optional)"
         )
-        for secret in (self.tray_tokens, self.openai_api_key):
+        # API authentication (seed: machine senders sign, reviewers hold tokens).
+        self.signing_secret = secretsmanager.Secret(
+            self,
+            "SigningSecret",
+            description="Shared HMAC-SHA256 key machine senders sign requests with",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=48
+            ),
+        )
+        self.reviewer_tokens = secretsmanager.Secret(
+            self,
+            "ReviewerTokens",
+            description='Reviewer bearer tokens by reviewer name: {"alice": "<token>", ...}',
+        )
+        for secret in (self.tray_tokens, self.openai_api_key, self.signing_secret, self.reviewer_tokens):
             acknowledge(
                 secret,
                 "AwsSolutions-SMG4",
-                "Third-party API tokens are issued by Tray/OpenAI and cannot be rotated by a Lambda; "
-                "operators rotate them in the vendor console and update the secret.",
+                "Shared with external parties (Tray/OpenAI tokens, senders' signing key, reviewers' "
+                "tokens): rotation needs the other side to switch at the same time, so operators "
+                "rotate them deliberately and update the secret.",
             )
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
@@ -87,4 +102,6 @@ class Data(Construct):
         env = {f"TRAY_AGENT_{field.upper()}": table.table_name for field, table in self.tables.items()}
         env["TRAY_AGENT_TRAY_TOKEN_SECRET_NAME"] = self.tray_tokens.secret_name
         env["TRAY_AGENT_OPENAI_API_KEY_SECRET_NAME"] = self.openai_api_key.secret_name
+        env["TRAY_AGENT_SIGNING_SECRET_NAME"] = self.signing_secret.secret_name
+        env["TRAY_AGENT_REVIEWER_TOKENS_SECRET_NAME"] = self.reviewer_tokens.secret_name
         return env
