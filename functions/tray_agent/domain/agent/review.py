@@ -49,8 +49,6 @@ class DecisionReviewResolver:
             raise InvalidInputError(
                 f"the approved payload must be {{'calls': [...]}}: {exc.errors()[0]['msg']}"
             ) from exc
-        if not calls:
-            raise InvalidInputError("the approved payload holds no calls to run")
         for call in calls:
             if not call.retry_of:
                 self._registry.get(call.workflow)  # only registered workflows run
@@ -68,7 +66,8 @@ class DecisionReviewResolver:
                 executions.append(self._runner.run(call, idempotency_key=key))
         except TrayAgentError as exc:
             error = exc.message
-        self._update(item, Outcome.FAILED if error else Outcome.TRIGGERED, executions, error)
+        outcome = Outcome.FAILED if error else (Outcome.TRIGGERED if calls else Outcome.IGNORED)
+        self._update(item, outcome, executions, error)
         logger.info(
             "held decision run", review_id=item.review_id, runs=len(executions), failed=error is not None
         )
