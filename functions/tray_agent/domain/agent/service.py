@@ -71,7 +71,8 @@ class EventService:
             if event.customer_id:
                 context = self._memory.load(event.customer_id)
             document["context"] = context.for_rules() if context else {}
-            decision = self._brains.decide(document, _situation(event, context))
+            situation = _situation(event, context) if self._brains.llm is not None else None
+            decision = self._brains.decide(document, situation)
         inputs = {"data": redact(event.data), "context": context.brief() if context else None}
         record = self.carry_out(
             decision,
