@@ -27,13 +27,15 @@ def test_context_counts_only_what_falls_in_each_window(local_env: Any) -> None:
         )
     memory.remember(cid, kind="event", event_type="ticket.closed", summary="t", at=now - timedelta(days=1))
     memory.remember(cid, kind="event", event_type="lead.created", summary="old", at=now - timedelta(days=95))
+    memory.remember(cid, kind="event", event_type="customer.health_signals", summary="churn risk", at=now)
 
     context = memory.load(cid, now=now)
     assert context.failed_orders_7d == 4  # three events plus the monitor's outcome
     assert context.open_tickets == 2
-    assert context.events_30d == 8
+    assert context.events_30d == 9
+    assert context.last_health == "churn risk"
     assert all(entry.summary != "old" for entry in context.recent)  # past the 90-day retention
-    assert context.recent[0].summary == "monitor saw it"  # newest first
+    assert {e.summary for e in context.recent[:2]} == {"monitor saw it", "churn risk"}  # newest first
     assert memory.load(customer()).failed_orders_7d == 0
 
 

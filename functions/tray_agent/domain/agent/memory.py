@@ -23,6 +23,7 @@ from tray_agent.errors import InvalidInputError
 FAILED_ORDER_TYPES = frozenset({"order.failed", "order.payment_failed", "order.fulfillment_failed"})
 TICKET_OPENED_TYPES = frozenset({"ticket.created", "ticket.reopened"})
 TICKET_CLOSED_TYPES = frozenset({"ticket.closed", "ticket.solved"})
+HEALTH_TYPE = "customer.health_signals"
 # Seed 000: "alert_on_failure_rate: 0.1".
 FLAG_FAILURE_RATE = 0.1
 FLAG_MIN_RUNS = 3
@@ -47,6 +48,7 @@ class CustomerContext(BaseModel):
     open_tickets: int = 0
     events_30d: int = 0
     triggered_30d: int = 0  # events that started a Tray workflow
+    last_health: str | None = None  # the latest health-signals assessment, if any
     recent: list[MemoryEntry] = Field(default_factory=list)
 
     def for_rules(self) -> dict[str, Any]:
@@ -93,6 +95,7 @@ class CustomerMemory:
             open_tickets=max(opened - closed, 0),
             events_30d=sum(1 for e in entries if e.at >= month and e.kind == "event"),
             triggered_30d=sum(1 for e in entries if e.at >= month and e.outcome == "triggered"),
+            last_health=next((e.summary for e in entries if e.event_type == HEALTH_TYPE), None),
             recent=entries[:20],
         )
 
