@@ -96,8 +96,8 @@ def get_review(review_id: str) -> ReviewItem:
 
 
 @app.post("/reviews/<review_id>/approve", summary="Approve, optionally with an edited payload; runs once")
-def approve_review(review_id: str, request: Annotated[ApproveRequest, Body()]) -> ReviewItem:
-    return _reviews().approve(review_id, _reviewer(), request)
+def approve_review(review_id: str, request: Annotated[ApproveRequest | None, Body()] = None) -> ReviewItem:
+    return _reviews().approve(review_id, _reviewer(), request or ApproveRequest())
 
 
 @app.post("/reviews/<review_id>/reject", summary="Reject with a reason")
