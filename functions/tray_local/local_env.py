@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -120,10 +121,11 @@ class LocalEnvironment:
         raw = body.encode() if isinstance(body, str) else (body or b"")
         all_headers: dict[str, str] = {}
         if auth:
-            timestamp = str(int(time.time()))
+            timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
             all_headers = {
                 "X-Tray-Agent-Timestamp": timestamp,
-                "X-Tray-Agent-Signature": sign(self.settings.signing_secret, timestamp, raw),
+                "X-Tray-Agent-Nonce": nonce,
+                "X-Tray-Agent-Signature": sign(self.settings.signing_secret, timestamp, nonce, raw),
                 "Authorization": f"Bearer {LOCAL_REVIEWER_TOKEN}",
             }
         all_headers.update(headers or {})

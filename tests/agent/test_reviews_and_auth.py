@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -94,22 +95,33 @@ def _decision_count(env: Any) -> int:
     return int(boto3.client("dynamodb").scan(TableName=env.settings.decisions_table, Select="COUNT")["Count"])
 
 
+def signed(
+    body: bytes, secret: str = LOCAL_SIGNING_SECRET, age_s: int = 0, **overrides: str
+) -> dict[str, str]:
+    timestamp, nonce = str(int(time.time()) - age_s), uuid.uuid4().hex
+    headers = {
+        "X-Tray-Agent-Timestamp": timestamp,
+        "X-Tray-Agent-Nonce": nonce,
+        "X-Tray-Agent-Signature": sign(secret, timestamp, nonce, body),
+    }
+    return {**headers, **overrides}
+
+
 def test_unsigned_badly_signed_and_replayed_events_are_401_and_change_nothing(local_env: Any) -> None:
     event = new_event()
     body = json.dumps(event).encode()
-    now = str(int(time.time()))
-    old = str(int(time.time()) - 301)
+    tampered = signed(body)
+    tampered["X-Tray-Agent-Signature"] = sign(
+        LOCAL_SIGNING_SECRET, tampered["X-Tray-Agent-Timestamp"], tampered["X-Tray-Agent-Nonce"], body + b" "
+    )
+    no_nonce = signed(body)
+    del no_nonce["X-Tray-Agent-Nonce"]
     attempts = {
         "unsigned": {},
-        "wrong secret": {"X-Tray-Agent-Timestamp": now, "X-Tray-Agent-Signature": sign("guess", now, body)},
-        "tampered body": {
-            "X-Tray-Agent-Timestamp": now,
-            "X-Tray-Agent-Signature": sign(LOCAL_SIGNING_SECRET, now, body + b" "),
-        },
-        "replayed (old timestamp)": {
-            "X-Tray-Agent-Timestamp": old,
-            "X-Tray-Agent-Signature": sign(LOCAL_SIGNING_SECRET, old, body),
-        },
+        "wrong secret": signed(body, secret="guess"),
+        "tampered body": tampered,
+        "no nonce": no_nonce,
+        "old timestamp (replay after the window)": signed(body, age_s=301),
         "reviewer token is not a sender": {"Authorization": "Bearer local-reviewer-token"},
     }
     before = _decision_count(local_env)
@@ -120,19 +132,20 @@ def test_unsigned_badly_signed_and_replayed_events_are_401_and_change_nothing(lo
     assert runs_for(local_env, f"{event['id']}:") == []
     assert _decision_count(local_env) == before
 
-    signed = {"X-Tray-Agent-Timestamp": now, "X-Tray-Agent-Signature": sign(LOCAL_SIGNING_SECRET, now, body)}
-    assert local_env.api("POST", "/events", body, headers=signed, auth=False).status == 202
+    good = signed(body)
+    assert local_env.api("POST", "/events", body, headers=good, auth=False).status == 202
+    after_first = _decision_count(local_env)
+    replay = local_env.api("POST", "/events", body, headers=good, auth=False)  # captured and re-sent
+    assert replay.status == 401
+    assert "replayed" in replay.body["message"]
+    assert _decision_count(local_env) == after_first
+    assert len(runs_for(local_env, f"{event['id']}:")) == 1
 
 
 def test_review_endpoints_need_a_reviewer_token(local_env: Any) -> None:
     _, accepted = _refund_request(local_env)
     review_id = accepted["review_id"]
-    now = str(int(time.time()))
-    signed_only = {
-        "X-Tray-Agent-Timestamp": now,
-        "X-Tray-Agent-Signature": sign(LOCAL_SIGNING_SECRET, now, b"{}"),
-    }
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}, signed_only):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}, signed(b"{}")):
         answer = local_env.api("POST", f"/reviews/{review_id}/approve", "{}", headers=headers, auth=False)
         assert answer.status == 401, (headers, answer.body)
     assert local_env.api("GET", "/reviews", auth=False).status == 401

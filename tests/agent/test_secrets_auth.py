@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
 import boto3
 
+from tests.agent.test_reviews_and_auth import signed
 from tests.conftest import new_event
-from tray_agent.domain.auth import sign
 
 
 def test_signing_secret_and_reviewer_tokens_are_read_from_secrets_manager(local_env: Any) -> None:
@@ -26,11 +25,7 @@ def test_signing_secret_and_reviewer_tokens_are_read_from_secrets_manager(local_
         TRAY_AGENT_REVIEWER_TOKENS_SECRET_NAME=reviewers_name,
     ):
         body = json.dumps(new_event()).encode()
-        now = str(int(time.time()))
-        good = {
-            "X-Tray-Agent-Timestamp": now,
-            "X-Tray-Agent-Signature": sign("key-from-secrets-manager", now, body),
-        }
+        good = signed(body, secret="key-from-secrets-manager")
         assert local_env.api("POST", "/events", body, headers=good, auth=False).status == 202
         local = local_env.api("POST", "/events", new_event())  # signed with the local key: refused
         assert local.status == 401

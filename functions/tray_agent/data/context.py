@@ -5,7 +5,8 @@ One table, three kinds of items (``pk`` / ``sk``):
 - ``customer#<id>`` / ``<iso time>#<entry id>``: one remembered event, decision or outcome;
 - ``summary#<day>`` / ``count#<kind>#<workflow>#<outcome>``: an atomic counter,
   ``summary#<day>`` / ``note#<iso time>#<id>``: a note worth flagging;
-- ``fingerprint#<sha256>`` / ``-``: the first event id seen with that content (duplicates).
+- ``fingerprint#<sha256>`` / ``-``: the first event id seen with that content (duplicates);
+- ``nonce#<nonce>`` / ``-``: a signed request's nonce, seen once (replay protection).
 
 Every item carries ``expires_at`` (DynamoDB TTL).
 """
@@ -86,6 +87,26 @@ class ContextRepository:
             existing = table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
             return str(existing.get("event_id", "?"))
         return None
+
+
+class NonceStore:
+    """Signed-request nonces, each accepted once within the signature window."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    def first_use(self, nonce: str, now: int, expires_at: int) -> bool:
+        try:
+            aws.table(self._table_name).put_item(
+                Item={"pk": f"nonce#{nonce}", "sk": "-", "expires_at": expires_at},
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": now},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
 
 def _strip(item: dict[str, Any]) -> dict[str, Any]:

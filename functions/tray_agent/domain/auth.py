@@ -1,9 +1,12 @@
 """API authentication: HMAC-signed machine requests and reviewer bearer tokens.
 
-Machine senders sign ``<timestamp>.<raw body>`` with HMAC-SHA256 and the shared secret:
+Machine senders sign ``<timestamp>.<nonce>.<raw body>`` with HMAC-SHA256 and the shared secret:
 
     X-Tray-Agent-Timestamp: 1767225600            (unix seconds; 5-minute window)
-    X-Tray-Agent-Signature: v1=<hex digest>
+    X-Tray-Agent-Nonce: 3f2a9c...                 (unique per request, 16-128 of [A-Za-z0-9_-])
+    X-Tray-Agent-Signature: v1=<hex HMAC-SHA256(secret, f"{timestamp}.{nonce}.".encode() + body)>
+
+A request outside the window, or whose nonce was already used, is a replay (401).
 
 Reviewers send ``Authorization: Bearer <token>``; the token names the reviewer, so the audit
 trail says who approved. Secrets come from Secrets Manager (Powertools Parameters, cached) in
@@ -16,15 +19,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 from enum import StrEnum
 
 from tray_agent.config import Settings
+from tray_agent.data.context import NonceStore
 from tray_agent.errors import AuthenticationError
 
 TIMESTAMP_HEADER = "x-tray-agent-timestamp"
 SIGNATURE_HEADER = "x-tray-agent-signature"
+NONCE_HEADER = "x-tray-agent-nonce"
+NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 AUTHORIZATION_HEADER = "authorization"
 SIGNATURE_VERSION = "v1"
 
@@ -56,14 +63,15 @@ def required_access(method: str, path: str) -> Access:
     return Access.SIGNED
 
 
-def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: int | str, nonce: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.{nonce}.".encode() + body, hashlib.sha256).hexdigest()
     return f"{SIGNATURE_VERSION}={digest}"
 
 
 class Authenticator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, nonces: NonceStore | None = None) -> None:
         self._settings = settings
+        self._nonces = nonces or NonceStore(settings.context_table)
 
     def authenticate(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Principal:
         access = required_access(method, path)
@@ -78,19 +86,27 @@ class Authenticator:
 
     def _signed(self, headers: dict[str, str], body: bytes) -> Principal:
         timestamp, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
+        nonce = headers.get(NONCE_HEADER, "")
         if not timestamp or not signature:
             raise AuthenticationError("the request is not signed")
+        if not NONCE_PATTERN.match(nonce):
+            raise AuthenticationError("the request needs a nonce (16-128 of A-Z a-z 0-9 _ -)")
         try:
             sent_at = int(timestamp)
         except ValueError:
             raise AuthenticationError("the signature timestamp is not unix seconds") from None
-        if abs(time.time() - sent_at) > self._settings.signature_tolerance_s:
+        now = time.time()
+        window = self._settings.signature_tolerance_s
+        if abs(now - sent_at) > window:
             raise AuthenticationError("the signature timestamp is outside the allowed window")
         secret = self._signing_secret()
         if not secret:
             raise AuthenticationError("request signing is not configured")
-        if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
+        if not hmac.compare_digest(sign(secret, timestamp, nonce, body), signature.strip()):
             raise AuthenticationError("the signature does not match")
+        # Only a valid signature claims its nonce, so garbage cannot burn a sender's nonces.
+        if not self._nonces.first_use(nonce, now=int(now), expires_at=int(now) + 2 * window):
+            raise AuthenticationError("the request was already received (replayed nonce)")
         return Principal("sender", "signed-sender")
 
     def _reviewer(self, authorization: str) -> Principal:
