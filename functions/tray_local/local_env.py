@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,10 @@ from tray_agent.data import aws
 from tray_local.apigw import HttpAnswer, LambdaContext, http_api_event
 from tray_local.local_aws import create_tables, use_fake_aws_credentials
 from tray_local.simulator import TraySimulator
+
+# Lambda finishes a container's init before it serves a request; concurrent local requests
+# (threads of one process) must not race to build the handler's cached services either.
+_INIT_LOCK = threading.Lock()
 
 # Local credentials for the API (the deployed API reads them from Secrets Manager).
 LOCAL_SIGNING_SECRET = "local-signing-secret"  # noqa: S105 - a well-known local-only value
@@ -129,5 +134,8 @@ class LocalEnvironment:
                 "Authorization": f"Bearer {LOCAL_REVIEWER_TOKEN}",
             }
         all_headers.update(headers or {})
+        with _INIT_LOCK:  # the init phase: build what the first request would build
+            api._handle_once()
+            api._reviews()
         event = http_api_event(method, path, raw, headers=all_headers, query=query)
         return HttpAnswer.from_proxy_result(api.handler(event, LambdaContext()))

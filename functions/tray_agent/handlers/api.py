@@ -6,6 +6,7 @@ Thin: authenticate, parse, call the domain, answer. Heavy modules load on first 
 from __future__ import annotations
 
 import base64
+import threading
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,7 +31,42 @@ from tray_agent.observability import logger, metrics, tracer
 if TYPE_CHECKING:
     from tray_agent.domain.reviews import ReviewService
 
-app = APIGatewayHttpResolver(enable_validation=True)
+
+class _Resolver(APIGatewayHttpResolver):
+    """Powertools' resolver with its per-request state kept per thread.
+
+    Lambda runs one request at a time per process; the local environment and the tests run
+    concurrent requests as threads of one process, which must not see each other's routing
+    context or current event.
+    """
+
+    _local = threading.local()
+
+    @property
+    def context(self) -> dict[str, Any]:
+        if not hasattr(self._local, "context"):
+            self._local.context = {}
+        context: dict[str, Any] = self._local.context
+        return context
+
+    @context.setter
+    def context(self, value: dict[str, Any]) -> None:
+        self._local.context = value
+
+    @property
+    def current_event(self) -> Any:
+        return self._local.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._local.event = value
+
+    def _to_proxy_event(self, event: dict[str, Any]) -> Any:
+        self._local.event = super()._to_proxy_event(event)
+        return self._local.event
+
+
+app = _Resolver(enable_validation=True)
 
 
 @cache
