@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from tray_agent.models.workflows import TriggerMode
 from tray_agent.tray import (
     TrayClients,

@@ -4,7 +4,6 @@ Dev and test only: never part of the Lambda asset.
 """
 
 from tray_agent.config import DEFAULT_WORKFLOWS_FILE
-
 from tray_local.simulator.catalog import SALESFORCE_PICKLISTS
 from tray_local.simulator.engine import CallRecord
 from tray_local.simulator.scripts import SEED_STORIES, StepScript, WorkflowScript

@@ -20,7 +20,6 @@ from typing import Any
 
 from tray_agent.models.workflows import TriggerMode, WorkflowTool
 from tray_agent.tray.models import Execution
-
 from tray_local.simulator.catalog import SALESFORCE_PICKLISTS
 from tray_local.simulator.scripts import STEP_DATA_LIMIT_BYTES, StepScript, WorkflowScript, timeout_for
 

@@ -26,7 +26,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tray_agent.config import DEFAULT_WORKFLOWS_FILE
 from tray_agent.models.workflows import TriggerMode, load_workflows_file
 from tray_agent.tray.models import Execution
-
 from tray_local.simulator.engine import (
     CallRecord,
     Engine,
@@ -113,7 +112,9 @@ class TraySimulator:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> TraySimulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tray-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="tray-sim", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -405,6 +406,8 @@ def _path_of(url: str | None) -> str | None:
 def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real client would get
+        # Headers and body go out in two writes; with Nagle on, delayed ACKs add ~40 ms to each.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             self._dispatch()
