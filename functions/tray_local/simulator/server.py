@@ -14,6 +14,7 @@ import binascii
 import json
 import socket
 import struct
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -105,8 +106,8 @@ class TraySimulator:
         self._faults: deque[Fault] = deque()
         self._calls: list[CallRecord] = []
         self._lock = threading.Lock()
-        self._platform = PlatformApi(validate=validate_platform)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self.platform = PlatformApi(validate=validate_platform)  # its state is public for assertions
+        self._server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -203,7 +204,7 @@ class TraySimulator:
                 return self._workflow_api(method, path[len("/api/v1") :], query, headers, body)
             if path.startswith("/graphql"):
                 return self._graphql(method, body)
-            return self._platform.handle(method, path, query, headers, body)
+            return self.platform.handle(method, path, query, headers, body)
         workflow = self.engine.workflow_by_path(path)
         if workflow is not None:
             return self._webhook(workflow, method, headers, body)
@@ -403,6 +404,14 @@ def _path_of(url: str | None) -> str | None:
     return urlsplit(url).path if "://" in url else "/" + url.lstrip("/")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout tests, injected resets) is expected, not a failure.
+        if isinstance(sys.exc_info()[1], ConnectionError | OSError):
+            return
+        super().handle_error(request, client_address)
+
+
 def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real client would get
@@ -480,6 +489,8 @@ def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, path: str, reply: Reply) -> None:
             data = b"" if reply.body is None or reply.status == 204 else json.dumps(reply.body).encode()
+            # Recorded before the answer leaves, so a client that has its answer sees the record.
+            sim.record_call(self.command, path, reply.status)
             self.send_response(reply.status)
             if data:
                 self.send_header("Content-Type", "application/json")
@@ -488,6 +499,5 @@ def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
-            sim.record_call(self.command, path, reply.status)
 
     return Handler
