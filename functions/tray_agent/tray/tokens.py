@@ -36,7 +36,7 @@ class TokenSource:
     def _from_secret(self, kind: TokenKind) -> str:
         # Imported here: Parameters pulls in boto3, which a container that never calls Tray
         # should not pay for at cold start.
-        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+        from aws_lambda_powertools.utilities import parameters
 
         secret = parameters.get_secret(self._secret_name, transform="json", max_age=SECRET_MAX_AGE_S)
         if not isinstance(secret, dict):
