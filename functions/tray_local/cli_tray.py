@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tray_local.simulator import DEFAULT_WORKFLOWS_FILE, SEED_STORIES, TraySimulator  # noqa: PLC0415
+    from tray_local.simulator import DEFAULT_WORKFLOWS_FILE, SEED_STORIES, TraySimulator
 
     sim = TraySimulator(
         args.workflows or DEFAULT_WORKFLOWS_FILE,
