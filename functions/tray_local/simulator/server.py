@@ -433,6 +433,12 @@ def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             self._dispatch()
 
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (HEAD, TRACE, QUERY...) gets Tray's answer (405/404), not a 501.
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
+
         def log_message(self, format: str, *args: Any) -> None:
             return  # the calls() record is the log
 
@@ -498,6 +504,7 @@ def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
     return Handler
