@@ -29,37 +29,46 @@ def runtime_requirements() -> list[str]:
     return list(project["dependencies"])
 
 
+def install_dependencies(out: Path) -> None:
+    """Wheels for Lambda's platform (arm64, CPython 3.12), whatever machine synthesizes."""
+    subprocess.run(  # noqa: S603 - fixed argument list, no shell
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--platform",
+            "manylinux2014_aarch64",
+            "--implementation",
+            "cp",
+            "--python-version",
+            "3.12",
+            "--only-binary=:all:",
+            "--target",
+            str(out),
+            *runtime_requirements(),
+        ],
+        check=True,
+    )
+
+
+def copy_package(out: Path) -> None:
+    """Only the deployed package: tray_local (simulator, demo, CLI) stays behind."""
+    shutil.copytree(
+        FUNCTIONS_DIR / PACKAGE,
+        out / PACKAGE,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+
+
 @jsii.implements(ILocalBundling)
 class PipLocalBundling:
     def try_bundle(self, output_dir: str, _options: Any = None) -> bool:
-        out = Path(output_dir)
-        subprocess.run(  # noqa: S603 - fixed argument list, no shell
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-compile",
-                "--platform",
-                "manylinux2014_aarch64",
-                "--implementation",
-                "cp",
-                "--python-version",
-                "3.12",
-                "--only-binary=:all:",
-                "--target",
-                str(out),
-                *runtime_requirements(),
-            ],
-            check=True,
-        )
-        shutil.copytree(
-            FUNCTIONS_DIR / PACKAGE,
-            out / PACKAGE,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
+        install_dependencies(Path(output_dir))
+        copy_package(Path(output_dir))
         return True
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tray_agent.config import get_settings
+from tray_agent.data.idempotency import OncePerKey
 from tray_agent.domain.agent.service import EventService, build_event_service
 from tray_agent.errors import PayloadTooLargeError, TrayAgentError
 from tray_agent.handlers.http_errors import error_response, proxy_error_response, validation_error_response
@@ -28,10 +30,8 @@ def _service() -> EventService:
 
 
 @cache
-def _handle_once() -> Any:
-    from tray_agent.data.idempotency import once_per_key
-
-    return once_per_key(
+def _handle_once() -> OncePerKey[InboundEvent, EventAccepted]:
+    return OncePerKey(
         _service().handle,
         table_name=settings.idempotency_table,
         key_path="id",
@@ -41,8 +41,7 @@ def _handle_once() -> Any:
 
 
 @app.post("/events", summary="Submit a business event", responses={202: {"description": "Accepted"}})
-@tracer.capture_method
-def post_event(event: InboundEvent) -> Response[EventAccepted]:
+def post_event(event: Annotated[InboundEvent, Body()]) -> Response[EventAccepted]:
     accepted: EventAccepted = _handle_once()(event)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
@@ -82,4 +81,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if len(body) > settings.max_body_bytes * (4 / 3 if event.get("isBase64Encoded") else 1):
         too_large = PayloadTooLargeError(f"request body exceeds the {settings.max_body_bytes} byte limit")
         return proxy_error_response(too_large)
+    _handle_once().register_lambda_context(context)
     return app.resolve(event, context)

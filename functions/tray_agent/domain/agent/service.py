@@ -20,7 +20,7 @@ from tray_agent.models.decisions import (
     Outcome,
 )
 from tray_agent.models.events import EventAccepted, InboundEvent
-from tray_agent.observability import logger, metrics
+from tray_agent.observability import logger, metrics, tracer
 
 _ACTING = {DecisionAction.TRIGGER, DecisionAction.TRANSFORM_AND_TRIGGER, DecisionAction.CHAIN}
 
@@ -37,6 +37,7 @@ class EventService:
         self._runner = runner
         self._decisions = decisions
 
+    @tracer.capture_method
     def handle(self, event: InboundEvent) -> EventAccepted:
         decision = self._policy.decide(_as_document(event))
         record = self._act(event, decision)
