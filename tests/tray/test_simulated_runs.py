@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from tray_agent.tray import TrayClients
-from tray_local.simulator import SEED_STORIES, StepScript, TraySimulator, WorkflowScript
+import pytest
+
+from tray_agent.models.workflows import TriggerMode
+from tray_agent.tray import Execution, TrayClients, TrayServerError, build_tray_clients
+from tray_local.simulator import (
+    DEFAULT_WORKFLOWS_FILE,
+    SEED_STORIES,
+    StepScript,
+    TraySimulator,
+    WorkflowScript,
+)
 from tray_local.simulator.scripts import STEP_DATA_LIMIT_BYTES
+
+from .conftest import settings_for
 
 
 def test_failure_after_n_steps_names_the_step(sim: TraySimulator, clients: TrayClients) -> None:
@@ -83,3 +97,64 @@ def test_seeded_failure_rate_reproduces_the_clearbit_story(clients: TrayClients)
 
     assert first == again  # same seed, same story
     assert 0.08 <= rate <= 0.22  # about 15%
+
+
+def test_await_mode_gives_up_after_5_scaled_minutes(clients: TrayClients) -> None:
+    slow = WorkflowScript(steps=[StepScript(name="export", connector="http-client", seconds=600)])
+    with TraySimulator(scripts={"order_processing": slow}, time_factor=0.001) as sim:
+        sim.set_trigger_mode("order_processing", TriggerMode.AWAIT_RESPONSE)
+
+        with pytest.raises(TrayServerError) as caught:
+            clients.webhooks.trigger(
+                sim.webhook_url("order_processing"),
+                {"order_data": {}},
+                idempotency_key="sync-slow",
+                mode=TriggerMode.AWAIT_RESPONSE,
+            )
+
+        assert caught.value.status_code == 504
+        [execution] = sim.executions()
+        assert caught.value.execution_id == execution.id
+        assert [call.status for call in sim.calls()] == [504]  # tied to a run: not repeated
+
+
+def test_scripts_can_come_from_the_workflows_files_simulation_field(tmp_path: Path) -> None:
+    document = json.loads(DEFAULT_WORKFLOWS_FILE.read_text())
+    for workflow in document["workflows"]:
+        if workflow["name"] == "csm_health_task":
+            workflow["simulation"] = {
+                "outcome": "fail",
+                "error_code": "AUTH_REFRESH_FAILED",
+                "error_message": "refresh token revoked",
+            }
+    workflows_file = tmp_path / "workflows.json"
+    workflows_file.write_text(json.dumps(document))
+
+    with TraySimulator(workflows_file) as sim:
+        clients = build_tray_clients(settings_for(sim))
+        execution = clients.workflows.execute("wf-csm-health", {"customer_id": "c-9"}, idempotency_key="s-1")
+        clients.close()
+
+    assert execution.error is not None
+    assert (execution.error.code, execution.error.message) == ("AUTH_REFRESH_FAILED", "refresh token revoked")
+
+
+def test_ten_thousand_historical_executions_seed_cheaply_and_page_fully(clients: TrayClients) -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    history = [
+        Execution(
+            id=f"h-{index:05d}",
+            workflow_id="wf-lead-enrichment",
+            workflow_name="lead_enrichment",
+            status="failed" if index % 20 == 0 else "succeeded",
+            created_at=start + timedelta(seconds=index),
+        )
+        for index in range(10_000)
+    ]
+    with TraySimulator(rate_limit_rps=1e6, burst=1_000_000) as sim:
+        assert sim.seed_executions(reversed(history)) == 10_000
+        local = build_tray_clients(settings_for(sim))
+        failed = list(local.workflows.list_executions(since=start, status="failed", page_size=100))
+        local.close()
+
+    assert [e.id for e in failed] == [f"h-{i:05d}" for i in range(0, 10_000, 20)]
