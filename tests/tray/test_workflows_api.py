@@ -8,9 +8,11 @@ import pytest
 
 from tray_agent.tray import (
     Execution,
+    TrayAuthRefreshFailedError,
     TrayBadRequestError,
     TrayClients,
     TrayNotFoundError,
+    TrayServerError,
     TrayWorkflowDisabledError,
 )
 from tray_agent.tray.errors import TrayError
@@ -180,3 +182,22 @@ def test_wait_for_execution_polls_until_done(sim: TraySimulator, clients: TrayCl
     finished = clients.workflows.wait_for_execution(started.id, timeout_s=5, poll_interval_s=0.05)
 
     assert finished.status == "succeeded"
+
+
+def test_a_failed_execution_raises_its_named_error(sim: TraySimulator, clients: TrayClients) -> None:
+    sim.set_script("csm_health_task", SEED_STORIES["csm_health_task"])
+    sim.set_script("order_processing", SEED_STORIES["order_processing"])
+    expired = clients.workflows.execute("wf-csm-health", {"customer_id": "c"}, idempotency_key="r-1")
+    outage = clients.workflows.execute("wf-order-processing", {"order_data": {}}, idempotency_key="r-2")
+    fine = clients.workflows.execute("wf-ops-alert", {"severity": "info"}, idempotency_key="r-3")
+
+    with pytest.raises(TrayAuthRefreshFailedError) as auth:
+        expired.raise_for_status()
+    with pytest.raises(TrayServerError) as down:
+        outage.raise_for_status("monitor.check")
+
+    assert auth.value.execution_id == expired.id
+    assert down.value.code == "SERVICE_UNAVAILABLE" and down.value.operation == "monitor.check"
+    assert down.value.details["connector"] == "netsuite"
+    assert fine.raise_for_status() is fine
+    assert sim.summary()["errors"] == {"AUTH_REFRESH_FAILED": 1, "SERVICE_UNAVAILABLE": 1}

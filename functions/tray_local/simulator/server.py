@@ -148,6 +148,17 @@ class TraySimulator:
     def rejected_429(self) -> int:
         return self.limiter.rejected
 
+    def summary(self) -> dict[str, Any]:
+        """What happened, for the demo's printout: runs per workflow and status, errors, 429s."""
+        runs: dict[str, dict[str, int]] = {}
+        errors: dict[str, int] = {}
+        for record in self.engine.executions():
+            per_status = runs.setdefault(record.workflow_name, {})
+            per_status[record.status] = per_status.get(record.status, 0) + 1
+            if record.error:
+                errors[record.error["code"]] = errors.get(record.error["code"], 0) + 1
+        return {"runs": runs, "errors": errors, "calls": len(self.calls()), "rejected_429": self.rejected_429}
+
     def set_script(self, workflow_name: str, script: WorkflowScript) -> None:
         self.engine.workflow(workflow_name).script = script
 
