@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 # Sections, in the order the demo tells the story.
-SECTIONS: tuple[str, ...] = ("tray_local.demo_events",)
+SECTIONS: tuple[str, ...] = ("tray_local.demo_events", "tray_local.demo_monitor")
 
 
 def register(subparsers: Any) -> None:

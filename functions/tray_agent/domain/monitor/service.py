@@ -89,17 +89,22 @@ class MonitorService:
 
     # -- the window -------------------------------------------------------------------------------
     def _window(self, now: datetime) -> Checkpoint:
-        """Resume an unfinished window, else open the next one: from the last end to now."""
+        """Resume an unfinished window, else open the next one: from the last end to now.
+
+        A window never ends in the future (a late or replayed event, a test's clock): runs the
+        monitor starts after reading it are read by the next window, whatever the event says.
+        """
         checkpoint = self._repository.load_checkpoint()
         if checkpoint is not None and not checkpoint.scanned:
             logger.info(
                 "monitor resumes a window", since=checkpoint.since.isoformat(), pages=checkpoint.pages
             )
             return checkpoint
-        since = checkpoint.until if checkpoint else now - timedelta(seconds=self._settings.monitor_tick_s)
-        if since >= now:  # no time has passed since the last window (a repeated event)
+        until = min(now, datetime.now(UTC))
+        since = checkpoint.until if checkpoint else until - timedelta(seconds=self._settings.monitor_tick_s)
+        if since >= until:  # no time has passed since the last window (a repeated event)
             return Checkpoint(since=since, until=since, scanned=True)
-        checkpoint = Checkpoint(since=since, until=now)
+        checkpoint = Checkpoint(since=since, until=until)
         self._check_running(checkpoint)
         self._repository.save_checkpoint(checkpoint)
         return checkpoint
