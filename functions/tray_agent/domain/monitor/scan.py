@@ -50,7 +50,8 @@ def backoff_due(
     if failure_class is FailureClass.RATE_LIMITED:
         wait = retry_after_s if retry_after_s is not None else base_s
     elif failure_class is FailureClass.TRANSIENT:
-        wait = max(base_s * (2**attempt), retry_after_s or 0.0)
+        # The first retry at once (resolved within seconds), then 1x, 2x, 4x the base.
+        wait = max(base_s * (2 ** (attempt - 1)) if attempt else 0.0, retry_after_s or 0.0)
     else:
         wait = 0.0
     return item_failed_at + timedelta(seconds=wait)
