@@ -78,7 +78,12 @@ def failed_execution(
             "input": input or {},
             "error": error,
             "steps": [
-                {"name": "trigger", "connector": "webhook", "status": "succeeded", "logs": ["trigger finished"]},
+                {
+                    "name": "trigger",
+                    "connector": "webhook",
+                    "status": "succeeded",
+                    "logs": ["trigger finished"],
+                },
                 {
                     "name": "run",
                     "connector": connector,
@@ -116,7 +121,13 @@ def succeeded_execution(
 
 
 def clearbit_story(
-    sim: TraySimulator, *, runs: int, since: datetime, until: datetime, failure_rate: float = 0.15, seed: int = 1
+    sim: TraySimulator,
+    *,
+    runs: int,
+    since: datetime,
+    until: datetime,
+    failure_rate: float = 0.15,
+    seed: int = 1,
 ) -> Iterator[Execution]:
     """Lead enrichment runs where Clearbit answers 502 on ``failure_rate`` of them (seed 000)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible data, not security
@@ -154,19 +165,30 @@ def run(env: LocalEnvironment) -> None:
     with httpx.Client(timeout=10) as client:
         client.post(sim.webhook_url("salesforce_account_upsert"), json={"name": "Acme", "industry": "SaaS"})
         client.post(
-            sim.webhook_url("csm_health_task"), json={"customer_id": "c-1", "risk_level": "high", "brief": "..."}
+            sim.webhook_url("csm_health_task"),
+            json={"customer_id": "c-1", "risk_level": "high", "brief": "..."},
         )
-    print(f"   seeded {seeded} lead enrichment runs (Clearbit failing 15%), a picklist failure, an expired auth")
+    print(
+        f"   seeded {seeded} lead enrichment runs (Clearbit failing 15%), a picklist failure, an expired auth"
+    )
     summary = run_tick()
-    print(f"   tick: {summary['executions']} executions in {summary['pages']} page(s), {summary['failures']} failed")
+    print(
+        f"   tick: {summary['executions']} executions in {summary['pages']} page(s), {summary['failures']} failed"
+    )
     from tray_agent.config import get_settings
     from tray_agent.data.monitor import MonitorRepository
 
-    for health in sorted(MonitorRepository(get_settings().monitor_table).health().values(), key=lambda h: h.workflow_name):
+    for health in sorted(
+        MonitorRepository(get_settings().monitor_table).health().values(), key=lambda h: h.workflow_name
+    ):
         flag = "  ALERT" if health.alert_open else ""
-        print(f"   {health.workflow_name:<28} {health.tick_failures:>3}/{health.tick_runs:<4} failed ({health.tick_rate:.0%}){flag}")
+        print(
+            f"   {health.workflow_name:<28} {health.tick_failures:>3}/{health.tick_runs:<4} failed ({health.tick_rate:.0%}){flag}"
+        )
     print(f"   alerts: {', '.join(summary['alerts']) or 'none'}")
     print(f"   recoveries: {summary['recoveries']}")
     retried = [e for e in sim.executions() if e.retry_of and e.workflow_name == "salesforce_account_upsert"]
     for execution in retried:
-        print(f"   picklist fix: retried with industry={execution.input.get('industry')!r} -> {execution.status}")
+        print(
+            f"   picklist fix: retried with industry={execution.input.get('industry')!r} -> {execution.status}"
+        )

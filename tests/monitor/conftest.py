@@ -46,7 +46,9 @@ class MonitorEnv:
         sqs = boto3.client("sqs", region_name="us-east-1")
         found: list[dict[str, Any]] = []
         while True:
-            messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not messages:
                 return found
             for message in messages:
@@ -75,7 +77,9 @@ def monitor_env(local_env: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mon
     sqs = boto3.client("sqs", region_name="us-east-1")
     topic_arn = sns.create_topic(Name=f"alerts-{suffix}")["TopicArn"]
     queue_url = sqs.create_queue(QueueName=f"alerts-{suffix}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     sns.subscribe(
         TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
     )

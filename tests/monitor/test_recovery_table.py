@@ -63,9 +63,13 @@ def test_transient_retries_with_backoff_at_most_n_times_then_review(
     # Every run of the workflow times out: the retries fail too.
     env.sim.set_script(
         "employee_provisioning",
-        WorkflowScript(outcome="fail", error_code="STEP_TIMEOUT", error_message="okta operation did not finish"),
+        WorkflowScript(
+            outcome="fail", error_code="STEP_TIMEOUT", error_message="okta operation did not finish"
+        ),
     )
-    response = env.trigger("employee_provisioning", {"employee_email": "new@corp.example", "tools": ["slack"]})
+    response = env.trigger(
+        "employee_provisioning", {"employee_email": "new@corp.example", "tools": ["slack"]}
+    )
     root = response.json()["executionId"]
 
     run_tick()
@@ -107,7 +111,9 @@ def test_data_mismatch_maps_the_picklist_value_retries_and_remembers(monitor_env
     assert len(metadata_calls) == 1
 
     # Next time the remembered mapping fixes it without asking Salesforce again.
-    again = env.trigger("salesforce_account_upsert", {"name": "Beta", "industry": "SaaS"}).json()["executionId"]
+    again = env.trigger("salesforce_account_upsert", {"name": "Beta", "industry": "SaaS"}).json()[
+        "executionId"
+    ]
     run_tick(later(minutes=5))
     [retry2] = env.retries_of(again)
     assert retry2.input["industry"] == "Technology - SaaS" and retry2.status == "succeeded"
@@ -175,7 +181,10 @@ def test_disabled_workflow_is_escalated_not_retried(monitor_env: MonitorEnv) -> 
 def test_outage_opens_a_circuit_holds_retries_probes_and_drains(monitor_env: MonitorEnv) -> None:
     env = monitor_env
     env.sim.set_script("order_processing", SEED_STORIES["order_processing"])  # NetSuite 503
-    ids = [env.trigger("order_processing", {"order_data": {"id": f"o-{i}"}}).json()["executionId"] for i in range(4)]
+    ids = [
+        env.trigger("order_processing", {"order_data": {"id": f"o-{i}"}}).json()["executionId"]
+        for i in range(4)
+    ]
 
     opened = run_tick()
     assert opened["open_circuits"] == ["netsuite"]
@@ -240,7 +249,9 @@ def test_rejected_recovery_is_recorded_and_not_retried(monitor_env: MonitorEnv) 
     env.sim.seed_executions([failed])
     run_tick()
     reviews = build_review_service(env.settings)
-    reviews.reject(review_id_for(failed.id), "ops@corp.example", RejectRequest(reason="ticket was a duplicate"))
+    reviews.reject(
+        review_id_for(failed.id), "ops@corp.example", RejectRequest(reason="ticket was a duplicate")
+    )
     assert env.retries_of(failed.id) == []
     decision = _decision(env, failed.id)
     assert decision["outcome"] == "rejected" and "duplicate" in decision["decision"]["reason"]

@@ -105,7 +105,7 @@ class WorkflowHealth(BaseModel):
 
     workflow_id: str
     workflow_name: str
-    # Tick buckets: [window end (epoch s), runs, failures], the last 24 hours.
+    # Tick buckets: [window end (epoch ms), runs, failures], the last 24 hours.
     buckets: list[tuple[int, int, int]] = Field(default_factory=list)
     tick_runs: int = 0
     tick_failures: int = 0

@@ -39,8 +39,8 @@ from tray_agent.models.monitor import (
 from tray_agent.observability import logger, metrics, tracer
 from tray_agent.tray import TrayClients, TrayError, TrayUnauthorizedError
 
-HOUR_S = 3600
-DAY_S = 24 * 3600
+HOUR_MS = 3600 * 1000
+DAY_MS = 24 * HOUR_MS
 RETRYABLE = {FailureClass.TRANSIENT, FailureClass.RATE_LIMITED, FailureClass.OUTAGE}
 PROBE_POLL_S = 1.0
 # Stop starting new pages when the Lambda has less than this left; the next tick resumes.
@@ -159,7 +159,7 @@ class MonitorService:
 
     # -- health, alerts, circuits -------------------------------------------------------------------
     def _assess(self, checkpoint: Checkpoint, now: datetime, report: TickReport) -> set[str]:
-        end = int(checkpoint.until.timestamp())
+        end = int(checkpoint.until.timestamp() * 1000)  # ticks may be under a second apart
         healths = self._repository.health()
         for workflow_id in set(healths) | set(checkpoint.counts):
             counts = checkpoint.counts.get(workflow_id)
@@ -167,12 +167,12 @@ class MonitorService:
                 workflow_id=workflow_id, workflow_name=counts.workflow_name if counts else workflow_id
             )
             runs, failures = (counts.runs, counts.failures) if counts else (0, 0)
-            buckets = [b for b in health.buckets if b[0] != end and b[0] > end - DAY_S]
+            buckets = [b for b in health.buckets if b[0] != end and b[0] > end - DAY_MS]
             buckets.append((end, runs, failures))
             health.buckets = sorted(buckets)
             health.tick_runs, health.tick_failures = runs, failures
-            health.hour_runs = sum(b[1] for b in health.buckets if b[0] > end - HOUR_S)
-            health.hour_failures = sum(b[2] for b in health.buckets if b[0] > end - HOUR_S)
+            health.hour_runs = sum(b[1] for b in health.buckets if b[0] > end - HOUR_MS)
+            health.hour_failures = sum(b[2] for b in health.buckets if b[0] > end - HOUR_MS)
             health.day_runs = sum(b[1] for b in health.buckets)
             health.day_failures = sum(b[2] for b in health.buckets)
             if (
