@@ -154,6 +154,7 @@ def clearbit_story(
 def run(env: LocalEnvironment) -> None:
     import httpx
 
+    from tray_agent.domain.monitor.service import build_monitor_service
     from tray_local.simulator import SEED_STORIES
 
     sim = env.simulator
@@ -164,31 +165,30 @@ def run(env: LocalEnvironment) -> None:
     sim.set_script("csm_health_task", SEED_STORIES["csm_health_task"])
     with httpx.Client(timeout=10) as client:
         client.post(sim.webhook_url("salesforce_account_upsert"), json={"name": "Acme", "industry": "SaaS"})
-        client.post(
-            sim.webhook_url("csm_health_task"),
-            json={"customer_id": "c-1", "risk_level": "high", "brief": "..."},
-        )
-    print(
-        f"   seeded {seeded} lead enrichment runs (Clearbit failing 15%), a picklist failure, an expired auth"
-    )
-    summary = run_tick()
-    print(
-        f"   tick: {summary['executions']} executions in {summary['pages']} page(s), {summary['failures']} failed"
-    )
-    from tray_agent.config import get_settings
-    from tray_agent.data.monitor import MonitorRepository
-
-    for health in sorted(
-        MonitorRepository(get_settings().monitor_table).health().values(), key=lambda h: h.workflow_name
-    ):
-        flag = "  ALERT" if health.alert_open else ""
-        print(
-            f"   {health.workflow_name:<28} {health.tick_failures:>3}/{health.tick_runs:<4} failed ({health.tick_rate:.0%}){flag}"
-        )
-    print(f"   alerts: {', '.join(summary['alerts']) or 'none'}")
-    print(f"   recoveries: {summary['recoveries']}")
-    retried = [e for e in sim.executions() if e.retry_of and e.workflow_name == "salesforce_account_upsert"]
-    for execution in retried:
-        print(
-            f"   picklist fix: retried with industry={execution.input.get('industry')!r} -> {execution.status}"
-        )
+        brief = {"customer_id": "c-1", "risk_level": "high", "brief": "usage down 40%"}
+        client.post(sim.webhook_url("csm_health_task"), json=brief)
+    print(f"   seeded {seeded} lead enrichment runs (Clearbit failing 15%),")
+    print("   ran an account upsert with Industry 'SaaS' and a CSM task whose Salesforce auth expired")
+    report = build_monitor_service(env.settings).tick(datetime.now(UTC) + timedelta(seconds=1))
+    print(f"   tick: {report.executions} executions, {report.pages} page(s), {report.failures} failed")
+    print("   failure rates (tick):")
+    for health in report.health:
+        flag = "  <- ALERT" if health.alert_open else ""
+        rate = f"{health.tick_failures}/{health.tick_runs} ({health.tick_rate:.0%})"
+        print(f"     {health.workflow_name:<28} {rate:>14}{flag}")
+    for alert in report.alerts:
+        print(f"   alert [{alert.severity}] {alert.title}")
+    counts: dict[str, int] = {}
+    for recovery in report.recoveries:
+        counts[recovery.action.value] = counts.get(recovery.action.value, 0) + 1
+        if recovery.workflow_name != "lead_enrichment":
+            print(f"   recovery: {recovery.workflow_name}: {recovery.action.value}: {recovery.detail}")
+    clearbit = [r for r in report.recoveries if r.workflow_name == "lead_enrichment"]
+    if clearbit:
+        first = clearbit[0]
+        print(f"   recovery: lead_enrichment: {len(clearbit)} x {first.action.value}: {first.detail}")
+    print(f"   recoveries by action: {counts}; queued for the next tick: {report.queued}")
+    for execution in sim.executions():
+        if execution.retry_of and execution.workflow_name == "salesforce_account_upsert":
+            industry = execution.input.get("industry")
+            print(f"   picklist fix: the retry ran with industry={industry!r} and {execution.status}")
