@@ -45,7 +45,8 @@ class Monitor(Construct):
         # A failed tick is not re-run by Lambda: the next tick resumes from the checkpoint, and
         # stale events waiting behind a slow tick are dropped rather than piling up.
         self.function.configure_async_invoke(retry_attempts=0, max_event_age=TICK)
-        data.grant(self.function, "monitor_table", "decisions_table", "reviews_table")
+        # context_table: the agent's daily operations summary, which the monitor feeds.
+        data.grant(self.function, "monitor_table", "decisions_table", "reviews_table", "context_table")
         data.tray_tokens.grant_read(self.function)
         observability.alerts_topic.grant_publish(self.function)
         role = self.function.role

@@ -72,6 +72,10 @@ def later(**delta: float) -> datetime:
 
 @pytest.fixture
 def monitor_env(local_env: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[MonitorEnv]:
+    # The API handler reads its settings once, at import: import it under the session's settings
+    # so that this test's patched environment never leaks into later API tests of this process.
+    import tray_agent.handlers.api  # noqa: F401
+
     suffix = uuid.uuid4().hex[:10]
     sns = boto3.client("sns", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")
