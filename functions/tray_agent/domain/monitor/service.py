@@ -81,7 +81,7 @@ class MonitorService:
                     report.status = "partial"
                     return report
                 opened = self._assess(checkpoint, now, report)
-            self._recover(now, report, opened)
+            self._recover(now, report, opened, remaining_ms)
             report.open_circuits = sorted(self._repository.circuits())
             return report
         finally:
@@ -274,7 +274,13 @@ class MonitorService:
         return opened
 
     # -- recovery -----------------------------------------------------------------------------------
-    def _recover(self, now: datetime, report: TickReport, opened: set[str]) -> None:
+    def _recover(
+        self,
+        now: datetime,
+        report: TickReport,
+        opened: set[str],
+        remaining_ms: Callable[[], int] | None = None,
+    ) -> None:
         work = sorted(self._repository.work(), key=lambda item: (item.failed_at, item.root_id))
         circuits = self._repository.circuits()
         per_workflow: dict[str, int] = {}
@@ -291,6 +297,9 @@ class MonitorService:
             per_workflow[probe.workflow_id] = per_workflow.get(probe.workflow_id, 0) + 1
             work.remove(probe)
         for item in work:
+            if remaining_ms is not None and remaining_ms() < SAFETY_MARGIN_MS:
+                logger.warning("monitor stops recovering for time; the queue waits for the next tick")
+                break
             if self._held_by(item, set(circuits)):
                 report.recoveries.append(
                     self._note(item, RecoveryAction.HELD, f"{item.classification.service} circuit open")
