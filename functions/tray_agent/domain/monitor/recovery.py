@@ -260,17 +260,31 @@ class Recoverer:
         )
 
     def _ask(self, item: WorkItem, now: datetime, why: str | None = None) -> Recovery:
+        """Seed 000's loop: the agent gets the failure's logs with the workflow's context."""
         reason = why or item.classification.reason
+        execution = self._tray.workflows.get_execution(item.execution_id)
+        failing = [step for step in execution.steps if step.status == "failed"]
+        health = self._repository.health().get(item.workflow_id)
         decision = self._advisor.decide(
+            f"{item.workflow_name} execution {item.execution_id} failed: {reason}",
             {
-                "kind": "execution_failure",
-                "workflow": item.workflow_name,
                 "execution_id": item.execution_id,
-                "failure_class": item.classification.failure_class.value,
+                "workflow": item.workflow_name,
+                "error_code": item.classification.code,
                 "error": item.classification.reason,
+                "failure_class": item.classification.failure_class.value,
+                "failed_step": failing[0].name if failing else None,
+                "logs": (failing[0].logs if failing else [])[-20:],
                 "attempt": item.attempt,
-                "why": reason,
-            }
+            },
+            {
+                "failure_count_today": health.day_failures if health else None,
+                "runs_today": health.day_runs if health else None,
+                "last_success": health.last_success_at.isoformat()
+                if health and health.last_success_at
+                else None,
+                "caused_by_event": item.caused_by_event,
+            },
         )
         if decision is not None and decision.action in (
             DecisionAction.TRIGGER,
@@ -296,15 +310,17 @@ class Recoverer:
                 detail=decision.reason,
                 executions=[],
             )
-        return self._review(item, now, reason)
+        return self._review(item, now, decision.reason if decision is not None else reason, execution)
 
-    def _review(self, item: WorkItem, now: datetime, reason: str) -> Recovery:
+    def _review(
+        self, item: WorkItem, now: datetime, reason: str, execution: Execution | None = None
+    ) -> Recovery:
         review_id = review_id_for(item.execution_id)
         decision_id = decision_id_for(item.execution_id)
         try:
             self._reviews.get(review_id)
         except NotFoundError:
-            original = self._tray.workflows.get_execution(item.execution_id)
+            original = execution or self._tray.workflows.get_execution(item.execution_id)
             self._reviews.file(
                 kind=ReviewKind.RECOVERY,
                 title=f"{item.workflow_name}: failed execution needs a decision",
