@@ -155,12 +155,13 @@ def test_running_executions_are_counted_when_they_finish(monitor_env: MonitorEnv
     env = monitor_env
     env.sim.set_script(
         "support_ticket_triage",
-        WorkflowScript(steps=[StepScript(name="slow", connector="zendesk", seconds=30)]),  # 0.3 s here
+        # An HTTP Client step (15-minute timeout) of 5 minutes: 3 s at the simulator's time factor.
+        WorkflowScript(steps=[StepScript(name="slow", connector="http-client", seconds=300)]),
     )
     env.trigger("support_ticket_triage", {"ticket_id": "T-slow", "priority": "low"})
     first = run_tick()
     assert first["executions"] == 0  # still running: not counted yet
-    env.sim.wait_idle()
+    env.sim.wait_idle(timeout_s=10)
     run_tick(later(minutes=5))
     health = env.repository.health()[env.sim.workflow_id("support_ticket_triage")]
     assert (health.day_runs, health.day_failures) == (1, 0)
