@@ -185,10 +185,7 @@ class MonitorService:
             health.updated_at = now
             self._alert_on(health, checkpoint, report)
             self._repository.put_health(health)
-            if counts:
-                self._summary.record(
-                    health.workflow_name, "monitored", f"{failures} of {runs} runs failed in the tick"
-                )
+            self._summary.executions(health.workflow_name, runs - failures, failures)
             report.health.append(health)
             metrics.add_metric(name="MonitorExecutions", unit="Count", value=runs)
             metrics.add_metric(name="MonitorFailures", unit="Count", value=failures)
@@ -246,6 +243,7 @@ class MonitorService:
         else:
             return
         self._alerter.send(alert)
+        self._summary.record(health.workflow_name, f"alert_{alert.kind.value}", alert.title)
         report.alerts.append(alert)
 
     def _open_circuits(self, checkpoint: Checkpoint, now: datetime, report: TickReport) -> set[str]:
@@ -324,7 +322,10 @@ class MonitorService:
             if spends and recovery.new_execution_ids:
                 per_workflow[item.workflow_id] = per_workflow.get(item.workflow_id, 0) + 1
             self._repository.done(item.root_id)
-            self._summary.record(item.workflow_name, recovery.action.value, recovery.detail)
+            plain = recovery.action is RecoveryAction.RETRIED  # counted; the rest also get a note
+            self._summary.record(
+                item.workflow_name, recovery.action.value, None if plain else recovery.detail
+            )
             report.recoveries.append(recovery)
             metrics.add_metric(name=f"MonitorRecovery_{recovery.action.value}", unit="Count", value=1)
         remaining = self._repository.work()
