@@ -166,3 +166,27 @@ def test_running_executions_are_counted_when_they_finish(monitor_env: MonitorEnv
     health = env.repository.health()[env.sim.workflow_id("support_ticket_triage")]
     assert (health.day_runs, health.day_failures) == (1, 0)
     assert health.last_success_at is not None
+
+
+def test_a_recovery_tray_refuses_is_tried_again_then_handed_to_a_person(
+    monitor_env: MonitorEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tray_agent.domain.monitor.recovery import review_id_for
+    from tray_agent.domain.reviews import build_review_service
+
+    env = monitor_env
+    settings = use_settings(monkeypatch, monitor_max_retries="1")
+    failed = failed_execution(
+        env.sim, "support_ticket_triage", code="HTTP_5XX", message="HTTP 500", created_at=ago(minutes=1)
+    )
+    env.sim.seed_executions([failed])
+    env.sim.inject_fault(
+        Fault(kind="status", status=409, path_prefix=f"/api/v1/executions/{failed.id}/retry", times=5)
+    )
+    assert run_tick()["recoveries"] == {"failed": 1}
+    assert env.repository.get_work(failed.id) is not None  # kept, nothing lost
+    second = run_tick(later(minutes=5))
+    assert second["recoveries"] == {"failed": 1} and second["queued"] == 0
+    assert env.retries_of(failed.id) == []
+    review = build_review_service(settings).get(review_id_for(failed.id))
+    assert "refused the recovery 2 times" in review.reason

@@ -65,7 +65,7 @@ class WorkItem(BaseModel):
     failed_at: datetime
     due_at: datetime
     caused_by_event: str | None = None  # the agent's event when the agent triggered the root run
-    chunks_of: str | None = None  # set on the items of a chunked run
+    errors: int = 0  # recovery calls Tray refused (not failed runs): past the cap, a person decides
 
 
 class ServiceCounts(BaseModel):

@@ -93,6 +93,9 @@ class Recoverer:
             return self._chunk(item, now)
         return self._ask(item, now)
 
+    def give_up(self, item: WorkItem, now: datetime, reason: str) -> Recovery:
+        return self._review(item, now, reason)
+
     def retry(self, item: WorkItem, now: datetime, action: RecoveryAction, detail: str) -> Recovery:
         return self._retry(item, now, action, detail)
 

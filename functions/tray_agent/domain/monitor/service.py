@@ -313,11 +313,10 @@ class MonitorService:
             except TrayUnauthorizedError:
                 raise  # our own Tray token is refused: nothing else in this tick can work
             except TrayError as exc:
-                item.due_at = now + timedelta(seconds=self._settings.monitor_backoff_base_s)
-                self._repository.save_work(item)
                 report.recoveries.append(
                     self._note(item, RecoveryAction.FAILED, f"{exc.code}: {exc.message}")
                 )
+                self._recovery_failed(item, now, exc)
                 continue
             if spends and recovery.new_execution_ids:
                 per_workflow[item.workflow_id] = per_workflow.get(item.workflow_id, 0) + 1
@@ -331,15 +330,45 @@ class MonitorService:
         remaining = self._repository.work()
         report.queued = len(remaining)
 
+    def _recovery_failed(self, item: WorkItem, now: datetime, exc: TrayError) -> None:
+        """Tray refused the recovery call itself: try again next tick, a few times, then a person."""
+        logger.warning(
+            "recovery call failed", execution_id=item.execution_id, code=exc.code, errors=item.errors + 1
+        )
+        item = item.model_copy(
+            update={
+                "errors": item.errors + 1,
+                "due_at": now + timedelta(seconds=self._settings.monitor_backoff_base_s),
+            }
+        )
+        if item.errors <= self._settings.monitor_max_retries:
+            self._repository.save_work(item)
+            return
+        try:
+            self._recoverer.give_up(
+                item, now, f"Tray refused the recovery {item.errors} times: {exc.message}"
+            )
+        except TrayError:
+            self._repository.save_work(item)  # not even the review could be filed: keep it
+            return
+        self._repository.done(item.root_id)
+
     @staticmethod
     def _held_by(item: WorkItem, services: set[str]) -> bool:
         return item.classification.failure_class in RETRYABLE and item.classification.service in services
 
     def _probe(self, item: WorkItem, circuit: Circuit, now: datetime, report: TickReport) -> bool:
         """Retry one held execution; its result decides whether the service is back."""
-        recovery = self._recoverer.retry(
-            item, now, RecoveryAction.PROBED, f"probe of the {circuit.service} circuit"
-        )
+        try:
+            recovery = self._recoverer.retry(
+                item, now, RecoveryAction.PROBED, f"probe of the {circuit.service} circuit"
+            )
+        except TrayUnauthorizedError:
+            raise
+        except TrayError as exc:
+            report.recoveries.append(self._note(item, RecoveryAction.FAILED, f"{exc.code}: {exc.message}"))
+            self._recovery_failed(item, now, exc)
+            return False
         report.recoveries.append(recovery)
         execution = self._tray.workflows.get_execution(recovery.new_execution_ids[0])
         deadline = time.monotonic() + self._settings.monitor_probe_timeout_s
