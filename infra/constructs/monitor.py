@@ -48,6 +48,8 @@ class Monitor(Construct):
         # context_table: the agent's daily operations summary, which the monitor feeds.
         data.grant(self.function, "monitor_table", "decisions_table", "reviews_table", "context_table")
         data.tray_tokens.grant_read(self.function)
+        # The agent's LLM brain, asked about failures the monitor cannot classify (when configured).
+        data.openai_api_key.grant_read(self.function)
         observability.alerts_topic.grant_publish(self.function)
         role = self.function.role
         assert role is not None

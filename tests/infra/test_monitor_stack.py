@@ -75,7 +75,8 @@ def test_the_monitor_may_touch_only_its_tables_the_tray_secret_and_the_alerts_to
     assert any(
         "sns:Publish" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) for s in statements
     )
-    assert "TrayTokens" in text and "OpenAiApiKey" not in text
+    assert "TrayTokens" in text and "OpenAiApiKey" in text  # Tray, and the agent's model for unknowns
+    assert "SigningSecret" not in text and "ReviewerToken" not in text
 
 
 def test_monitor_errors_alarm_to_the_alerts_topic(synthesized: Any) -> None:
