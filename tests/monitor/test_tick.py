@@ -190,3 +190,22 @@ def test_a_recovery_tray_refuses_is_tried_again_then_handed_to_a_person(
     assert env.retries_of(failed.id) == []
     review = build_review_service(settings).get(review_id_for(failed.id))
     assert "refused the recovery 2 times" in review.reason
+
+
+def test_two_ticks_that_see_the_same_failure_retry_it_once(monitor_env: MonitorEnv) -> None:
+    import boto3
+
+    env = monitor_env
+    failed = failed_execution(
+        env.sim, "support_ticket_triage", code="STEP_TIMEOUT", message="timed out", created_at=ago(minutes=2)
+    )
+    env.sim.seed_executions([failed])
+    assert run_tick()["recoveries"] == {"retried": 1}
+    # Lose the checkpoint: the next tick reads the same window again and sees the same failure.
+    boto3.resource("dynamodb", region_name="us-east-1").Table(env.settings.monitor_table).delete_item(
+        Key={"pk": "CHECKPOINT", "sk": "executions"}
+    )
+    again = run_tick(later(minutes=1))
+    assert again["failures"] == 1 and again["recoveries"] == {"retried": 1}
+    [retry] = env.retries_of(failed.id)  # Tray answered the same key with the first retry
+    assert retry.idempotency_key == f"monitor:{failed.id}:1"
