@@ -140,7 +140,7 @@ def build_review_service(settings: Settings) -> ReviewService:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            # Absent: the module itself or its feature package; a missing import *inside* it raises.
+            # The feature's package itself may be absent (exc.name is then a parent package).
             if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
                 raise
             continue
