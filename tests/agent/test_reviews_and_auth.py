@@ -169,8 +169,9 @@ def test_customer_decisions_and_the_daily_summary(local_env: Any) -> None:
 
     day = "2031-01-02"  # a day of its own: other tests do not write to it
     summary = OperationsSummary(local_env.settings)
-    for outcome in ("succeeded", "failed", "failed", "succeeded"):
-        summary.record(day, "execution", "lead_enrichment", outcome)
+    summary.record(day, "execution", "lead_enrichment", "succeeded", count=2)
+    for _ in range(2):
+        summary.record(day, "execution", "lead_enrichment", "failed")
     summary.record(day, "execution", "lead_enrichment", "failed", note="Clearbit 503 since 09:00")
     answer = local_env.api("GET", f"/summary/{day}")
     assert answer.status == 200, answer.body

@@ -189,12 +189,15 @@ class OperationsSummary:
         workflow: str | None,
         outcome: str,
         note: str | None = None,
+        count: int = 1,
     ) -> None:
+        """Count ``count`` occurrences (one atomic ADD) and keep the note, if any."""
         now = datetime.now(UTC)
         day_key = _day_key(day or now.date())
         expires_at = int((now + timedelta(days=SUMMARY_RETENTION_DAYS)).timestamp())
         counter = f"{_clean(kind)}#{_clean(workflow or '-')}#{_clean(outcome)}"
-        self._repository.add_to_counter(day_key, counter, expires_at)
+        if count > 0:
+            self._repository.add_to_counter(day_key, counter, expires_at, amount=count)
         if note:
             self._repository.put_note(
                 day_key,
