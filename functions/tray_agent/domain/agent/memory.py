@@ -189,6 +189,7 @@ class OperationsSummary:
         workflow: str | None,
         outcome: str,
         note: str | None = None,
+        *,
         count: int = 1,
     ) -> None:
         """Count ``count`` occurrences (one atomic ADD) and keep the note, if any."""
