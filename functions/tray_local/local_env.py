@@ -100,7 +100,7 @@ class LocalEnvironment:
 
         get_settings.cache_clear()
         build_brains.cache_clear()
-        for cached in (api._service, api._reviews, api._handle_once):
+        for cached in (api._service_for, api._reviews_for, api._handle_once_for):
             cached.cache_clear()
 
     def api(

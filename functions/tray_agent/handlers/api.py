@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tray_agent.config import get_settings
+from tray_agent.config import Settings, get_settings
 from tray_agent.data.idempotency import OncePerKey
 from tray_agent.domain.agent.memory import DailySummary, OperationsSummary
 from tray_agent.domain.agent.service import EventService, build_event_service
@@ -69,23 +69,36 @@ class _Resolver(APIGatewayHttpResolver):
 app = _Resolver(enable_validation=True)
 
 
-@cache
+# Built on first use and kept for the container's settings (keyed by them, so a process that
+# switches settings, as local runs and tests do, never reuses services built for others).
 def _service() -> EventService:
-    return build_event_service(get_settings())
+    return _service_for(get_settings())
+
+
+def _reviews() -> ReviewService:
+    return _reviews_for(get_settings())
+
+
+def _handle_once() -> OncePerKey[InboundEvent, EventAccepted]:
+    return _handle_once_for(get_settings())
 
 
 @cache
-def _reviews() -> ReviewService:
+def _service_for(settings: Settings) -> EventService:
+    return build_event_service(settings)
+
+
+@cache
+def _reviews_for(settings: Settings) -> ReviewService:
     from tray_agent.domain.reviews import build_review_service
 
-    return build_review_service(get_settings())
+    return build_review_service(settings)
 
 
 @cache
-def _handle_once() -> OncePerKey[InboundEvent, EventAccepted]:
-    settings = get_settings()
+def _handle_once_for(settings: Settings) -> OncePerKey[InboundEvent, EventAccepted]:
     return OncePerKey(
-        _service().handle,
+        _service_for(settings).handle,
         table_name=settings.idempotency_table,
         key_path="id",
         output_model=EventAccepted,
