@@ -82,6 +82,7 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
     table_end, items = _line_items(ctx)
     totals = _totals(ctx, start=table_end)
     parties = _parties(ctx)
+    _letterhead(ctx, parties)
     currency = _currency(ctx, header.get("currency"))
 
     order = PurchaseOrder(
@@ -245,6 +246,32 @@ def _party_from_block(block: list[str]) -> dict[str, str | None]:
     }
 
 
+def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> None:
+    """Without a label, the letterhead names the issuer: the buyer on an order, the vendor on an invoice."""
+    head = [ln for ln in ctx.lines[:8] if ln.page == 0]
+    title = " ".join(ln.text for ln in head)
+    issuer = "buyer" if vocab.PO_TITLE_RE.search(title) else "vendor" if vocab.INVOICE_TITLE_RE.search(title) else None
+    if issuer is None or issuer in parties:
+        return
+    candidates = [
+        (phrase.words[0].size, -i, i, phrase)
+        for i, line in enumerate(head)
+        for phrase in line.phrases
+        if not vocab.PO_TITLE_RE.search(phrase.text)
+        and not vocab.INVOICE_TITLE_RE.search(phrase.text)
+        and not any(r.match(phrase.text) for r in (*_HEADER_RES.values(), *_PARTY_RES.values()))
+        and sum(ch.isalpha() for ch in phrase.text) >= 3
+    ]
+    if not candidates:
+        return
+    _, _, index, phrase = max(candidates, key=lambda c: (c[0], c[1]))
+    other = parties.get("vendor" if issuer == "buyer" else "buyer", {})
+    if other.get("name") == phrase.text:
+        return
+    parties[issuer] = _party_from_block(_block(ctx, index, phrase, phrase.text))
+    ctx.confidence[issuer] = MEDIUM
+
+
 def _ship_to(block: dict[str, str | None] | None) -> str | None:
     if not block:
         return None
@@ -385,7 +412,8 @@ def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> l
         for column in merged:
             if phrase.x0 < column.x1 and phrase.x1 > column.x0:
                 joined = _strip_header_noise(f"{column.label} {phrase.text}")
-                role = _COLUMN_ROLE.get(joined, column.role if column.role != "other" else "other")
+                own = _COLUMN_ROLE.get(_strip_header_noise(phrase.text), "other")
+                role = _COLUMN_ROLE.get(joined, column.role if column.role != "other" else own)
                 column.role, column.label = role, joined
                 column.x0, column.x1 = min(column.x0, phrase.x0), max(column.x1, phrase.x1)
                 break
@@ -438,22 +466,45 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
             previous = line
             index += 1
             continue
-        total = _TOTAL_RE.match(line.phrases[0].text) or (
-            len(line.phrases) > 1 and line.phrases[0].x0 > columns[0].x1 and _TOTAL_RE.match(line.phrases[0].text)
-        )
-        if total or any(_TOTAL_RE.match(p.text) and p.x0 > _description_right(columns) for p in line.phrases):
-            kind = _TOTAL_CLASS.get(vocab.normalise_label(_TOTAL_RE.match(line.phrases[0].text).group("label")), "") if total else ""  # type: ignore[union-attr]
-            if kind == "total" or not rows:
-                break
-            if total and kind != "subtotal":
-                break
-            previous = line
-            index += 1
-            continue  # a section subtotal inside the table
+        if _is_summary(ctx, line, columns):
+            if _items_follow(ctx, index, columns):
+                previous = line
+                index += 1
+                continue  # a section subtotal inside the table
+            break
         rows.append(line)
         previous = line
         index += 1
     return rows, index
+
+
+def _is_summary(ctx: _Context, line: Line, columns: list[Column]) -> bool:
+    """A totals line: a label such as "Subtotal" or "Grand Total", not an item."""
+    first = line.phrases[0]
+    if _TOTAL_RE.match(first.text) and not _has_quantity(ctx, line, columns):
+        return True
+    return first.x0 > _description_right(columns) and ctx.number(first.text) is None
+
+
+def _has_quantity(ctx: _Context, line: Line, columns: list[Column]) -> bool:
+    quantity = next((c for c in columns if c.role == "quantity"), None)
+    if quantity is None:
+        return False
+    return any(
+        p.x1 >= quantity.x0 - 2 * p.words[0].size and p.x0 <= quantity.x1 + p.words[0].size
+        and _leading_number(ctx, p.text) is not None
+        for p in line.phrases[1:]
+    )
+
+
+def _items_follow(ctx: _Context, index: int, columns: list[Column]) -> bool:
+    for line in ctx.lines[index + 1 : index + 5]:
+        if _is_summary(ctx, line, columns):
+            continue
+        numeric = sum(1 for p in line.phrases if ctx.number(p.text) is not None)
+        if line.phrases[0].x0 <= _description_right(columns) and numeric >= 2:
+            return True
+    return False
 
 
 def _description_right(columns: list[Column]) -> float:

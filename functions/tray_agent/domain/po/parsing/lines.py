@@ -64,20 +64,24 @@ class Line:
 
 def build_lines(words: Iterable[Word]) -> list[Line]:
     """Cluster words whose vertical extents overlap into lines, top to bottom."""
-    ordered = sorted(words, key=lambda w: (w.page, w.bottom, w.x0))
+    ordered = sorted(words, key=lambda w: (w.page, _baseline(w), w.x0))
     lines: list[Line] = []
+    baselines: list[float] = []
     for word in ordered:
         target = None
-        # Only the last few lines can still overlap vertically with a word further down.
-        for line in reversed(lines[-4:]):
+        baseline = _baseline(word)
+        # Same baseline, within a fraction of the smaller font: a tall heading beside small print
+        # must not swallow the lines next to it.
+        for index in range(len(lines) - 1, max(-1, len(lines) - 5), -1):
+            line = lines[index]
             if line.page != word.page:
                 continue
-            overlap = min(line.bottom, word.bottom) - max(line.top, word.top)
-            if overlap > 0.5 * min(word.height, line.bottom - line.top):
+            if abs(baselines[index] - baseline) <= 0.35 * min(word.size, line.words[0].size):
                 target = line
                 break
         if target is None:
             lines.append(Line(words=[word]))
+            baselines.append(baseline)
         else:
             target.words.append(word)
     for line in lines:
@@ -85,6 +89,10 @@ def build_lines(words: Iterable[Word]) -> list[Line]:
         line.phrases = _phrases(line.words)
     lines.sort(key=lambda ln: (ln.page, ln.top))
     return lines
+
+
+def _baseline(word: Word) -> float:
+    return word.bottom - 0.2 * word.size  # pdf_text puts the box 0.2 font sizes below the baseline
 
 
 def _phrases(words: list[Word]) -> list[Phrase]:

@@ -36,7 +36,7 @@ CURRENCY_CODES = frozenset(
     "USD EUR GBP CHF JPY CNY INR CAD AUD NZD SEK NOK DKK PLN CZK HUF RON BGN BRL MXN ZAR SGD HKD "
     "KRW TRY RUB AED SAR ILS THB MYR IDR PHP".split()
 )
-_CODE_RE = re.compile(r"(?<![A-Za-z])(" + "|".join(sorted(CURRENCY_CODES)) + r")(?![A-Za-z])")
+_CODE_RE = re.compile(r"(?<![\w\-/])(" + "|".join(sorted(CURRENCY_CODES)) + r")(?![\w\-/])")
 _SYMBOL_RE = re.compile("|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)))
 
 # A number as printed: optional sign/parentheses, digits with optional group separators

@@ -242,6 +242,8 @@ COLUMN_LABELS: dict[str, tuple[str, ...]] = {
         "qty.",
         "quantity",
         "qty ordered",
+        "order qty",
+        "ordered qty",
         "quantity ordered",
         "ordered",
         "menge",
@@ -416,6 +418,11 @@ TOTAL_LABELS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+PO_TITLE_RE = re.compile(
+    r"\b(purchase\s+order|order|bestellung|auftrag|bon\s+de\s+commande|commande|bestelling|inkooporder|pedido|ordine)\b",
+    re.IGNORECASE,
+)
+INVOICE_TITLE_RE = re.compile(r"\b(invoice|rechnung|facture|factuur|fattura|factura)\b", re.IGNORECASE)
 FURNITURE_RE = re.compile(
     r"^\s*(page|seite|pagina|página|blatt)\s*:?\s*\d+\s*(of|von|de|/|sur|van|di)\s*\d+\s*$", re.IGNORECASE
 )
@@ -437,4 +444,4 @@ def _pattern(labels: tuple[str, ...]) -> str:
 
 def label_regex(labels: tuple[str, ...]) -> re.Pattern[str]:
     """``label[:#.]? rest`` at the start of a phrase; the label must end at a word boundary."""
-    return re.compile(rf"^\s*(?P<label>{_pattern(labels)})(?![\w])\s*[:#.]?\s*(?P<rest>.*)$", re.IGNORECASE)
+    return re.compile(rf"^\s*(?P<label>{_pattern(labels)})(?![\w])\s*[:#.]{{0,3}}\s*(?P<rest>.*)$", re.IGNORECASE)
