@@ -33,6 +33,8 @@ _COLUMN_ROLE = {label: role for role, labels in vocab.COLUMN_LABELS.items() for 
 _COLUMN_MAX_WORDS = max(len(label.split()) for label in _COLUMN_ROLE)
 _PO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/.#]*\d[A-Za-z0-9\-_/.]*$|^\d[A-Za-z0-9\-_/.]*$")
 _NUMERIC_ROLES = ("quantity", "unit_price", "amount")
+# Words that qualify the label before them ("Price incl. VAT"): what follows is not a new column.
+_QUALIFIERS = frozenset({"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"})
 _QTY_UNIT_RE = re.compile(r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-z][A-Za-z.²³]{0,9})?$")
 
 
@@ -298,7 +300,10 @@ def _currency(ctx: _Context, labelled: str | None) -> str | None:
 
 def _totals(ctx: _Context, *, start: int) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = {}
-    for line in ctx.lines[start:]:
+    # Totals normally follow the table; some layouts put a totals box on the first page.
+    after = ctx.lines[start:]
+    before = ctx.lines[:start] if start else []
+    for line in [*before, *after] if _has_total_label(after) is False else after:
         for position, phrase in enumerate(line.phrases):
             match = _TOTAL_RE.match(phrase.text)
             if not match:
@@ -310,6 +315,18 @@ def _totals(ctx: _Context, *, start: int) -> dict[str, Decimal]:
     for kind in ("subtotal", "tax", "shipping", "total"):
         ctx.confidence[kind] = HIGH if kind in totals else 0.0
     return totals
+
+
+def _closer(phrase: Phrase, first: float | None, second: float | None) -> bool:
+    """True when ``phrase`` sits closer to the ``first`` column centre than to the ``second``."""
+    if first is None or second is None:
+        return False
+    center = (phrase.x0 + phrase.x1) / 2
+    return abs(center - first) < abs(center - second)
+
+
+def _has_total_label(lines: list[Line]) -> bool:
+    return any(_TOTAL_RE.match(p.text) for line in lines for p in line.phrases)
 
 
 def _amount_after(ctx: _Context, rest: str, following: list[Phrase]) -> Decimal | None:
@@ -334,16 +351,74 @@ def _amount_after(ctx: _Context, rest: str, following: list[Phrase]) -> Decimal 
 def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     """Returns the index of the line after the table and the items read from it."""
     header_index, columns = _find_header(ctx)
+    if header_index is not None:
+        rows, end = _table_rows(ctx, header_index, columns)
+        boundaries = _boundaries(columns, rows)
+        items = _items(ctx, rows, columns, boundaries)
+        parsed = [line for item in items if (line := _to_line(ctx, item)) is not None]
+        if parsed:
+            ctx.confidence["lines"] = HIGH
+            return end, parsed
+    # No recognisable column header (or nothing under it): rows whose numbers multiply out.
+    start = header_index + 1 if header_index is not None else 0
+    end, parsed = _arithmetic_items(ctx, start)
+    if parsed:
+        ctx.warnings.append("line items were inferred from arithmetic, without a recognised table header")
+        ctx.confidence["lines"] = MEDIUM
+        return end, parsed
     if header_index is None:
         ctx.warnings.append("no line-item table header was recognised")
-        ctx.confidence["lines"] = 0.0
-        return 0, []
-    rows, end = _table_rows(ctx, header_index, columns)
-    boundaries = _boundaries(columns, rows)
-    items = _items(ctx, rows, columns, boundaries)
-    parsed = [line for item in items if (line := _to_line(ctx, item)) is not None]
-    ctx.confidence["lines"] = HIGH if parsed else 0.0
-    return end, parsed
+    ctx.confidence["lines"] = 0.0
+    return start, []
+
+
+def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrderLine]]:
+    """Rows holding a quantity, a unit price and an amount with quantity x price = amount."""
+    from tray_agent.domain.po.parsing.reconcile import amounts_match
+
+    found: list[PurchaseOrderLine] = []
+    end = start
+    # Column labels near the (unusable) header still tell which factor is the quantity.
+    hints: dict[str, float] = {}
+    for line in ctx.lines[max(0, start - 3) : start + 2]:
+        for column in _header_columns(line):
+            hints.setdefault(column.role, column.center)
+    for index in range(start, len(ctx.lines)):
+        line = ctx.lines[index]
+        numbers = [
+            (position, value)
+            for position, phrase in enumerate(line.phrases)
+            if "%" not in phrase.text
+            and parse_date(phrase.text, day_first=ctx.day_first) is None
+            and (value := _leading_number(ctx, phrase.text)) is not None
+        ]
+        if len(numbers) < 3 or _TOTAL_RE.match(line.phrases[0].text):
+            continue
+        best = None
+        for a_pos, amount in reversed(numbers):
+            for q_pos, quantity in numbers:
+                for p_pos, price in numbers:
+                    if len({a_pos, q_pos, p_pos}) < 3 or not (q_pos < a_pos and p_pos < a_pos):
+                        continue
+                    if amount != 0 and amounts_match(quantity * price, amount):
+                        best = (q_pos, quantity, p_pos, price, amount)
+                        break
+                if best:
+                    break
+            if best:
+                break
+        if best is None:
+            continue
+        q_pos, quantity, p_pos, price, amount = best
+        if hints and _closer(line.phrases[q_pos], hints.get("unit_price"), hints.get("quantity")):
+            q_pos, quantity, p_pos, price = p_pos, price, q_pos, quantity
+        numeric_positions = {position for position, _ in numbers}
+        text = [p.text for i, p in enumerate(line.phrases) if i not in numeric_positions]
+        unit = next((t for t in text if re.fullmatch(r"[A-Za-z]{1,4}\.?", t)), None)
+        description = " ".join(t for t in text if t != unit) or None
+        found.append(PurchaseOrderLine(description=description, quantity=quantity, unit=unit, unit_price=price, amount=amount))
+        end = index + 1
+    return end, found
 
 
 def _header_columns(line: Line) -> list[Column]:
@@ -358,7 +433,7 @@ def _header_columns(line: Line) -> list[Column]:
                 if text in _COLUMN_ROLE:
                     match = (size, _COLUMN_ROLE[text], text)
                     break
-            if match is None:
+            if match is None or (i > 0 and words[i - 1].text.lower().rstrip(".") in _QUALIFIERS and columns):
                 if columns and columns[-1].x1 >= words[i].x0 - 1.5 * words[i].size:
                     columns[-1].x1 = words[i].x1  # "(EUR)", "incl." and the like stay with their label
                 else:
@@ -429,6 +504,9 @@ def _resolve_roles(columns: list[Column]) -> list[Column]:
                 column.role = "sku"
                 roles = [c.role for c in columns]
     # Two amount-like columns ("Price" ... "Total"): the left one is the unit price.
+    prices = [c for c in columns if c.role == "unit_price"]
+    if len(prices) > 1 and not any(c.role == "amount" for c in columns):
+        prices[-1].role = "amount"
     amounts = [c for c in columns if c.role == "amount"]
     if len(amounts) > 1 and not any(c.role == "unit_price" for c in columns):
         amounts[0].role = "unit_price"

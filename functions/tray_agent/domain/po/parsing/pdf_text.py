@@ -162,7 +162,9 @@ def _page_chars(page: Any, page_height: float, offset: float) -> list[_Char]:
             # Loose boxes span the advance width and the font's ascent/descent: tight glyph
             # boxes would split "1" (narrow glyph, wide bearings) off its neighbours.
             pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, box)
-            size = pdfium_c.FPDFText_GetFontSize(textpage.raw, i) or (box.top - box.bottom)
+            # The loose box height is the rendered size; the nominal font size is often 1 when a
+            # text matrix does the scaling.
+            size = (box.top - box.bottom) or pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
             if text.isspace():
                 chars.append(_Char(" ", box.left, box.right, 0, 0, size))
                 continue
