@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # Feature modules that contribute subcommands (each has ``register(subparsers)``).
 COMMAND_MODULES: tuple[str, ...] = (
     "tray_local.demo",
+    "tray_local.cli_po",
 )
 
 

@@ -6,11 +6,19 @@ import email
 import email.policy
 from email.message import EmailMessage
 
-from tray_agent.errors import InvalidInputError
+from tray_agent.errors import DocumentTooLargeError, InvalidInputError
 
 
-def extract_pdfs_from_email(raw: bytes) -> list[tuple[str, bytes]]:
-    """Every PDF attached (or inlined) in the message, as ``(filename, pdf bytes)``."""
+def extract_pdfs_from_email(raw: bytes, *, max_bytes: int | None = None) -> list[tuple[str, bytes]]:
+    """Every PDF attached (or inlined) in the message, as ``(filename, pdf bytes)``.
+
+    ``max_bytes`` bounds the raw message (attachments are base64: a third larger than the PDF).
+    An empty list means the message carries no PDF; the caller decides whether that is an error.
+    """
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise DocumentTooLargeError(
+            f"email is {len(raw)} bytes, the limit is {max_bytes}", details={"bytes": len(raw), "limit": max_bytes}
+        )
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
     except Exception as exc:  # the stdlib parser is lenient; this guards truly broken input

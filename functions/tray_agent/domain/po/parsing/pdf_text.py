@@ -119,17 +119,30 @@ def extract_pages(data: bytes, *, settings: Settings) -> list[PageText]:
 
 
 def render_pages_png(data: bytes, *, settings: Settings) -> list[bytes]:
-    """The first pages as PNG images for a vision model (scans carry no text layer)."""
-    import io
-
+    """The first pages as grayscale PNG images for a vision model (scans carry no text layer)."""
     with open_pdf(data, settings=settings) as document:
         images: list[bytes] = []
         for index in range(min(len(document), settings.po_vision_max_pages)):
             bitmap = document[index].render(scale=settings.po_vision_dpi / 72, grayscale=True)
-            buffer = io.BytesIO()
-            bitmap.to_pil().save(buffer, format="PNG", optimize=True)
-            images.append(buffer.getvalue())
+            if bitmap.n_channels != 1:
+                raise CorruptDocumentError(f"page {index + 1} did not render to a grayscale bitmap")
+            rows = bytes(bitmap.buffer)
+            images.append(_png_gray(bitmap.width, bitmap.height, bitmap.stride, rows))
         return images
+
+
+def _png_gray(width: int, height: int, stride: int, pixels: bytes) -> bytes:
+    """A minimal 8-bit grayscale PNG: saves shipping Pillow in the Lambda just to encode pages."""
+    import struct
+    import zlib
+
+    raw = b"".join(b"\x00" + pixels[y * stride : y * stride + width] for y in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
 
 
 @dataclass(frozen=True, slots=True)
