@@ -17,9 +17,15 @@ KEY_FIELDS = ("po_number", "lines", "total")
 
 
 def amounts_match(expected: Decimal, actual: Decimal) -> bool:
-    """Equal to the cent, or within half a percent (unit prices printed with rounding)."""
+    """One line: equal to the cent, or within half a percent (unit prices printed rounded)."""
     difference = abs(expected - actual)
     return difference <= Decimal("0.011") or difference <= abs(actual) * Decimal("0.005")
+
+
+def sums_match(expected: Decimal, actual: Decimal, *, terms: int = 1) -> bool:
+    """A sum: to the cent, plus half a cent of rounding per term. No relative slack, or a
+    small line missing from a large order would pass unnoticed."""
+    return abs(expected - actual) <= Decimal("0.011") + Decimal("0.005") * terms
 
 
 def reconcile(order: PurchaseOrder) -> PurchaseOrder:
@@ -48,20 +54,21 @@ def reconcile(order: PurchaseOrder) -> PurchaseOrder:
 
     line_sum = sum((line.amount for line in order.lines if line.amount is not None), Decimal(0))
     extras = (order.tax or Decimal(0)) + (order.shipping or Decimal(0))
-    if order.lines and order.subtotal is not None and not amounts_match(line_sum, order.subtotal):
+    terms = len(order.lines)
+    if order.lines and order.subtotal is not None and not sums_match(line_sum, order.subtotal, terms=terms):
         warnings.append(
             f"lines add up to {line_sum} but the subtotal is {order.subtotal}: a line may be missing or misread"
         )
         lines_ok = False
     if order.subtotal is not None and order.total is not None:
-        if not amounts_match(order.subtotal + extras, order.total):
+        if not sums_match(order.subtotal + extras, order.total, terms=3):
             warnings.append(
                 f"subtotal {order.subtotal} + tax {order.tax or 0} + shipping {order.shipping or 0} "
                 f"= {order.subtotal + extras}, but the total is {order.total}"
             )
             totals_ok = False
     elif order.lines and order.total is not None:
-        if not amounts_match(line_sum + extras, order.total):
+        if not sums_match(line_sum + extras, order.total, terms=terms + 2):
             warnings.append(
                 f"lines add up to {line_sum} (+ tax and shipping {extras}) but the total is {order.total}: "
                 "a line may be missing or misread"
