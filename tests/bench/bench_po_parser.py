@@ -12,11 +12,12 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from tests.fixtures.po_corpus.generator import build_corpus
-from tests.fixtures.po_corpus.samples import load_samples
 from tray_agent.config import Settings
 from tray_agent.domain.po.parsing import parse_purchase_order
 from tray_agent.models.purchase_order import PurchaseOrder
+
+from tests.fixtures.po_corpus.generator import build_corpus
+from tests.fixtures.po_corpus.samples import load_samples
 
 HEADER_FIELDS = ("po_number", "order_date", "delivery_date", "currency", "buyer", "vendor", "total")
 LINE_FIELDS = ("sku", "quantity", "unit_price", "amount")
@@ -25,7 +26,9 @@ LINE_FIELDS = ("sku", "quantity", "unit_price", "amount")
 def _same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, Decimal) or isinstance(actual, Decimal):
         try:
-            return actual is not None and abs(Decimal(str(expected)) - Decimal(str(actual))) <= Decimal("0.005")
+            return actual is not None and abs(Decimal(str(expected)) - Decimal(str(actual))) <= Decimal(
+                "0.005"
+            )
         except ArithmeticError:
             return False
     if isinstance(expected, str) and isinstance(actual, str):
@@ -33,7 +36,9 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-def compare(truth: PurchaseOrder, parsed: PurchaseOrder, fields: dict[str, bool] | None = None) -> tuple[int, int, list[str], int]:
+def compare(
+    truth: PurchaseOrder, parsed: PurchaseOrder, fields: dict[str, bool] | None = None
+) -> tuple[int, int, list[str], int]:
     """(correct, checked, wrong field names, silently lost lines). Only fields the truth knows count."""
     correct = checked = 0
     wrong: list[str] = []
@@ -41,7 +46,9 @@ def compare(truth: PurchaseOrder, parsed: PurchaseOrder, fields: dict[str, bool]
 
     def check(name: str, expected: Any, actual: Any) -> None:
         nonlocal correct, checked
-        if expected is None or (wanted and not wanted.get(name.split("[")[0].split(".")[0], False)):
+        if expected is None or (
+            wanted and not wanted.get(name.split("[", maxsplit=1)[0].split(".", maxsplit=1)[0], False)
+        ):
             return
         checked += 1
         if _same(expected, actual):
@@ -73,7 +80,10 @@ def _best_match(expected: Any, parsed: PurchaseOrder, used: set[int]) -> Any:
         if index in used:
             continue
         score = sum(
-            1 for name in LINE_FIELDS if getattr(expected, name, None) is not None and _same(getattr(expected, name), getattr(line, name))
+            1
+            for name in LINE_FIELDS
+            if getattr(expected, name, None) is not None
+            and _same(getattr(expected, name), getattr(line, name))
         )
         if score > best_score:
             best, best_score = index, score

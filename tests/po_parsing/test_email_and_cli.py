@@ -5,11 +5,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-
-from tests.fixtures.po_corpus.generator import CorpusDocument
 from tray_agent.domain.po.parsing import extract_pdfs_from_email
 from tray_agent.errors import DocumentTooLargeError
 from tray_local.cli import main
+
+from tests.fixtures.po_corpus.generator import CorpusDocument
 
 JSON_KEYS = {
     "po_number", "order_date", "delivery_date", "currency", "buyer", "vendor", "ship_to", "payment_terms",
@@ -61,7 +61,9 @@ def test_cli_prints_the_order_as_json(
     assert printed["po_number"] == document.truth.po_number
     assert printed["order_date"] == document.truth.order_date.isoformat()  # type: ignore[union-attr]
     assert printed["parser"] == "layout"
-    assert [line["amount"] for line in printed["lines"]] == [str(line.amount) for line in document.truth.lines]
+    assert [line["amount"] for line in printed["lines"]] == [
+        str(line.amount) for line in document.truth.lines
+    ]
 
 
 def test_cli_reads_the_pdf_inside_an_eml(

@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from tray_agent.config import Settings
+from tray_agent.domain.po.parsing import parse_purchase_order
 
 from tests.fixtures.po_corpus.generator import LAYOUTS, CorpusDocument
 from tests.fixtures.po_corpus.samples import SAMPLES_DIR
-from tray_agent.config import Settings
-from tray_agent.domain.po.parsing import parse_purchase_order
 
 LAYOUT_NAMES = [layout.name for layout in LAYOUTS]
 
@@ -22,7 +22,9 @@ def test_corpus_has_eight_visibly_different_layouts(corpus: dict[str, CorpusDocu
 
 
 @pytest.mark.parametrize("layout", LAYOUT_NAMES)
-def test_layout_parser_reads_every_field(layout: str, corpus: dict[str, CorpusDocument], settings: Settings) -> None:
+def test_layout_parser_reads_every_field(
+    layout: str, corpus: dict[str, CorpusDocument], settings: Settings
+) -> None:
     document = corpus[layout]
     truth = document.truth
     order = parse_purchase_order(document.pdf, settings=settings, prefer="layout")
@@ -76,7 +78,9 @@ def _sample(relative: str) -> bytes:
 
 
 def test_real_order_x_purchase_order(settings: Settings) -> None:
-    order = parse_purchase_order(_sample("order-x/facturx-ts/ORDER-X_EX11_ORDER_PICK-UP-BASIC.pdf"), settings=settings)
+    order = parse_purchase_order(
+        _sample("order-x/facturx-ts/ORDER-X_EX11_ORDER_PICK-UP-BASIC.pdf"), settings=settings
+    )
     assert order.po_number == "1861728"
     assert order.order_date == date(2020, 1, 9)
     assert order.currency == "EUR"
@@ -106,7 +110,17 @@ def test_real_invoice_table_with_sections_and_notes(settings: Settings) -> None:
     assert order.order_date == date(2023, 3, 20)
     assert order.currency == "USD"
     assert order.total == Decimal("279.84")
-    assert [line.amount for line in order.lines] == [Decimal("42.00"), Decimal("70.00"), Decimal("0.90"), Decimal("150.00")]
-    assert [line.quantity for line in order.lines] == [Decimal("1.00"), Decimal("1.00"), Decimal("1.00"), Decimal("15.00")]
+    assert [line.amount for line in order.lines] == [
+        Decimal("42.00"),
+        Decimal("70.00"),
+        Decimal("0.90"),
+        Decimal("150.00"),
+    ]
+    assert [line.quantity for line in order.lines] == [
+        Decimal("1.00"),
+        Decimal("1.00"),
+        Decimal("1.00"),
+        Decimal("15.00"),
+    ]
     # The olive oil line carries a 10 % discount: quantity x price != amount, so it goes to review.
     assert any(warning.startswith("line 3:") for warning in order.warnings)

@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-from tests.fixtures.po_corpus.generator import CorpusDocument
-from tests.support.fake_openai import FakeOpenAI, ScriptedReply
 from tray_agent.config import Settings
 from tray_agent.domain.po.parsing import parse_purchase_order
 from tray_agent.errors import UpstreamError
+
+from tests.fixtures.po_corpus.generator import CorpusDocument
+from tests.support.fake_openai import FakeOpenAI, ScriptedReply
 
 
 @pytest.fixture
@@ -82,7 +82,6 @@ def test_llm_result_is_reconciled_like_any_other(fake: FakeOpenAI, corpus: dict[
 def _scan_of(document: CorpusDocument) -> bytes:
     """The document rendered to an image and wrapped in a PDF without a text layer, like a scan."""
     from fpdf import FPDF
-
     from tray_agent.domain.po.parsing.pdf_text import render_pages_png
 
     image = render_pages_png(document.pdf, settings=Settings(po_vision_dpi=72))[0]
@@ -92,7 +91,9 @@ def _scan_of(document: CorpusDocument) -> bytes:
     return bytes(pdf.output())
 
 
-def test_scan_goes_to_the_vision_model_with_page_images(fake: FakeOpenAI, corpus: dict[str, CorpusDocument]) -> None:
+def test_scan_goes_to_the_vision_model_with_page_images(
+    fake: FakeOpenAI, corpus: dict[str, CorpusDocument]
+) -> None:
     document = corpus["fpdf_german"]
     fake.script(_reply_for(document))
     order = parse_purchase_order(_scan_of(document), settings=_settings(fake))  # auto
@@ -116,18 +117,36 @@ def test_auto_asks_the_model_when_the_layout_parse_is_not_confident(fake: FakeOp
     pdf.add_page()
     pdf.set_font("helvetica", size=11)
     # A letter-style order without a table: the layout parser finds no lines.
-    pdf.multi_cell(0, 6, "Hello,\nplease send us 12 boxes of blue pens at 4.50 each, 54.00 in total.\nOrder ref 7781.")
+    pdf.multi_cell(
+        0, 6, "Hello,\nplease send us 12 boxes of blue pens at 4.50 each, 54.00 in total.\nOrder ref 7781."
+    )
     fake.script(
         ScriptedReply(
             content=json.dumps(
                 {
-                    "po_number": "7781", "order_date": "2026-05-04", "delivery_date": None, "currency": "USD",
-                    "buyer": {"name": None, "address": None, "email": None}, "vendor": {"name": None, "address": None},
-                    "ship_to": None, "payment_terms": None,
-                    "lines": [{"sku": None, "description": "blue pens", "quantity": 12, "unit": "box",
-                               "unit_price": 4.5, "amount": 54.0}],
-                    "subtotal": None, "tax": None, "shipping": None, "total": 54.0,
-                }  # fmt: skip
+                    "po_number": "7781",
+                    "order_date": "2026-05-04",
+                    "delivery_date": None,
+                    "currency": "USD",
+                    "buyer": {"name": None, "address": None, "email": None},
+                    "vendor": {"name": None, "address": None},
+                    "ship_to": None,
+                    "payment_terms": None,
+                    "lines": [
+                        {
+                            "sku": None,
+                            "description": "blue pens",
+                            "quantity": 12,
+                            "unit": "box",
+                            "unit_price": 4.5,
+                            "amount": 54.0,
+                        }
+                    ],
+                    "subtotal": None,
+                    "tax": None,
+                    "shipping": None,
+                    "total": 54.0,
+                }
             )
         )
     )

@@ -12,10 +12,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 from tray_agent.domain.po.parsing import vocabulary as vocab
 from tray_agent.domain.po.parsing.lines import Line, Phrase, build_lines
 from tray_agent.domain.po.parsing.pdf_text import PageText, Word
+from tray_agent.domain.po.parsing.reconcile import amounts_match
 from tray_agent.domain.po.parsing.values import (
     currency_votes,
     detect_decimal_comma,
@@ -34,7 +36,9 @@ _COLUMN_MAX_WORDS = max(len(label.split()) for label in _COLUMN_ROLE)
 _PO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/.#]*\d[A-Za-z0-9\-_/.]*$|^\d[A-Za-z0-9\-_/.]*$")
 _NUMERIC_ROLES = ("quantity", "unit_price", "amount")
 # Words that qualify the label before them ("Price incl. VAT"): what follows is not a new column.
-_QUALIFIERS = frozenset({"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"})
+_QUALIFIERS = frozenset(
+    {"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"}
+)
 _QTY_UNIT_RE = re.compile(r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-z][A-Za-z.²³]{0,9})?$")
 
 
@@ -201,7 +205,9 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
                 match = regex.match(phrase.text)
                 if not match or match.group("rest").startswith(("date", "Date", "#", "no", "No")):
                     continue
-                if any(r.match(phrase.text) for r in _HEADER_RES.values() if r is not _HEADER_RES["currency"]):
+                if any(
+                    r.match(phrase.text) for r in _HEADER_RES.values() if r is not _HEADER_RES["currency"]
+                ):
                     continue
                 block = _block(ctx, index, phrase, match.group("rest"))
                 if block:
@@ -233,14 +239,20 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
 
 
 def _is_label(text: str) -> bool:
-    return any(r.match(text) and len(text) < 40 and text.rstrip().endswith(":") for r in _PARTY_RES.values()) or any(
-        r.match(text) for r in _PARTY_RES.values() if r.match(text) and not r.match(text).group("rest")  # type: ignore[union-attr]
+    return any(
+        r.match(text) and len(text) < 40 and text.rstrip().endswith(":") for r in _PARTY_RES.values()
+    ) or any(
+        r.match(text)
+        for r in _PARTY_RES.values()
+        if r.match(text) and not r.match(text).group("rest")  # type: ignore[union-attr]
     )
 
 
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
     email = next((m.group() for text in block if (m := vocab.EMAIL_RE.search(text))), None)
-    address_lines = [t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)]
+    address_lines = [
+        t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
+    ]
     return {
         "name": block[0] if block else None,
         "address": ", ".join(address_lines) or None,
@@ -252,7 +264,13 @@ def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> Non
     """Without a label, the letterhead names the issuer: the buyer on an order, the vendor on an invoice."""
     head = [ln for ln in ctx.lines[:8] if ln.page == 0]
     title = " ".join(ln.text for ln in head)
-    issuer = "buyer" if vocab.PO_TITLE_RE.search(title) else "vendor" if vocab.INVOICE_TITLE_RE.search(title) else None
+    issuer = (
+        "buyer"
+        if vocab.PO_TITLE_RE.search(title)
+        else "vendor"
+        if vocab.INVOICE_TITLE_RE.search(title)
+        else None
+    )
     if issuer is None or issuer in parties:
         return
     candidates = [
@@ -317,6 +335,26 @@ def _totals(ctx: _Context, *, start: int) -> dict[str, Decimal]:
     return totals
 
 
+def _factorisation(
+    numbers: list[tuple[int, Decimal]],
+) -> tuple[int, Decimal, int, Decimal, Decimal] | None:
+    """(quantity position, quantity, price position, price, amount): two numbers left of a third
+    that multiply to it, preferring the rightmost amount."""
+    for a_pos, amount in reversed(numbers):
+        if amount == 0:
+            continue
+        for q_pos, quantity in numbers:
+            for p_pos, price in numbers:
+                if (
+                    q_pos != p_pos
+                    and q_pos < a_pos
+                    and p_pos < a_pos
+                    and amounts_match(quantity * price, amount)
+                ):
+                    return q_pos, quantity, p_pos, price, amount
+    return None
+
+
 def _closer(phrase: Phrase, first: float | None, second: float | None) -> bool:
     """True when ``phrase`` sits closer to the ``first`` column centre than to the ``second``."""
     if first is None or second is None:
@@ -330,7 +368,11 @@ def _has_total_label(lines: list[Line]) -> bool:
 
 
 def _amount_after(ctx: _Context, rest: str, following: list[Phrase]) -> Decimal | None:
-    rest = re.sub(r"^\(?[A-Z]{3}\)?\s*:?\s*", "", rest.strip()) if re.match(r"^\(?[A-Z]{3}\)?\s*:?\s*\S", rest) else rest
+    rest = (
+        re.sub(r"^\(?[A-Z]{3}\)?\s*:?\s*", "", rest.strip())
+        if re.match(r"^\(?[A-Z]{3}\)?\s*:?\s*\S", rest)
+        else rest
+    )
     rest = rest.strip(" :")
     if rest and (value := ctx.number(rest)) is not None:
         return value
@@ -374,8 +416,6 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
 
 def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrderLine]]:
     """Rows holding a quantity, a unit price and an amount with quantity x price = amount."""
-    from tray_agent.domain.po.parsing.reconcile import amounts_match
-
     found: list[PurchaseOrderLine] = []
     end = start
     # Column labels near the (unusable) header still tell which factor is the quantity.
@@ -394,19 +434,7 @@ def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrde
         ]
         if len(numbers) < 3 or _TOTAL_RE.match(line.phrases[0].text):
             continue
-        best = None
-        for a_pos, amount in reversed(numbers):
-            for q_pos, quantity in numbers:
-                for p_pos, price in numbers:
-                    if len({a_pos, q_pos, p_pos}) < 3 or not (q_pos < a_pos and p_pos < a_pos):
-                        continue
-                    if amount != 0 and amounts_match(quantity * price, amount):
-                        best = (q_pos, quantity, p_pos, price, amount)
-                        break
-                if best:
-                    break
-            if best:
-                break
+        best = _factorisation(numbers)
         if best is None:
             continue
         q_pos, quantity, p_pos, price, amount = best
@@ -416,7 +444,11 @@ def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrde
         text = [p.text for i, p in enumerate(line.phrases) if i not in numeric_positions]
         unit = next((t for t in text if re.fullmatch(r"[A-Za-z]{1,4}\.?", t)), None)
         description = " ".join(t for t in text if t != unit) or None
-        found.append(PurchaseOrderLine(description=description, quantity=quantity, unit=unit, unit_price=price, amount=amount))
+        found.append(
+            PurchaseOrderLine(
+                description=description, quantity=quantity, unit=unit, unit_price=price, amount=amount
+            )
+        )
         end = index + 1
     return end, found
 
@@ -465,11 +497,11 @@ def _find_header(ctx: _Context) -> tuple[int | None, list[Column]]:
         score = len(roles)
         if score >= 3 and score > best[0]:
             best = (score, index, columns)
-    score, index, columns = best
-    if index is None:
+    _, found, columns = best
+    if found is None:
         return None, []
     columns = _resolve_roles(columns)
-    return index, sorted(columns, key=lambda c: c.x0)
+    return found, sorted(columns, key=lambda c: c.x0)
 
 
 def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
@@ -500,7 +532,10 @@ def _resolve_roles(columns: list[Column]) -> list[Column]:
     # "Item" names the code column when a description column also exists.
     if roles.count("description") > 1:
         for column in columns:
-            if column.label in ("item", "items", "artikel", "article", "product") and roles.count("description") > 1:
+            if (
+                column.label in ("item", "items", "artikel", "article", "product")
+                and roles.count("description") > 1
+            ):
                 column.role = "sku"
                 roles = [c.role for c in columns]
     # Two amount-like columns ("Price" ... "Total"): the left one is the unit price.
@@ -569,7 +604,8 @@ def _has_quantity(ctx: _Context, line: Line, columns: list[Column]) -> bool:
     if quantity is None:
         return False
     return any(
-        p.x1 >= quantity.x0 - 2 * p.words[0].size and p.x0 <= quantity.x1 + p.words[0].size
+        p.x1 >= quantity.x0 - 2 * p.words[0].size
+        and p.x0 <= quantity.x1 + p.words[0].size
         and _leading_number(ctx, p.text) is not None
         for p in line.phrases[1:]
     )
@@ -599,7 +635,7 @@ def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
     """x positions separating adjacent columns, in the least-covered corridor between them."""
     spans = [(w.x0, w.x1) for row in rows for w in row.words]
     boundaries: list[float] = []
-    for left, right in zip(columns, columns[1:], strict=False):
+    for left, right in pairwise(columns):
         start, end = int(left.center), int(right.center)
         if end <= start:
             boundaries.append((left.x1 + right.x0) / 2)
@@ -642,9 +678,7 @@ def _items(ctx: _Context, rows: list[Line], columns: list[Column], boundaries: l
             item = pending or _Item()
             pending = None
             items.append(item)
-        elif has_line_numbers and items:
-            item = items[-1]
-        elif items and not (pending is not None):
+        elif (has_line_numbers and items) or (items and not (pending is not None)):
             item = items[-1]
         else:
             pending = pending or _Item()
@@ -693,7 +727,9 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
             quantity = (amount / unit_price).quantize(Decimal("0.001")).normalize()
         else:
             quantity = Decimal(1)
-        ctx.warnings.append(f"item {description or text('sku') or '?'}: no quantity printed, assumed {quantity}")
+        ctx.warnings.append(
+            f"item {description or text('sku') or '?'}: no quantity printed, assumed {quantity}"
+        )
     return PurchaseOrderLine(
         sku=text("sku"),
         description=description,

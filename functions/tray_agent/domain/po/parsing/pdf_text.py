@@ -11,6 +11,8 @@ document is one long sheet: ``top`` of page 2 starts below the bottom of page 1.
 from __future__ import annotations
 
 import ctypes
+import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,7 +59,7 @@ class PageText:
 @contextmanager
 def open_pdf(data: bytes, *, settings: Settings) -> Iterator[pypdfium2.PdfDocument]:
     """Open a PDF within the limits, turning every failure into a named error."""
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # noqa: PLC0415 - lazy: cold start is a feature
 
     if len(data) > settings.po_max_bytes:
         raise DocumentTooLargeError(
@@ -133,16 +135,23 @@ def render_pages_png(data: bytes, *, settings: Settings) -> list[bytes]:
 
 def _png_gray(width: int, height: int, stride: int, pixels: bytes) -> bytes:
     """A minimal 8-bit grayscale PNG: saves shipping Pillow in the Lambda just to encode pages."""
-    import struct
-    import zlib
-
     raw = b"".join(b"\x00" + pixels[y * stride : y * stride + width] for y in range(height))
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +165,7 @@ class _Char:
 
 
 def _page_chars(page: Any, page_height: float, offset: float) -> list[_Char]:
-    import pypdfium2.raw as pdfium_c
+    import pypdfium2.raw as pdfium_c  # noqa: PLC0415 - lazy: cold start is a feature
 
     textpage = page.get_textpage()
     try:
@@ -185,7 +194,9 @@ def _page_chars(page: Any, page_height: float, offset: float) -> list[_Char]:
             # would reach into the small-print lines beside it.
             pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, origin_x, origin_y)
             baseline = offset + page_height - origin_y.value
-            chars.append(_Char(text, box.left, box.right, baseline - 0.75 * size, baseline + 0.2 * size, size))
+            chars.append(
+                _Char(text, box.left, box.right, baseline - 0.75 * size, baseline + 0.2 * size, size)
+            )
         return chars
     finally:
         textpage.close()

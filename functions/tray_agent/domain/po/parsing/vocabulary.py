@@ -456,4 +456,6 @@ def _pattern(labels: tuple[str, ...]) -> str:
 
 def label_regex(labels: tuple[str, ...]) -> re.Pattern[str]:
     """``label[:#.]? rest`` at the start of a phrase; the label must end at a word boundary."""
-    return re.compile(rf"^\s*(?P<label>{_pattern(labels)})(?![\w])\s*[:#.]{{0,3}}\s*(?P<rest>.*)$", re.IGNORECASE)
+    return re.compile(
+        rf"^\s*(?P<label>{_pattern(labels)})(?![\w])\s*[:#.]{{0,3}}\s*(?P<rest>.*)$", re.IGNORECASE
+    )
