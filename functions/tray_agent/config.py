@@ -48,6 +48,9 @@ class Settings(BaseModel):
     tray_user_token: str = Field(default="", repr=False)
     tray_timeout_s: float = 10.0
     tray_max_attempts: int = 4
+    # Client-side limiter shared by every Tray call from one container: under Tray's 30 req/s.
+    tray_client_rps: float = Field(default=28.5, gt=0)
+    tray_client_burst: int = Field(default=10, ge=1)
 
     # Agent
     workflows_file: Path = DEFAULT_WORKFLOWS_FILE

@@ -1,0 +1,45 @@
+"""Key schemas of every DynamoDB table, in one place.
+
+The CDK stack and the local/test environments both build tables from these specs, so the
+tables moto serves are the tables AWS gets. Pure data: no boto3 here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    settings_field: str  # the Settings attribute that holds the table's name
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[IndexSpec, ...] = field(default_factory=tuple)
+
+
+IDEMPOTENCY = TableSpec("idempotency_table", partition_key="id", ttl_attribute="expiration")
+DECISIONS = TableSpec(
+    "decisions_table",
+    partition_key="decision_id",
+    ttl_attribute="expires_at",
+    indexes=(IndexSpec("by_customer", partition_key="customer_id", sort_key="created_at"),),
+)
+CONTEXT = TableSpec("context_table", partition_key="pk", sort_key="sk", ttl_attribute="expires_at")
+REVIEWS = TableSpec(
+    "reviews_table",
+    partition_key="review_id",
+    ttl_attribute="expires_at",
+    indexes=(IndexSpec("by_status", partition_key="status", sort_key="created_at"),),
+)
+MONITOR = TableSpec("monitor_table", partition_key="pk", sort_key="sk", ttl_attribute="expires_at")
+CATALOG = TableSpec("catalog_table", partition_key="pk", sort_key="sk")
+
+ALL_TABLES: tuple[TableSpec, ...] = (IDEMPOTENCY, DECISIONS, CONTEXT, REVIEWS, MONITOR, CATALOG)

@@ -1,0 +1,1 @@
+"""The agent: tool registry, brains (policy, LLM), and acting through Tray."""

@@ -1,0 +1,223 @@
+"""The policy brain: declarative rules, no model.
+
+Rules live in a JSON file. The first rule whose ``when`` matches decides; an event no rule
+matches is ignored with a reason, so nothing is dropped silently. A rule looks like::
+
+    {"name": "spam-lead",
+     "when": {"event_type": ["lead.created"], "any": [{"path": "data.email", "op": "matches",
+                                                      "value": "@(mailinator|example)\\\\."}]},
+     "then": {"action": "ignore", "reason": "disposable e-mail domain: {data.email}"}}
+
+Conditions: ``path`` is a dotted path into the event (``type``, ``source``, ``customer_id``,
+``data.…``, ``context.…`` for the customer's stored context); ``op`` is one of eq, ne, gt, gte,
+lt, lte, in, not_in, contains, matches, exists, missing. ``then.calls`` (or ``workflow`` plus
+``input``) map event fields into workflow input: a string ``"$data.email"`` is a path, anything
+else is a literal; ``reason`` may quote fields with ``{path}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tray_agent.errors import ConfigurationError
+from tray_agent.models.decisions import Decision, DecisionAction, WorkflowCall
+
+Op = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "exists", "missing"]
+
+_MISSING = object()
+
+
+def lookup(document: Mapping[str, Any], path: str) -> Any:
+    """Resolve a dotted path (``data.company.name``, ``data.lines.0.sku``); _MISSING if absent."""
+    current: Any = document
+    for part in path.split("."):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return _MISSING
+    return current
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda actual, expected: bool(actual == expected),
+    "ne": lambda actual, expected: bool(actual != expected),
+    "gt": lambda actual, expected: bool(actual > expected),
+    "gte": lambda actual, expected: bool(actual >= expected),
+    "lt": lambda actual, expected: bool(actual < expected),
+    "lte": lambda actual, expected: bool(actual <= expected),
+    "in": lambda actual, expected: actual in expected,
+    "not_in": lambda actual, expected: actual not in expected,
+    "contains": lambda actual, expected: expected in actual,
+}
+
+
+def _compare(op: Op, actual: Any, expected: Any) -> bool:
+    if op == "exists":
+        return actual is not _MISSING and actual is not None
+    if op == "missing":
+        return actual is _MISSING or actual is None
+    if actual is _MISSING:
+        return False
+    try:
+        return _COMPARISONS[op](actual, expected)
+    except TypeError:
+        # A field of an unexpected type simply does not match; it never breaks the policy.
+        return False
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    op: Op = "eq"
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _compile_pattern(self) -> Condition:
+        if self.op == "matches":
+            try:
+                object.__setattr__(self, "_pattern", re.compile(str(self.value), re.IGNORECASE))
+            except re.error as exc:
+                raise ValueError(f"bad pattern {self.value!r}: {exc}") from exc
+        return self
+
+    def holds(self, document: Mapping[str, Any]) -> bool:
+        actual = lookup(document, self.path)
+        if self.op == "matches":
+            pattern: re.Pattern[str] = getattr(self, "_pattern")  # noqa: B009 - set in the validator
+            return isinstance(actual, str) and pattern.search(actual) is not None
+        return _compare(self.op, actual, self.value)
+
+
+class When(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: list[str] = Field(default_factory=list)  # empty: any type
+    all: list[Condition] = Field(default_factory=list)
+    any: list[Condition] = Field(default_factory=list)
+
+    @field_validator("event_type", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def matches(self, document: Mapping[str, Any]) -> bool:
+        if self.event_type and document.get("type") not in self.event_type:
+            return False
+        if not all(c.holds(document) for c in self.all):
+            return False
+        return not self.any or any(c.holds(document) for c in self.any)
+
+
+class Then(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: DecisionAction
+    reason: str
+    workflow: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+    calls: list[dict[str, Any]] = Field(default_factory=list)  # [{"workflow": ..., "input": {...}}]
+    confidence: float = Field(default=1.0, ge=0, le=1)
+
+    def planned_calls(self) -> list[dict[str, Any]]:
+        if self.workflow:
+            return [{"workflow": self.workflow, "input": self.input}, *self.calls]
+        return list(self.calls)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    when: When
+    then: Then
+
+
+class RulesFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rules: list[Rule]
+
+
+def _render(template: Any, document: Mapping[str, Any]) -> Any:
+    """Map a rule's input template onto the event: "$path" strings are looked up."""
+    if isinstance(template, str) and template.startswith("$"):
+        value = lookup(document, template[1:])
+        return None if value is _MISSING else value
+    if isinstance(template, str) and "{" in template:
+        return _render_reason(template, document)
+    if isinstance(template, dict):
+        rendered = {key: _render(value, document) for key, value in template.items()}
+        return {key: value for key, value in rendered.items() if value is not None}
+    if isinstance(template, list):
+        return [_render(item, document) for item in template]
+    return template
+
+
+_PLACEHOLDER = re.compile(r"\{([a-zA-Z0-9_.]+)\}")
+
+
+def _render_reason(reason: str, document: Mapping[str, Any]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        value = lookup(document, match.group(1))
+        return "?" if value is _MISSING else str(value)
+
+    return _PLACEHOLDER.sub(replace, reason)
+
+
+class PolicyBrain:
+    """Deterministic decisions from rules; the same ``Decision`` model the LLM brain returns."""
+
+    def __init__(self, rules: list[Rule], known_workflows: Callable[[str], bool] | None = None) -> None:
+        self._rules = rules
+        if known_workflows is not None:
+            unknown = sorted(
+                {
+                    call["workflow"]
+                    for rule in rules
+                    for call in rule.then.planned_calls()
+                    if not known_workflows(call["workflow"])
+                }
+            )
+            if unknown:
+                raise ConfigurationError(f"rules name workflows missing from the registry: {unknown}")
+
+    @classmethod
+    def from_file(cls, path: Path, known_workflows: Callable[[str], bool] | None = None) -> PolicyBrain:
+        try:
+            rules = RulesFile.model_validate(json.loads(path.read_text())).rules
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot load rules file {path}: {exc}") from exc
+        return cls(rules, known_workflows)
+
+    def decide(self, document: Mapping[str, Any]) -> Decision:
+        """Decide for an event given as a plain dict (``type``, ``data``, ``context``, ...)."""
+        for rule in self._rules:
+            if rule.when.matches(document):
+                then = rule.then
+                calls = [
+                    WorkflowCall(workflow=call["workflow"], input=_render(call.get("input", {}), document))
+                    for call in then.planned_calls()
+                ]
+                return Decision(
+                    action=then.action,
+                    calls=calls,
+                    reason=_render_reason(then.reason, document),
+                    confidence=then.confidence,
+                    brain="policy",
+                    rule=rule.name,
+                )
+        return Decision(
+            action=DecisionAction.IGNORE,
+            reason=f"no rule handles event type {document.get('type')!r}",
+            brain="policy",
+            rule=None,
+        )

@@ -1,0 +1,70 @@
+"""A thread-safe token bucket shared by every Tray call from one container.
+
+Tray allows 30 requests/s with momentary bursts to 50 (seed 001). The client stays a little
+under that so that clock skew between us and Tray never turns into a 429; when a 429 does
+arrive, ``pause`` makes every thread wait out the Retry-After together instead of each
+thread discovering it separately.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+TRAY_RATE_LIMIT_RPS = 30.0
+TRAY_BURST = 50
+# Headroom under Tray's limit: our clock and Tray's never agree exactly on "one second".
+DEFAULT_CLIENT_RPS = TRAY_RATE_LIMIT_RPS * 0.95
+DEFAULT_CLIENT_BURST = 10
+
+
+class TokenBucket:
+    def __init__(
+        self,
+        rate_per_s: float = DEFAULT_CLIENT_RPS,
+        burst: int = DEFAULT_CLIENT_BURST,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate_per_s <= 0 or burst < 1:
+            raise ValueError("rate_per_s must be > 0 and burst >= 1")
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(burst)
+        self._updated = clock()
+        self._paused_until = 0.0
+
+    def acquire(self) -> float:
+        """Take one token, waiting as long as needed; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._refill(now)
+                if now < self._paused_until:
+                    delay = self._paused_until - now
+                elif self._tokens >= 1:
+                    self._tokens -= 1
+                    return waited
+                else:
+                    delay = (1 - self._tokens) / self.rate_per_s
+            self._sleep(delay)
+            waited += delay
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller for ``seconds`` (Tray said Retry-After) and drop the saved burst."""
+        with self._lock:
+            now = self._clock()
+            self._paused_until = max(self._paused_until, now + seconds)
+            self._tokens = 0.0
+            self._updated = max(self._updated, self._paused_until)
+
+    def _refill(self, now: float) -> None:
+        if now > self._updated:
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate_per_s)
+            self._updated = now

@@ -1,0 +1,64 @@
+"""AWS for local runs and tests: moto in-process, with our tables made from the shared specs."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+
+from tray_agent.config import Settings
+from tray_agent.data.schema import ALL_TABLES, TableSpec
+
+FAKE_AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "TrayAgent",
+    "POWERTOOLS_DEV": "0",
+}
+
+
+def use_fake_aws_credentials() -> None:
+    """Make sure nothing can ever reach a real AWS account from a local run."""
+    os.environ.update(FAKE_AWS_ENV)
+
+
+def _table_definition(name: str, spec: TableSpec) -> dict[str, Any]:
+    attributes = {spec.partition_key}
+    keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    if spec.sort_key:
+        attributes.add(spec.sort_key)
+        keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+    indexes = []
+    for index in spec.indexes:
+        index_keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        attributes.add(index.partition_key)
+        if index.sort_key:
+            index_keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+            attributes.add(index.sort_key)
+        indexes.append(
+            {"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}}
+        )
+    definition: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": keys,
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        definition["GlobalSecondaryIndexes"] = indexes
+    return definition
+
+
+def create_tables(settings: Settings) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    existing = set(client.list_tables()["TableNames"])
+    for spec in ALL_TABLES:
+        name = getattr(settings, spec.settings_field)
+        if name not in existing:
+            client.create_table(**_table_definition(name, spec))

@@ -1,0 +1,39 @@
+"""Shared fixtures: one local environment (moto + Tray simulator) per test process."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
+
+
+@pytest.fixture(scope="session")
+def local_env() -> Iterator[Any]:
+    """moto (in-process) and the Tray simulator (real HTTP on 127.0.0.1), shared by a process.
+
+    Tests stay independent by using unique event ids (see ``new_event``), never by resetting.
+    """
+    from tray_local.local_env import LocalEnvironment
+
+    with LocalEnvironment.start() as env:
+        yield env
+
+
+def new_event(event_type: str = "lead.created", **overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "id": f"evt-{uuid.uuid4()}",
+        "type": event_type,
+        "source": "hubspot",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": {"email": "ann@smallco.io", "company": "SmallCo", "employees": 12},
+    }
+    event.update(overrides)
+    return event
