@@ -12,12 +12,11 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from tests.fixtures.po_corpus.generator import build_corpus
+from tests.fixtures.po_corpus.samples import load_samples
 from tray_agent.config import Settings
 from tray_agent.domain.po.parsing import parse_purchase_order
 from tray_agent.models.purchase_order import PurchaseOrder
-
-from tests.fixtures.po_corpus.generator import build_corpus
-from tests.fixtures.po_corpus.samples import load_samples
 
 HEADER_FIELDS = ("po_number", "order_date", "delivery_date", "currency", "buyer", "vendor", "total")
 LINE_FIELDS = ("sku", "quantity", "unit_price", "amount")

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from tray_agent.config import Settings
 
 from tests.fixtures.po_corpus.generator import CorpusDocument, build_corpus
+from tray_agent.config import Settings
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+
 from tray_agent.config import Settings
 from tray_agent.domain.po.parsing import parse_purchase_order
 from tray_agent.errors import (

@@ -5,11 +5,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.po_corpus.generator import CorpusDocument
 from tray_agent.domain.po.parsing import extract_pdfs_from_email
 from tray_agent.errors import DocumentTooLargeError
 from tray_local.cli import main
-
-from tests.fixtures.po_corpus.generator import CorpusDocument
 
 JSON_KEYS = {
     "po_number", "order_date", "delivery_date", "currency", "buyer", "vendor", "ship_to", "payment_terms",

@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from tray_agent.config import Settings
-from tray_agent.domain.po.parsing import parse_purchase_order
 
 from tests.fixtures.po_corpus.generator import LAYOUTS, CorpusDocument
 from tests.fixtures.po_corpus.samples import SAMPLES_DIR
+from tray_agent.config import Settings
+from tray_agent.domain.po.parsing import parse_purchase_order
 
 LAYOUT_NAMES = [layout.name for layout in LAYOUTS]
 

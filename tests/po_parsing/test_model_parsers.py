@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tray_agent.config import Settings
-from tray_agent.domain.po.parsing import parse_purchase_order
-from tray_agent.errors import UpstreamError
 
 from tests.fixtures.po_corpus.generator import CorpusDocument
 from tests.support.fake_openai import FakeOpenAI, ScriptedReply
+from tray_agent.config import Settings
+from tray_agent.domain.po.parsing import parse_purchase_order
+from tray_agent.errors import UpstreamError
 
 
 @pytest.fixture
@@ -82,6 +82,7 @@ def test_llm_result_is_reconciled_like_any_other(fake: FakeOpenAI, corpus: dict[
 def _scan_of(document: CorpusDocument) -> bytes:
     """The document rendered to an image and wrapped in a PDF without a text layer, like a scan."""
     from fpdf import FPDF
+
     from tray_agent.domain.po.parsing.pdf_text import render_pages_png
 
     image = render_pages_png(document.pdf, settings=Settings(po_vision_dpi=72))[0]

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from tray_agent.domain.po.parsing.values import currency_votes, detect_decimal_comma, parse_date, parse_number
 
 

@@ -151,7 +151,7 @@ def layout_text(pages: list[PageText]) -> str:
 def _structured_call(messages: list[Any], *, settings: Settings) -> dict[str, Any]:
     if not settings.model_configured:
         raise ConfigurationError("no model is configured (openai_model is empty)")
-    import openai  # noqa: PLC0415 - heavy, and only this path needs it
+    import openai
 
     client = openai.OpenAI(
         base_url=settings.openai_base_url or None,

@@ -59,14 +59,14 @@ class PageText:
 @contextmanager
 def open_pdf(data: bytes, *, settings: Settings) -> Iterator[pypdfium2.PdfDocument]:
     """Open a PDF within the limits, turning every failure into a named error."""
-    import pypdfium2 as pdfium  # noqa: PLC0415 - lazy: cold start is a feature
+    import pypdfium2 as pdfium
 
     if len(data) > settings.po_max_bytes:
         raise DocumentTooLargeError(
             f"document is {len(data)} bytes, the limit is {settings.po_max_bytes}",
             details={"bytes": len(data), "limit": settings.po_max_bytes},
         )
-    if not data.lstrip()[:1024].find(b"%PDF") >= 0:
+    if b"%PDF" not in data[:1024]:
         raise CorruptDocumentError("not a PDF: the %PDF header is missing")
     try:
         document = pdfium.PdfDocument(data)
@@ -165,7 +165,7 @@ class _Char:
 
 
 def _page_chars(page: Any, page_height: float, offset: float) -> list[_Char]:
-    import pypdfium2.raw as pdfium_c  # noqa: PLC0415 - lazy: cold start is a feature
+    import pypdfium2.raw as pdfium_c
 
     textpage = page.get_textpage()
     try:
