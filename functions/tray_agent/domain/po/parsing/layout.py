@@ -229,7 +229,7 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
             break
         candidates = [p for p in following.phrases if label.x0 - 6 <= p.x0 <= label.x0 + 60]
         if not candidates:
-            break
+            continue  # text in another column (a title beside the label); the gap check ends the block
         text = candidates[0].text
         if _is_label(text) or _TOTAL_RE.match(text):
             break
@@ -273,13 +273,18 @@ def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> Non
     )
     if issuer is None or issuer in parties:
         return
+    labels = (*_HEADER_RES.values(), *_PARTY_RES.values())
+    sizes = sorted(w.size for line in ctx.lines for w in line.words)
+    body_size = sizes[len(sizes) // 2] if sizes else 0.0
     candidates = [
         (phrase.words[0].size, -i, i, phrase)
         for i, line in enumerate(head)
+        if not any(r.match(p.text) and not _is_title(p.text) for p in line.phrases for r in labels)
         for phrase in line.phrases
-        if not vocab.PO_TITLE_RE.search(phrase.text)
+        # A letterhead stands out from the body text; key/value lines never hold it.
+        if phrase.words[0].size > 1.15 * body_size
+        and not vocab.PO_TITLE_RE.search(phrase.text)
         and not vocab.INVOICE_TITLE_RE.search(phrase.text)
-        and not any(r.match(phrase.text) for r in (*_HEADER_RES.values(), *_PARTY_RES.values()))
         and sum(ch.isalpha() for ch in phrase.text) >= 3
     ]
     if not candidates:
@@ -290,6 +295,11 @@ def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> Non
         return
     parties[issuer] = _party_from_block(_block(ctx, index, phrase, phrase.text))
     ctx.confidence[issuer] = MEDIUM
+
+
+def _is_title(text: str) -> bool:
+    text = text.strip(" :")
+    return bool(vocab.PO_TITLE_RE.fullmatch(text) or vocab.INVOICE_TITLE_RE.fullmatch(text))
 
 
 def _ship_to(block: dict[str, str | None] | None) -> str | None:
