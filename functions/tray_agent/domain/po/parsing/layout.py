@@ -78,7 +78,7 @@ class _Context:
 
 def parse_layout(pages: list[PageText]) -> PurchaseOrder:
     words: list[Word] = [w for page in pages for w in page.words]
-    lines = [ln for ln in build_lines(words) if not vocab.FURNITURE_RE.match(ln.text)]
+    lines = [ln for ln in build_lines(words) if not _is_furniture(ln)]
     texts = [ln.text for ln in lines]
     decimal_comma = detect_decimal_comma(texts)
     day_first = decimal_comma or any(re.search(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", t) for t in texts)
@@ -110,6 +110,11 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
         parser="layout",
     )
     return order
+
+
+def _is_furniture(line: Line) -> bool:
+    text = line.text
+    return bool(vocab.FURNITURE_RE.match(text)) or (len(text) < 60 and bool(vocab.CONTINUED_RE.search(text)))
 
 
 # ------------------------------------------------------------------------------------- header fields
@@ -203,7 +208,7 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
         for index, line in enumerate(ctx.lines):
             for phrase in line.phrases:
                 match = regex.match(phrase.text)
-                if not match or match.group("rest").startswith(("date", "Date", "#", "no", "No")):
+                if not match or vocab.PARTY_FIELD_RE.match(match.group("rest")):
                     continue
                 if any(
                     r.match(phrase.text) for r in _HEADER_RES.values() if r is not _HEADER_RES["currency"]
@@ -583,6 +588,9 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
             if any(ln.page == line.page and (ln.text == header_text) for ln in ctx.lines[index : index + 40]):
                 skip_to_header_page = line.page  # running page header above a repeated table header
                 continue
+            if not _has_numbers(ctx, line):
+                index += 1  # a running header on a page that continues the table without its header
+                continue
         elif line.top - previous.bottom > 5 * max(previous.size, 6):
             break
         if line.text == header_text or (index == header_index + 1 and _header_like(ctx, line)):
@@ -629,6 +637,10 @@ def _items_follow(ctx: _Context, index: int, columns: list[Column]) -> bool:
         if line.phrases[0].x0 <= _description_right(columns) and numeric >= 2:
             return True
     return False
+
+
+def _has_numbers(ctx: _Context, line: Line) -> bool:
+    return any(ctx.number(p.text) is not None for p in line.phrases)
 
 
 def _description_right(columns: list[Column]) -> float:
