@@ -439,7 +439,7 @@ FURNITURE_RE = re.compile(
     r"^\s*(page|seite|pagina|página|blatt)\s*:?\s*\d+\s*(of|von|de|/|sur|van|di)\s*\d+\s*$", re.IGNORECASE
 )
 # Running headers and footers of multi-page documents ("continued on next page").
-CONTINUED_RE = re.compile(r"\b(continued|cont['’]d|fortsetzung|suite|vervolg|übertrag)\b", re.IGNORECASE)
+CONTINUED_RE = re.compile(r"\b(continued|cont['\u2019]d|fortsetzung|suite|vervolg|übertrag)\b", re.IGNORECASE)
 # Text after a party label that makes it a field, not an address block ("Vendor ID: V-1").
 PARTY_FIELD_RE = re.compile(r"^(id|no\.?|nr\.?|number|#|code|date|ref\.?|reference|vat|tax)\b", re.IGNORECASE)
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
