@@ -93,15 +93,20 @@ def test_real_order_x_purchase_order(settings: Settings) -> None:
     ]
 
 
-def test_order_x_line_that_does_not_multiply_out_is_not_lost_silently(settings: Settings) -> None:
-    # Line 2 is priced per 2 units (basis quantity): the row cannot be matched arithmetically.
+def test_order_x_price_per_base_quantity_is_read_and_sent_to_review(settings: Settings) -> None:
+    # Line 2 is priced 20.00 per 2 units: read as printed, and flagged because 10 x 20 != 100.
     order = parse_purchase_order(
         _sample("order-x/mustangproject/ORDER-X_EX01_ORDER_FULL_DATA-COMFORT.pdf"), settings=settings
     )
     assert order.po_number == "PO123456789"
+    assert order.delivery_date == date(2020, 4, 15)
     assert order.total == Decimal("360.00")
-    assert len(order.lines) < 3
-    assert any("a line may be missing" in warning for warning in order.warnings)
+    assert [(line.quantity, line.unit_price, line.amount) for line in order.lines] == [
+        (Decimal("6.00"), Decimal("10.00"), Decimal("60.00")),
+        (Decimal("10.00"), Decimal("20.00"), Decimal("100.00")),
+        (Decimal("6.00"), Decimal("25.00"), Decimal("150.00")),
+    ]
+    assert any(warning.startswith("line 2:") for warning in order.warnings)
     assert order.needs_review(settings.review_confidence_threshold)
 
 

@@ -127,7 +127,7 @@ def _header_fields(ctx: _Context) -> dict[str, str]:
         for index, line in enumerate(ctx.lines):
             for position, phrase in enumerate(line.phrases):
                 match = regex.match(phrase.text)
-                if not match:
+                if not match or (name == "order_date" and vocab.DUE_DATE_RE.match(phrase.text)):
                     continue
                 label = match.group("label")
                 for value in _values_for(ctx, index, position, match.group("rest")):
@@ -367,6 +367,26 @@ def _factorisation(
                     and amounts_match(quantity * price, amount)
                 ):
                     return q_pos, quantity, p_pos, price, amount
+    return _factorisation_with_base(numbers)
+
+
+def _factorisation_with_base(
+    numbers: list[tuple[int, Decimal]],
+) -> tuple[int, Decimal, int, Decimal, Decimal] | None:
+    """Prices per a base quantity ("20.00 per 2 units"): quantity x price / base = amount."""
+    for a_pos, amount in reversed(numbers):
+        if amount == 0:
+            continue
+        left = [(position, value) for position, value in numbers if position < a_pos]
+        for q_pos, quantity in left:
+            for p_pos, price in left:
+                for b_pos, base in left:
+                    if (
+                        len({q_pos, p_pos, b_pos}) == 3
+                        and base > 1
+                        and amounts_match(quantity * price / base, amount)
+                    ):
+                        return q_pos, quantity, p_pos, price, amount
     return None
 
 
@@ -388,11 +408,11 @@ def _amount_after(ctx: _Context, rest: str, following: list[Phrase]) -> Decimal 
         if re.match(r"^\(?[A-Z]{3}\)?\s*:?\s*\S", rest)
         else rest
     )
-    rest = rest.strip(" :")
+    rest = vocab.TAX_TAG_RE.sub("", rest).strip(" :")
     if rest and (value := ctx.number(rest)) is not None:
         return value
     for phrase in following:
-        text = phrase.text
+        text = vocab.TAX_TAG_RE.sub("", phrase.text)
         if "%" in text:
             continue
         if (value := ctx.number(text)) is not None:
@@ -456,7 +476,12 @@ def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrde
         if hints and _closer(line.phrases[q_pos], hints.get("unit_price"), hints.get("quantity")):
             q_pos, quantity, p_pos, price = p_pos, price, q_pos, quantity
         numeric_positions = {position for position, _ in numbers}
-        text = [p.text for i, p in enumerate(line.phrases) if i not in numeric_positions]
+        # Words, not leftovers such as "20,00%" or "(D) - 5,00": those are rates and discounts.
+        text = [
+            p.text
+            for i, p in enumerate(line.phrases)
+            if i not in numeric_positions and sum(ch.isalpha() for ch in p.text) >= 3 and "%" not in p.text
+        ]
         unit = next((t for t in text if re.fullmatch(r"[A-Za-z]{1,4}\.?", t)), None)
         description = " ".join(t for t in text if t != unit) or None
         found.append(
@@ -612,7 +637,7 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
 def _is_summary(ctx: _Context, line: Line, columns: list[Column]) -> bool:
     """A totals line: a label such as "Subtotal" or "Grand Total", not an item."""
     first = line.phrases[0]
-    if _TOTAL_RE.match(first.text) and not _has_quantity(ctx, line, columns):
+    if any(_TOTAL_RE.match(p.text) for p in line.phrases) and not _has_quantity(ctx, line, columns):
         return True
     return first.x0 > _description_right(columns) and ctx.number(first.text) is None
 

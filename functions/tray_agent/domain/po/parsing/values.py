@@ -72,6 +72,9 @@ CURRENCY_CODES = frozenset(
 _CODE_RE = re.compile(r"(?<![\w\-/])(" + "|".join(sorted(CURRENCY_CODES)) + r")(?![\w\-/])")
 _SYMBOL_RE = re.compile("|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)))
 
+# "Rs 1939" / "Rs. 40.00": rupees written out, which plain symbol matching would take from words.
+_RUPEES_RE = re.compile(r"\bRs\.?(?=\s?[-\d])")
+
 # A number as printed: optional sign/parentheses, digits with optional group separators
 # (",", ".", space, thin space, apostrophe) and an optional decimal part.
 _NUMBER_RE = re.compile(
@@ -102,7 +105,8 @@ def detect_decimal_comma(texts: Iterable[str]) -> bool:
 
 def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal | None:
     """The one number in ``text`` (currency marks and codes allowed), or None."""
-    cleaned = _SYMBOL_RE.sub(" ", text)
+    cleaned = _RUPEES_RE.sub(" ", text)
+    cleaned = _SYMBOL_RE.sub(" ", cleaned)
     cleaned = _CODE_RE.sub(" ", cleaned).strip()
     if not cleaned or not any(ch.isdigit() for ch in cleaned):
         return None
@@ -175,7 +179,8 @@ def currency_votes(texts: Iterable[str]) -> Counter[str]:
             if symbol in ("kr", "CHF", "Fr.", "Rs."):
                 continue  # too easily part of words; the code form counts above
             votes[CURRENCY_SYMBOLS[symbol]] += 1
-    return votes
+        votes["INR"] += len(_RUPEES_RE.findall(text))
+    return +votes  # drop zero counts
 
 
 # ---------------------------------------------------------------------------------------------- dates
