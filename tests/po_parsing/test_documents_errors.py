@@ -86,3 +86,28 @@ def test_pdf_without_text_layer_and_without_model_is_an_empty_order_for_review(s
     assert order.overall_confidence == 0.0
     assert order.warnings and "no text layer" in order.warnings[0]
     assert order.needs_review(settings.review_confidence_threshold)
+
+
+def test_damaged_documents_parse_or_raise_named_errors_only(settings: Settings) -> None:
+    """Seeded byte flips, truncations and overwritten ranges: an order or a TrayAgentError."""
+    import random
+
+    from tests.fixtures.po_corpus.generator import build_corpus
+    from tray_agent.errors import TrayAgentError
+
+    rng = random.Random(20261122)
+    originals = [document.pdf for document in build_corpus(seed=3, per_layout=1)[:4]]
+    outcomes = {"parsed": 0, "refused": 0}
+    for _ in range(40):
+        data = bytearray(rng.choice(originals))
+        if rng.random() < 0.5:
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        else:
+            data = data[: rng.randrange(len(data))]
+        try:
+            parse_purchase_order(bytes(data), settings=settings, prefer="layout")
+            outcomes["parsed"] += 1
+        except TrayAgentError:
+            outcomes["refused"] += 1
+    assert outcomes["parsed"] > 0 and outcomes["refused"] > 0

@@ -40,6 +40,18 @@ def test_extracts_every_pdf_attachment_and_nothing_else(corpus: dict[str, Corpus
     assert extract_pdfs_from_email(raw) == [("PO-1.pdf", first), ("scan.PDF", second)]
 
 
+def test_pdf_inside_a_forwarded_message(corpus: dict[str, CorpusDocument]) -> None:
+    inner = EmailMessage()
+    inner["Subject"] = "PO 4711"
+    inner.set_content("see attachment")
+    inner.add_attachment(corpus["fpdf_us"].pdf, maintype="application", subtype="pdf", filename="po.pdf")
+    outer = EmailMessage()
+    outer["Subject"] = "Fwd: PO 4711"
+    outer.set_content("forwarding the customer's order")
+    outer.add_attachment(inner)  # message/rfc822
+    assert extract_pdfs_from_email(outer.as_bytes()) == [("po.pdf", corpus["fpdf_us"].pdf)]
+
+
 def test_email_without_pdf_and_oversized_email() -> None:
     raw = _email(("notes.txt", "text/plain", b"no order here"))
     assert extract_pdfs_from_email(raw) == []

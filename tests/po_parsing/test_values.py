@@ -32,6 +32,8 @@ from tray_agent.domain.po.parsing.values import currency_votes, detect_decimal_c
         ("1.234", True, "1234"),
         ("12,5", False, "12.5"),
         ("1.234.567", True, "1234567"),
+        ("Rs 1939", False, "1939"),
+        ("Rs. -40.00", False, "-40.00"),
     ],
 )
 def test_numbers_in_both_conventions(text: str, decimal_comma: bool, expected: str) -> None:
@@ -84,3 +86,4 @@ def test_currency_votes_prefer_codes_and_ignore_codes_inside_skus() -> None:
     assert votes.most_common(1)[0][0] == "USD"
     assert "EUR" not in votes
     assert currency_votes(["€ 12,00", "£ 3.00", "¥500"]) == {"EUR": 1, "GBP": 1, "JPY": 1}
+    assert currency_votes(["Grand Total Rs 1939", "Mrs Smith"]) == {"INR": 1}
