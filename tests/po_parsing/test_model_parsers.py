@@ -166,3 +166,18 @@ def test_model_failure_is_a_named_upstream_error(fake: FakeOpenAI, corpus: dict[
     fake.script(ScriptedReply(content="this is not JSON"))
     with pytest.raises(UpstreamError, match="invalid JSON"):
         parse_purchase_order(corpus["fpdf_us"].pdf, settings=_settings(fake), prefer="llm")
+
+
+def test_auto_keeps_the_layout_result_when_the_model_is_down(fake: FakeOpenAI) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 6, "Purchase Order\nPO Number: 7781\nplease send 12 boxes of blue pens.")
+    fake.script(*[ScriptedReply(status=503)] * 3)
+    order = parse_purchase_order(bytes(pdf.output()), settings=_settings(fake))
+    assert order.parser == "layout"
+    assert order.po_number == "7781"
+    assert any("model was not reachable" in warning for warning in order.warnings)
+    assert order.needs_review(0.7)

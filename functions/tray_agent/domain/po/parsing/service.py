@@ -9,6 +9,7 @@ from tray_agent.domain.po.parsing.layout import parse_layout
 from tray_agent.domain.po.parsing.model_parsers import parse_with_llm, parse_with_vision
 from tray_agent.domain.po.parsing.pdf_text import MIN_TEXT_CHARS_PER_PAGE, PageText, extract_pages
 from tray_agent.domain.po.parsing.reconcile import reconcile
+from tray_agent.errors import UpstreamError
 from tray_agent.models.purchase_order import OVERALL, PurchaseOrder
 from tray_agent.observability import logger, tracer
 
@@ -24,7 +25,9 @@ def parse_purchase_order(
     ``auto``: the layout parser when the PDF has a usable text layer; if its result is not
     confident and a model is configured, the LLM; without a text layer, the vision model if one is
     configured, else an empty order with a warning and zero confidence (so it goes to review).
-    Raises the named ``InvalidInputError`` subclasses for corrupt, encrypted or oversized input.
+    Raises the named ``InvalidInputError`` subclasses for corrupt, encrypted or oversized input,
+    and ``UpstreamError`` when the model that must answer (llm, vision, or a scan in auto) fails;
+    in auto with a text layer a model outage keeps the layout result, with a warning.
     """
     pages = extract_pages(pdf_bytes, settings=settings)
     has_text = has_text_layer(pages)
@@ -40,19 +43,29 @@ def parse_purchase_order(
             parser="layout",
         )
     if prefer == "auto" and choice == "layout" and settings.model_configured:
-        layout = reconcile(parse_layout(pages))
-        if layout.overall_confidence >= settings.review_confidence_threshold:
-            return layout
-        logger.info(
-            "layout parse not confident, asking the model", extra={"confidence": layout.overall_confidence}
-        )
-        llm = reconcile(parse_with_llm(pages, settings=settings))
-        return llm if llm.overall_confidence >= layout.overall_confidence else layout
+        return _layout_then_model(pages, settings=settings)
     if choice == "llm":
         return reconcile(parse_with_llm(pages, settings=settings))
     if choice == "vision":
         return reconcile(parse_with_vision(pdf_bytes, settings=settings))
     return reconcile(parse_layout(pages))
+
+
+def _layout_then_model(pages: list[PageText], *, settings: Settings) -> PurchaseOrder:
+    layout = reconcile(parse_layout(pages))
+    if layout.overall_confidence >= settings.review_confidence_threshold:
+        return layout
+    logger.info(
+        "layout parse not confident, asking the model", extra={"confidence": layout.overall_confidence}
+    )
+    try:
+        llm = reconcile(parse_with_llm(pages, settings=settings))
+    except UpstreamError as exc:
+        # The layout result is already headed for review; an outage must not lose it.
+        logger.warning("model unavailable, keeping the layout parse", extra={"error": exc.message})
+        warning = f"the model was not reachable: {exc.message}"
+        return layout.model_copy(update={"warnings": [*layout.warnings, warning]})
+    return llm if llm.overall_confidence >= layout.overall_confidence else layout
 
 
 def _choose(has_text: bool, settings: Settings) -> str:
