@@ -244,13 +244,12 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
 
 
 def _is_label(text: str) -> bool:
-    return any(
-        r.match(text) and len(text) < 40 and text.rstrip().endswith(":") for r in _PARTY_RES.values()
-    ) or any(
-        r.match(text)
-        for r in _PARTY_RES.values()
-        if r.match(text) and not r.match(text).group("rest")  # type: ignore[union-attr]
-    )
+    """A party label that starts another block ("Ship To:"), not an address line."""
+    for regex in _PARTY_RES.values():
+        match = regex.match(text)
+        if match and (not match.group("rest") or (len(text) < 40 and text.rstrip().endswith(":"))):
+            return True
+    return False
 
 
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
