@@ -58,6 +58,7 @@ class Column:
 class _Item:
     cells: dict[str, list[str]] = field(default_factory=dict)
     has_numbers: bool = False
+    numbered: bool = False
 
     def add(self, role: str, text: str) -> None:
         self.cells.setdefault(role, []).append(text)
@@ -704,41 +705,97 @@ def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
     return boundaries
 
 
-def _items(ctx: _Context, rows: list[Line], columns: list[Column], boundaries: list[float]) -> list[_Item]:
+@dataclass(slots=True)
+class _Row:
+    line: Line
+    texts: dict[str, str]
+    numeric: bool  # a value in the quantity, unit price or amount column
+    numbered: bool  # a line number in the line-number column
+
+
+def _items(ctx: _Context, lines: list[Line], columns: list[Column], boundaries: list[float]) -> list[_Item]:
+    """Group table lines into items.
+
+    Rows are first cut into blocks at the wider vertical gaps (cell padding between items is
+    wider than the leading inside a wrapped description). A block with one row of numbers is one
+    item, wherever the numbers sit (top-, middle- or bottom-aligned cells); blocks holding several
+    rows of numbers (tables of single-line rows) are read row by row.
+    """
     has_line_numbers = any(c.role == "line_no" for c in columns)
+    rows = [_row(ctx, line, columns, boundaries) for line in lines]
     items: list[_Item] = []
-    pending: _Item | None = None
-    for row in rows:
-        cells: dict[str, list[str]] = {}
-        for word in row.words:
-            column = columns[bisect_right(boundaries, (word.x0 + word.x1) / 2)]
-            cells.setdefault(column.role, []).append(word.text)
-        texts = {role: " ".join(parts) for role, parts in cells.items()}
-        numeric = any(_leading_number(ctx, texts.get(role, "")) is not None for role in _NUMERIC_ROLES)
-        starts_item = (
-            bool(re.fullmatch(r"\d{1,4}\.?", texts.get("line_no", ""))) if has_line_numbers else numeric
-        )
-        if has_line_numbers and not items and not starts_item and numeric:
-            starts_item = True
-        if starts_item:
-            item = pending or _Item()
-            pending = None
-            items.append(item)
-        elif (has_line_numbers and items) or (items and not (pending is not None)):
-            item = items[-1]
-        else:
-            pending = pending or _Item()
-            item = pending
-        if numeric and has_line_numbers and items and items[-1].has_numbers and not starts_item:
-            # A second set of numbers inside one numbered item: keep it visible as its own line.
+    for block in _blocks(rows):
+        anchors = [row for row in block if row.numeric or (has_line_numbers and row.numbered)]
+        if len(anchors) == 1:
             item = _Item()
+            for row in block:
+                _add_row(item, row, numbers=row is anchors[0])
             items.append(item)
-        for role, text in texts.items():
-            if role in _NUMERIC_ROLES and item.has_numbers and not starts_item:
-                continue
-            item.add(role, text)
-        item.has_numbers = item.has_numbers or numeric
-    return [item for item in items if item.has_numbers]
+        elif not anchors:
+            if items:  # notes under an item ("Serial number: ...") stay with it
+                for row in block:
+                    _add_row(items[-1], row, numbers=False)
+        else:
+            items.extend(_items_row_by_row(block, has_line_numbers=has_line_numbers))
+    return [item for item in items if item.has_numbers or item.numbered]
+
+
+def _row(ctx: _Context, line: Line, columns: list[Column], boundaries: list[float]) -> _Row:
+    cells: dict[str, list[str]] = {}
+    for word in line.words:
+        column = columns[bisect_right(boundaries, (word.x0 + word.x1) / 2)]
+        cells.setdefault(column.role, []).append(word.text)
+    texts = {role: " ".join(parts) for role, parts in cells.items()}
+    numeric = any(_leading_number(ctx, texts.get(role, "")) is not None for role in _NUMERIC_ROLES)
+    numbered = bool(re.fullmatch(r"\d{1,4}\.?", texts.get("line_no", "")))
+    return _Row(line, texts, numeric, numbered)
+
+
+def _blocks(rows: list[_Row]) -> list[list[_Row]]:
+    gaps = [b.line.top - a.line.bottom for a, b in pairwise(rows) if a.line.page == b.line.page]
+    tightest = min(gaps, default=0.0)
+    blocks: list[list[_Row]] = [[rows[0]]] if rows else []
+    for previous, row in pairwise(rows):
+        gap = row.line.top - previous.line.bottom
+        if row.line.page != previous.line.page or gap > tightest + 0.3 * previous.line.size:
+            blocks.append([row])
+        else:
+            blocks[-1].append(row)
+    return blocks
+
+
+def _add_row(item: _Item, row: _Row, *, numbers: bool) -> None:
+    for role, text in row.texts.items():
+        if role in _NUMERIC_ROLES and not numbers:
+            continue
+        item.add(role, text)
+    item.has_numbers = item.has_numbers or (numbers and row.numeric)
+    item.numbered = item.numbered or row.numbered
+
+
+def _items_row_by_row(rows: list[_Row], *, has_line_numbers: bool) -> list[_Item]:
+    """Each row of numbers (or line number) starts an item; text rows join the item above, or the
+    first item when they come before it."""
+    items: list[_Item] = []
+    pending: list[_Row] = []
+    for row in rows:
+        if has_line_numbers:
+            # Numbers on a row without a line number complete the item above, unless it has its own.
+            starts = row.numbered or (row.numeric and (not items or items[-1].has_numbers))
+        else:
+            starts = row.numeric
+        if starts:
+            item = _Item()
+            for earlier in pending:
+                _add_row(item, earlier, numbers=False)
+            pending.clear()
+            _add_row(item, row, numbers=True)
+            items.append(item)
+        elif items:
+            _add_row(items[-1], row, numbers=row.numeric and not items[-1].has_numbers)
+        else:
+            pending.append(row)
+    return items
 
 
 def _leading_number(ctx: _Context, text: str) -> Decimal | None:
