@@ -181,3 +181,13 @@ def test_auto_keeps_the_layout_result_when_the_model_is_down(fake: FakeOpenAI) -
     assert order.po_number == "7781"
     assert any("model was not reachable" in warning for warning in order.warnings)
     assert order.needs_review(0.7)
+
+
+def test_vision_says_when_pages_were_left_out(fake: FakeOpenAI, corpus: dict[str, CorpusDocument]) -> None:
+    document = corpus["fpdf_multipage"]
+    fake.script(_reply_for(document))
+    settings = _settings(fake).model_copy(update={"po_vision_max_pages": 1, "po_vision_dpi": 50})
+    order = parse_purchase_order(document.pdf, settings=settings, prefer="vision")
+    assert len([p for p in _user_content(fake.requests[0]) if p["type"] == "image_url"]) == 1
+    assert any(f"first 1 of {document.pages} pages" in warning for warning in order.warnings)
+    assert order.needs_review(0.7)

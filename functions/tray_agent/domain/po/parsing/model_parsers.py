@@ -16,7 +16,7 @@ from typing import Any
 
 from tray_agent.config import Settings
 from tray_agent.domain.po.parsing.lines import build_lines
-from tray_agent.domain.po.parsing.pdf_text import PageText, render_pages_png
+from tray_agent.domain.po.parsing.pdf_text import PageText, page_count, render_pages_png
 from tray_agent.errors import ConfigurationError, UpstreamError
 from tray_agent.models.purchase_order import (
     ParserName,
@@ -131,7 +131,14 @@ def parse_with_vision(pdf_bytes: bytes, *, settings: Settings) -> PurchaseOrder:
         {"role": "user", "content": content},
     ]
     reply = _structured_call(messages, settings=settings)
-    return order_from_reply(reply, parser="vision")
+    order = order_from_reply(reply, parser="vision")
+    pages = page_count(pdf_bytes, settings=settings)
+    if pages > len(images):
+        order.warnings.append(
+            f"only the first {len(images)} of {pages} pages were sent to the vision model: "
+            "lines may be missing"
+        )
+    return order
 
 
 def layout_text(pages: list[PageText]) -> str:
