@@ -62,6 +62,8 @@ def test_decimal_convention_detection() -> None:
         ("Dec 31, 2026", False, date(2026, 12, 31)),
         ("December 31st, 2026", False, date(2026, 12, 31)),
         ("31 December 2026", False, date(2026, 12, 31)),
+        ("5th January 2026", False, date(2026, 1, 5)),
+        ("Jan. 5, 2026", False, date(2026, 1, 5)),
         ("31-Dec-2026", False, date(2026, 12, 31)),
         ("7. Mai 2014", False, date(2014, 5, 7)),
         ("19 april 2014", False, date(2014, 4, 19)),

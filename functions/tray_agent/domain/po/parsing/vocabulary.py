@@ -274,6 +274,8 @@ COLUMN_LABELS: dict[str, tuple[str, ...]] = {
         "qty",
         "qty.",
         "quantity",
+        "hours",
+        "hrs",
         "qty ordered",
         "order qty",
         "ordered qty",
