@@ -430,8 +430,8 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     header_index, columns = _find_header(ctx)
     if header_index is not None:
         rows, end = _table_rows(ctx, header_index, columns)
-        boundaries = _boundaries(columns, rows)
-        items = _items(ctx, rows, columns, boundaries)
+        column_map = _ColumnMap(columns, _boundaries(columns, rows), _segments(ctx, columns, rows))
+        items = _items(ctx, rows, column_map)
         parsed = [line for item in items if (line := _to_line(ctx, item)) is not None]
         if parsed:
             ctx.confidence["lines"] = HIGH
@@ -678,6 +678,63 @@ def _header_like(ctx: _Context, line: Line) -> bool:
     return len(roles) >= 2 and not any(ctx.number(p.text) is not None for p in line.phrases)
 
 
+@dataclass(slots=True)
+class _ColumnMap:
+    """Which column a word belongs to: by the data's own alignment where it is unambiguous,
+    else by the boundaries between the headers."""
+
+    columns: list[Column]
+    boundaries: list[float]
+    segments: list[tuple[float, float, int]]  # (x0, x1, column index) of aligned runs of text
+
+    def column_of(self, word: Word) -> Column:
+        center = (word.x0 + word.x1) / 2
+        for x0, x1, index in self.segments:
+            if x0 <= center <= x1:
+                return self.columns[index]
+        return self.columns[bisect_right(self.boundaries, center)]
+
+
+def _segments(ctx: _Context, columns: list[Column], rows: list[Line]) -> list[tuple[float, float, int]]:
+    """Columns found from alignment: x ranges that some row inks and no gap crosses, each given to
+    the header it sits under, or else to the header on its left."""
+    words = sorted((w for row in rows for w in row.words), key=lambda w: w.x0)
+    # A word is a value when its phrase reads as one ("50 pcs"), not when it sits in text ("box of 100").
+    numeric_words = {
+        id(word)
+        for row in rows
+        for phrase in row.phrases
+        if _leading_number(ctx, phrase.text) is not None
+        for word in phrase.words
+    }
+    runs: list[list[Word]] = []
+    for word in words:
+        if runs and word.x0 <= max(w.x1 for w in runs[-1]) + 0.5:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    segments: list[tuple[float, float, int]] = []
+    for run in runs:
+        x0, x1 = run[0].x0, max(w.x1 for w in run)
+        numeric = sum(id(w) in numeric_words for w in run) * 2 > len(run)
+        under = [i for i, c in enumerate(columns) if c.x0 < x1 and c.x1 > x0]
+        if len(under) > 1 or (under and not numeric and columns[under[0]].role in _NUMERIC_ROLES):
+            continue  # spans two headers, or text spilling under a number column: the boundaries decide
+        if under:
+            segments.append((x0, x1, under[0]))
+            continue
+        # Not under any header: a header names the column that starts at it, so the run belongs
+        # to the nearest header on its left (text and numbers run on past a left-aligned label).
+        left = max(
+            (i for i, c in enumerate(columns) if c.x1 <= x0), default=None, key=lambda i: columns[i].x1
+        )
+        if left is not None:
+            segments.append((x0, x1, left))
+    if any(b[2] < a[2] for a, b in pairwise(segments)):
+        return []  # crossing assignments: the alignment is not telling a consistent story
+    return segments
+
+
 def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
     """x positions separating adjacent columns, in the least-covered corridor between them."""
     spans = [(w.x0, w.x1) for row in rows for w in row.words]
@@ -713,7 +770,7 @@ class _Row:
     numbered: bool  # a line number in the line-number column
 
 
-def _items(ctx: _Context, lines: list[Line], columns: list[Column], boundaries: list[float]) -> list[_Item]:
+def _items(ctx: _Context, lines: list[Line], column_map: _ColumnMap) -> list[_Item]:
     """Group table lines into items.
 
     Rows are first cut into blocks at the wider vertical gaps (cell padding between items is
@@ -721,8 +778,8 @@ def _items(ctx: _Context, lines: list[Line], columns: list[Column], boundaries: 
     item, wherever the numbers sit (top-, middle- or bottom-aligned cells); blocks holding several
     rows of numbers (tables of single-line rows) are read row by row.
     """
-    has_line_numbers = any(c.role == "line_no" for c in columns)
-    rows = [_row(ctx, line, columns, boundaries) for line in lines]
+    has_line_numbers = any(c.role == "line_no" for c in column_map.columns)
+    rows = [_row(ctx, line, column_map) for line in lines]
     items: list[_Item] = []
     for block in _blocks(rows):
         anchors = [row for row in block if row.numeric or (has_line_numbers and row.numbered)]
@@ -740,10 +797,10 @@ def _items(ctx: _Context, lines: list[Line], columns: list[Column], boundaries: 
     return [item for item in items if item.has_numbers or item.numbered]
 
 
-def _row(ctx: _Context, line: Line, columns: list[Column], boundaries: list[float]) -> _Row:
+def _row(ctx: _Context, line: Line, column_map: _ColumnMap) -> _Row:
     cells: dict[str, list[str]] = {}
     for word in line.words:
-        column = columns[bisect_right(boundaries, (word.x0 + word.x1) / 2)]
+        column = column_map.column_of(word)
         cells.setdefault(column.role, []).append(word.text)
     texts = {role: " ".join(parts) for role, parts in cells.items()}
     numeric = any(_leading_number(ctx, texts.get(role, "")) is not None for role in _NUMERIC_ROLES)
