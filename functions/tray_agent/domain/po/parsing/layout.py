@@ -254,6 +254,11 @@ def _is_label(text: str) -> bool:
 
 
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
+    if block:
+        # "Acme Inc., 12 Main St, Springfield" on one line: the address starts at the first number.
+        inline = re.match(r"^(?P<name>.+?),\s+(?P<address>\d.*)$", block[0])
+        if inline:
+            block = [inline.group("name"), *inline.group("address").split(", "), *block[1:]]
     email = next((m.group() for text in block if (m := vocab.EMAIL_RE.search(text))), None)
     address_lines = [
         t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
