@@ -245,20 +245,22 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
 
 
 def _is_label(text: str) -> bool:
-    """A party label that starts another block ("Ship To:"), not an address line."""
-    for regex in _PARTY_RES.values():
+    """A label that starts another block or field ("Ship To:", "Buyer: Acme"), not an address line."""
+    for regex in (*_PARTY_RES.values(), *_HEADER_RES.values()):
         match = regex.match(text)
-        if match and (not match.group("rest") or (len(text) < 40 and text.rstrip().endswith(":"))):
+        if match and (not match.group("rest") or text[match.end("label") :].lstrip().startswith(":")):
             return True
     return False
 
 
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
-    if block:
-        # "Acme Inc., 12 Main St, Springfield" on one line: the address starts at the first number.
-        inline = re.match(r"^(?P<name>.+?),\s+(?P<address>\d.*)$", block[0])
-        if inline:
-            block = [inline.group("name"), *inline.group("address").split(", "), *block[1:]]
+    if len(block) == 1:
+        # "Acme, Inc., 12 Main St, Springfield" on one line: the address starts with the first
+        # comma-separated part that holds a number (a street number or a postcode).
+        parts = block[0].split(", ")
+        start = next((i for i, part in enumerate(parts) if i and any(ch.isdigit() for ch in part)), None)
+        if start is not None:
+            block = [", ".join(parts[:start]), *parts[start:]]
     email = next((m.group() for text in block if (m := vocab.EMAIL_RE.search(text))), None)
     address_lines = [
         t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
