@@ -509,8 +509,8 @@ def _header_columns(line: Line) -> list[Column]:
             match = None
             for size in range(min(_COLUMN_MAX_WORDS, len(words) - i), 0, -1):
                 text = _strip_header_noise(" ".join(w.text for w in words[i : i + size]))
-                if text in _COLUMN_ROLE:
-                    match = (size, _COLUMN_ROLE[text], text)
+                if (role := _column_role(text)) is not None:
+                    match = (size, role, text)
                     break
             if match is None or (i > 0 and words[i - 1].text.lower().rstrip(".") in _QUALIFIERS and columns):
                 if columns and columns[-1].x1 >= words[i].x0 - 1.5 * words[i].size:
@@ -523,6 +523,11 @@ def _header_columns(line: Line) -> list[Column]:
             columns.append(Column(role, words[i].x0, words[i + size - 1].x1, text))
             i += size
     return columns
+
+
+def _column_role(label: str) -> str | None:
+    """The role a header label names; "Qty." and "Qty" alike."""
+    return _COLUMN_ROLE.get(label) or _COLUMN_ROLE.get(label.rstrip("."))
 
 
 def _strip_header_noise(text: str) -> str:
@@ -566,8 +571,8 @@ def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> l
         for column in merged:
             if phrase.x0 < column.x1 and phrase.x1 > column.x0:
                 joined = _strip_header_noise(f"{column.label} {phrase.text}")
-                own = _COLUMN_ROLE.get(_strip_header_noise(phrase.text), "other")
-                role = _COLUMN_ROLE.get(joined, column.role if column.role != "other" else own)
+                own = _column_role(_strip_header_noise(phrase.text)) or "other"
+                role = _column_role(joined) or (column.role if column.role != "other" else own)
                 column.role, column.label = role, joined
                 column.x0, column.x1 = min(column.x0, phrase.x0), max(column.x1, phrase.x1)
                 break
