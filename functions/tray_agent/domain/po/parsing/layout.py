@@ -816,6 +816,13 @@ def _row(ctx: _Context, line: Line, column_map: _ColumnMap) -> _Row:
         cells.setdefault(column.role, []).append(word.text)
     texts = {role: " ".join(parts) for role, parts in cells.items()}
     numeric = any(_leading_number(ctx, texts.get(role, "")) is not None for role in _NUMERIC_ROLES)
+    if not numeric:
+        # A line of text only (a wrapped description running under the number columns): each
+        # phrase stays whole, in the column where it starts.
+        cells = {}
+        for phrase in line.phrases:
+            cells.setdefault(column_map.column_of(phrase.words[0]).role, []).append(phrase.text)
+        texts = {role: " ".join(parts) for role, parts in cells.items()}
     numbered = bool(re.fullmatch(r"\d{1,4}\.?", texts.get("line_no", "")))
     return _Row(line, texts, numeric, numbered)
 
