@@ -71,6 +71,7 @@ class Settings(BaseModel):
     po_vision_max_pages: int = Field(default=5, gt=0)  # pages rendered and sent to a vision model
     po_vision_dpi: int = Field(default=110, ge=50, le=300)
     po_model_timeout_s: float = Field(default=60.0, gt=0)
+    po_model_max_retries: int = Field(default=2, ge=0)
 
     @property
     def model_configured(self) -> bool:

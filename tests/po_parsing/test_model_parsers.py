@@ -160,12 +160,14 @@ def test_auto_asks_the_model_when_the_layout_parse_is_not_confident(fake: FakeOp
 
 
 def test_model_failure_is_a_named_upstream_error(fake: FakeOpenAI, corpus: dict[str, CorpusDocument]) -> None:
-    fake.script(*[ScriptedReply(status=500)] * 3)
+    settings = _settings(fake).model_copy(update={"po_model_max_retries": 1})
+    fake.script(ScriptedReply(status=500), ScriptedReply(status=500))
     with pytest.raises(UpstreamError, match="model call failed"):
-        parse_purchase_order(corpus["fpdf_us"].pdf, settings=_settings(fake), prefer="llm")
+        parse_purchase_order(corpus["fpdf_us"].pdf, settings=settings, prefer="llm")
+    assert len(fake.requests) == 2  # the retry the settings allow, then the named error
     fake.script(ScriptedReply(content="this is not JSON"))
     with pytest.raises(UpstreamError, match="invalid JSON"):
-        parse_purchase_order(corpus["fpdf_us"].pdf, settings=_settings(fake), prefer="llm")
+        parse_purchase_order(corpus["fpdf_us"].pdf, settings=settings, prefer="llm")
 
 
 def test_auto_keeps_the_layout_result_when_the_model_is_down(fake: FakeOpenAI) -> None:
@@ -175,8 +177,9 @@ def test_auto_keeps_the_layout_result_when_the_model_is_down(fake: FakeOpenAI) -
     pdf.add_page()
     pdf.set_font("helvetica", size=11)
     pdf.multi_cell(0, 6, "Purchase Order\nPO Number: 7781\nplease send 12 boxes of blue pens.")
-    fake.script(*[ScriptedReply(status=503)] * 3)
-    order = parse_purchase_order(bytes(pdf.output()), settings=_settings(fake))
+    fake.script(ScriptedReply(status=503))
+    settings = _settings(fake).model_copy(update={"po_model_max_retries": 0})
+    order = parse_purchase_order(bytes(pdf.output()), settings=settings)
     assert order.parser == "layout"
     assert order.po_number == "7781"
     assert any("model was not reachable" in warning for warning in order.warnings)

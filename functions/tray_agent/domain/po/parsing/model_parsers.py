@@ -164,7 +164,7 @@ def _structured_call(messages: list[Any], *, settings: Settings) -> dict[str, An
         base_url=settings.openai_base_url or None,
         api_key=settings.openai_api_key or "not-needed",
         timeout=settings.po_model_timeout_s,
-        max_retries=2,
+        max_retries=settings.po_model_max_retries,
     )
     try:
         completion = client.chat.completions.create(
