@@ -71,7 +71,6 @@ class _Context:
     day_first: bool
     confidence: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    used: set[int] = field(default_factory=set)  # id() of phrases consumed as values
 
     def number(self, text: str) -> Decimal | None:
         return parse_number(text, decimal_comma=self.decimal_comma)

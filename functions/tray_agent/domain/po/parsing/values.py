@@ -86,20 +86,17 @@ MINUS_SIGN = "\u2212"
 
 
 def detect_decimal_comma(texts: Iterable[str]) -> bool:
-    """True when the document writes decimals with a comma (1.234,56)."""
+    """True when the document writes decimals with a comma (1.234,56).
+
+    Each number with exactly two decimals votes for its separator; fully grouped amounts
+    (1.234,56 / 1,234.56) count double, being unambiguous.
+    """
     votes: Counter[str] = Counter()
     for text in texts:
-        for match in re.finditer(r"\d[.,]\d{1,3}(?![\d])", text):
-            token = match.group()
-            tail = re.search(r"[.,](\d+)$", token)
-            if tail and len(tail.group(1)) == 2:
-                votes[token[-3]] += 1
-        for match in re.finditer(r"\d{1,3}(?:\.\d{3})+,\d{2}\b", text):
-            votes[","] += 2
-            del match
-        for match in re.finditer(r"\d{1,3}(?:,\d{3})+\.\d{2}\b", text):
-            votes["."] += 2
-            del match
+        for match in re.finditer(r"\d([.,])\d{2}(?!\d)", text):
+            votes[match.group(1)] += 1
+        votes[","] += 2 * len(re.findall(r"\d{1,3}(?:\.\d{3})+,\d{2}\b", text))
+        votes["."] += 2 * len(re.findall(r"\d{1,3}(?:,\d{3})+\.\d{2}\b", text))
     return votes[","] > votes["."]
 
 
@@ -152,21 +149,6 @@ def _normalise(raw: str, *, decimal_comma: bool) -> Decimal | None:
         return Decimal(normal)
     except InvalidOperation:
         return None
-
-
-def is_amount_like(text: str) -> bool:
-    """A cell that reads as a single number, possibly with a currency mark or a unit word."""
-    return parse_number(text) is not None
-
-
-def detect_currency(text: str) -> str | None:
-    code = _CODE_RE.search(text)
-    if code:
-        return code.group(1)
-    for symbol, iso in CURRENCY_SYMBOLS.items():
-        if len(symbol) == 1 and symbol in text:
-            return iso
-    return None
 
 
 def currency_votes(texts: Iterable[str]) -> Counter[str]:
