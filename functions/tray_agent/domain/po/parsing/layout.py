@@ -1,8 +1,13 @@
 """The layout parser: a purchase order from positioned text, without a model or templates.
 
-Header fields come from label/value pairs (value after the label, to its right, or below it);
-line items from the table whose header row names the columns; column boundaries are placed in
-the widest vertical white corridor between two headers, found from the alignment of the rows.
+Header fields come from label/value pairs (value after the label, to its right, or below it),
+parties from the address block under a label (or the letterhead). Line items come from the table
+whose header row names the columns: the rows' own alignment (runs of ink that no vertical gap
+crosses) says which column a word is in, with boundaries in the widest white corridor between two
+headers as the fallback; rows are grouped into items by the vertical gaps between them. Without a
+usable header, rows whose numbers multiply out (quantity x price = amount) are taken as items.
+Totals come from labelled amounts. The vocabulary (vocabulary.py) is the only language-specific
+part; nothing is specific to a vendor or a layout.
 """
 
 from __future__ import annotations
