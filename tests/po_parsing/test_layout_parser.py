@@ -129,3 +129,35 @@ def test_real_invoice_table_with_sections_and_notes(settings: Settings) -> None:
     ]
     # The olive oil line carries a 10 % discount: quantity x price != amount, so it goes to review.
     assert any(warning.startswith("line 3:") for warning in order.warnings)
+
+
+def test_repeated_total_label_resolves_to_the_amount_that_adds_up(settings: Settings) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    pdf.cell(0, 6, "Purchase Order  PO Number: PO-77", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    rows = (
+        ("SKU", "Description", "Qty", "Unit Price", "Amount"),
+        ("A-1", "Bolts", "10", "4.00", "40.00"),
+        ("B-2", "Nuts", "20", "3.00", "60.00"),
+    )
+    for row in rows:
+        for width, text in zip((30, 70, 20, 30, 30), row, strict=True):
+            pdf.cell(width, 6, text)
+        pdf.ln()
+    for label, value in (("Subtotal", "100.00"), ("Tax", "20.00"), ("Total", "120.00")):
+        pdf.set_x(120)
+        pdf.cell(40, 6, label)
+        pdf.cell(30, 6, value, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(10)
+    pdf.cell(0, 6, "Payment schedule", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_x(120)
+    pdf.cell(40, 6, "Total")  # the first of two instalments, printed after the order total
+    pdf.cell(30, 6, "60.00", align="R")
+    order = parse_purchase_order(bytes(pdf.output()), settings=settings, prefer="layout")
+    assert [line.amount for line in order.lines] == [Decimal("40.00"), Decimal("60.00")]
+    assert order.total == Decimal("120.00")
+    assert order.warnings == []

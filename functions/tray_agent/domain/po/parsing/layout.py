@@ -91,7 +91,7 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
 
     header = _header_fields(ctx)
     table_end, items = _line_items(ctx)
-    totals = _totals(ctx, start=table_end)
+    totals = _totals(ctx, start=table_end, lines=items)
     parties = _parties(ctx)
     _letterhead(ctx, parties)
     currency = _currency(ctx, header.get("currency"))
@@ -342,8 +342,8 @@ def _currency(ctx: _Context, labelled: str | None) -> str | None:
 # ---------------------------------------------------------------------------------------------- totals
 
 
-def _totals(ctx: _Context, *, start: int) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = {}
+def _totals(ctx: _Context, *, start: int, lines: list[PurchaseOrderLine]) -> dict[str, Decimal]:
+    candidates: dict[str, list[Decimal]] = {}
     # Totals normally follow the table; some layouts put a totals box on the first page.
     after = ctx.lines[start:]
     before = ctx.lines[:start] if start else []
@@ -355,10 +355,28 @@ def _totals(ctx: _Context, *, start: int) -> dict[str, Decimal]:
             kind = _TOTAL_CLASS[vocab.normalise_label(match.group("label"))]
             value = _amount_after(ctx, match.group("rest"), line.phrases[position + 1 :])
             if value is not None:
-                totals[kind] = value  # the last one wins: section subtotals come before the final
+                candidates.setdefault(kind, []).append(value)
+    totals = _choose_totals(candidates, lines)
     for kind in ("subtotal", "tax", "shipping", "total"):
         ctx.confidence[kind] = HIGH if kind in totals else 0.0
     return totals
+
+
+def _choose_totals(
+    candidates: dict[str, list[Decimal]], lines: list[PurchaseOrderLine]
+) -> dict[str, Decimal]:
+    """One value per kind. Where a label repeats (section subtotals, a net and a gross "Total"),
+    the value that agrees with the lines and the other totals wins, else the last printed."""
+    chosen = {kind: values[-1] for kind, values in candidates.items()}
+    line_sum = sum((line.amount for line in lines if line.amount is not None), Decimal(0))
+    if lines and line_sum in candidates.get("subtotal", []):
+        chosen["subtotal"] = line_sum
+    base = chosen.get("subtotal", line_sum if lines else None)
+    if base is not None and len(candidates.get("total", [])) > 1:
+        expected = base + chosen.get("tax", Decimal(0)) + chosen.get("shipping", Decimal(0))
+        if expected in candidates["total"]:
+            chosen["total"] = expected
+    return chosen
 
 
 def _factorisation(
