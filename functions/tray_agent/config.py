@@ -66,6 +66,11 @@ class Settings(BaseModel):
     decision_retention_days: int = 365
     idempotency_expiry_s: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
+    po_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)  # a PDF or .eml handed to the PO parser
+    po_max_pages: int = Field(default=200, gt=0)
+    po_vision_max_pages: int = Field(default=5, gt=0)  # pages rendered and sent to a vision model
+    po_vision_dpi: int = Field(default=110, ge=50, le=300)
+    po_model_timeout_s: float = Field(default=60.0, gt=0)
 
     @property
     def model_configured(self) -> bool:

@@ -32,6 +32,22 @@ class PayloadTooLargeError(InvalidInputError):
     http_status = 413
 
 
+class CorruptDocumentError(InvalidInputError):
+    """The document is not a readable PDF (truncated, damaged or another format)."""
+
+
+class EncryptedDocumentError(InvalidInputError):
+    """The PDF is password-protected and we hold no password for it."""
+
+
+class DocumentTooLargeError(PayloadTooLargeError):
+    """The document exceeds the byte or page limits in Settings."""
+
+
+class NotAPurchaseOrderError(InvalidInputError):
+    """The input holds no purchase order (e.g. an email without a PDF attachment)."""
+
+
 class AuthenticationError(TrayAgentError):
     http_status = 401
 

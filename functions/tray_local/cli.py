@@ -15,6 +15,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "tray_local.demo",
     "tray_local.cli_tray",
+    "tray_local.cli_po",
 )
 
 

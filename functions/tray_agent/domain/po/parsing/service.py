@@ -1,0 +1,64 @@
+"""``parse_purchase_order``: pick the parser for a PDF, reconcile whatever it returns."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from tray_agent.config import Settings
+from tray_agent.domain.po.parsing.layout import parse_layout
+from tray_agent.domain.po.parsing.pdf_text import MIN_TEXT_CHARS_PER_PAGE, PageText, extract_pages
+from tray_agent.domain.po.parsing.reconcile import reconcile
+from tray_agent.models.purchase_order import OVERALL, PurchaseOrder
+from tray_agent.observability import logger, tracer
+
+Preference = Literal["auto", "layout", "llm", "vision"]
+
+
+@tracer.capture_method(capture_response=False)
+def parse_purchase_order(pdf_bytes: bytes, *, settings: Settings, prefer: Preference = "auto") -> PurchaseOrder:
+    """Read a purchase order from a PDF.
+
+    ``auto``: the layout parser when the PDF has a usable text layer; if its result is not
+    confident and a model is configured, the LLM; without a text layer, the vision model if one is
+    configured, else an empty order with a warning and zero confidence (so it goes to review).
+    Raises the named ``InvalidInputError`` subclasses for corrupt, encrypted or oversized input.
+    """
+    pages = extract_pages(pdf_bytes, settings=settings)
+    has_text = has_text_layer(pages)
+    logger.info(
+        "parsing purchase order",
+        extra={"bytes": len(pdf_bytes), "pages": len(pages), "text_layer": has_text, "prefer": prefer},
+    )
+    if prefer == "layout":
+        return reconcile(parse_layout(pages))
+    if prefer == "llm":
+        from tray_agent.domain.po.parsing.model_parsers import parse_with_llm
+
+        return reconcile(parse_with_llm(pages, settings=settings))
+    if prefer == "vision":
+        from tray_agent.domain.po.parsing.model_parsers import parse_with_vision
+
+        return reconcile(parse_with_vision(pdf_bytes, settings=settings))
+
+    if not has_text:
+        if settings.model_configured:
+            from tray_agent.domain.po.parsing.model_parsers import parse_with_vision
+
+            return reconcile(parse_with_vision(pdf_bytes, settings=settings))
+        return PurchaseOrder(
+            confidence={OVERALL: 0.0},
+            warnings=["the PDF has no text layer (a scan?) and no vision model is configured"],
+            parser="layout",
+        )
+    layout = reconcile(parse_layout(pages))
+    if layout.overall_confidence >= settings.review_confidence_threshold or not settings.model_configured:
+        return layout
+    from tray_agent.domain.po.parsing.model_parsers import parse_with_llm
+
+    logger.info("layout parse not confident, asking the model", extra={"confidence": layout.overall_confidence})
+    llm = reconcile(parse_with_llm(pages, settings=settings))
+    return llm if llm.overall_confidence >= layout.overall_confidence else layout
+
+
+def has_text_layer(pages: list[PageText]) -> bool:
+    return any(page.char_count >= MIN_TEXT_CHARS_PER_PAGE for page in pages)
