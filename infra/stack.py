@@ -9,6 +9,7 @@ from infra.bundling import lambda_code
 from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.observability import Observability
+from infra.constructs.po_pipeline import PoPipeline
 
 
 class TrayAgentStack(Stack):
@@ -25,4 +26,13 @@ class TrayAgentStack(Stack):
         }
         api = Api(self, "Api", code=code, data=data, environment=environment)
         observability.watch("Api", api.function)
+        PoPipeline(
+            self,
+            "PoPipeline",
+            code=code,
+            data=data,
+            environment=environment,
+            api_function=api.function,
+            observability=observability,
+        )
         CfnOutput(self, "ApiUrl", value=api.url)
