@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export PYTHONDONTWRITEBYTECODE := 1
 # jsii (aws-cdk-lib) warns loudly on Node versions it has not tested; the warning is noise here.
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 

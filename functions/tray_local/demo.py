@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import warnings
 from typing import Any
 
 # Sections, in the order the demo tells the story.
-SECTIONS: tuple[str, ...] = ("tray_local.demo_events",)
+SECTIONS: list[str] = [
+    "tray_local.demo_events",
+]
 
 
 def register(subparsers: Any) -> None:
@@ -20,6 +24,11 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # The demo prints a story; the handlers' structured logs and EMF metrics would drown it.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     from tray_local.local_env import LocalEnvironment
 
     with LocalEnvironment.start() as env:

@@ -33,9 +33,9 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto.core.config import default_user_config
@@ -47,6 +47,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.responses import StepFunctionResponse
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
@@ -93,10 +97,10 @@ def definition_from_template(
 ) -> dict[str, Any]:
     """The ASL of a state machine in a synthesized template, intrinsics resolved to literals.
 
-    ``function_names`` maps a resource's logical id to its physical name (a dict, or a callable
-    for ids it does not know). Without an entry, a literal ``FunctionName``/``TableName``/...
-    property is used, else the logical id itself. ``state_machine_logical_id`` may be omitted
-    when the template holds exactly one state machine.
+    ``function_names`` maps a resource's logical id (any resource the definition references, not
+    only functions) to its physical name: a callable answers for every id; for ids a dict lacks,
+    a literal ``FunctionName``/``TableName``/... property is used, else the logical id itself.
+    ``state_machine_logical_id`` may be omitted when the template holds exactly one state machine.
     """
     resources: Mapping[str, Any] = template.get("Resources", {})
     logical_id = state_machine_logical_id or _only_state_machine(resources)
@@ -117,6 +121,17 @@ def definition_from_template(
         definition_text = definition_text.replace("${" + key + "}", str(value))
     definition: dict[str, Any] = json.loads(definition_text)
     return definition
+
+
+def cdk_logical_id(construct: Any) -> str:
+    """The logical id CDK gives an L2 construct's resource (e.g. ``Classify5848C28F``).
+
+    For ``function_names``: ``{cdk_logical_id(classify_fn): "po-classify"}``.
+    """
+    import aws_cdk
+
+    stack = aws_cdk.Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))
 
 
 def _only_state_machine(resources: Mapping[str, Any]) -> str:
@@ -359,8 +374,11 @@ class LocalStepFunctions:
 
     ``handlers`` maps a Lambda function name (or full ARN) to ``handler(event, context)``.
     The caller owns ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``; enter
-    this inside it. One instance may be entered at a time (the patch is process-wide).
-    ``time_scale`` multiplies Retry intervals and Wait state durations (0: do not sleep at all).
+    this inside it. One instance may be entered at a time (the patch is process-wide). On exit,
+    executions it started that are still running are stopped (ABORTED; FAILED with States.Timeout
+    when paused on a task token, since moto lets the interrupted wait's error win over the stop).
+    ``time_scale`` multiplies Retry intervals and Wait state durations (0: do not sleep at all);
+    TimeoutSeconds/HeartbeatSeconds stay real seconds.
     ``quiet_interpreter_logs`` silences moto's ERROR log of every (even retried or caught) failure.
     """
 
@@ -384,7 +402,8 @@ class LocalStepFunctions:
         self._waiting_lock = threading.Lock()
         self._quiet_interpreter_logs = quiet_interpreter_logs
         self._restore: list[Callable[[], None]] = []
-        self._client: Any = None
+        self._started_executions: list[str] = []
+        self._client: SFNClient | None = None
 
     # -- context management ---------------------------------------------------------------------
 
@@ -408,11 +427,36 @@ class LocalStepFunctions:
 
     def __exit__(self, *exc: object) -> None:
         global _active  # noqa: PLW0603
+        if self._client is not None:
+            self._abort_running_executions()
         while self._restore:
             self._restore.pop()()
         with _active_lock:
             if _active is self:
                 _active = None
+
+    def _abort_running_executions(self) -> None:
+        # A worker thread left paused or sleeping would wake after the patch (and maybe the caller's
+        # mock_aws) is gone, then invoke Lambda through moto's Docker backend or real AWS: stop it.
+        running = [
+            execution_arn
+            for execution_arn in self._started_executions
+            if self.client.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+        ]
+        for execution_arn in running:
+            self.client.stop_execution(executionArn=execution_arn, cause="LocalStepFunctions exited")
+            # Stopping does not wake a task blocked on its token; interrupting the wait does.
+            with self._waiting_lock:
+                endpoints = list(self._waiting.get(execution_arn, {}).values())
+            for endpoint in endpoints:
+                endpoint.interrupt_all()
+        deadline = time.monotonic() + 2  # best effort: a handler still running cannot be interrupted
+        for execution_arn in running:
+            while time.monotonic() < deadline:
+                status = self.client.describe_execution(executionArn=execution_arn)["status"]
+                if status in TERMINAL_STATUSES:
+                    break
+                time.sleep(self.poll_interval_s)
 
     def _patch(self, owner: Any, attribute: str, replacement: Any) -> None:
         original = owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)
@@ -515,7 +559,7 @@ class LocalStepFunctions:
     # -- Step Functions API ---------------------------------------------------------------------
 
     @property
-    def client(self) -> Any:
+    def client(self) -> SFNClient:
         if self._client is None:
             raise RuntimeError("enter LocalStepFunctions (with ...) before calling it")
         return self._client
@@ -533,6 +577,7 @@ class LocalStepFunctions:
             name=name or f"run-{uuid.uuid4().hex[:12]}",
             input=json.dumps({} if input is None else input),
         )
+        self._started_executions.append(response["executionArn"])
         return str(response["executionArn"])
 
     def run(
@@ -574,7 +619,7 @@ class LocalStepFunctions:
         # An answered endpoint stays registered until the worker thread wakes: skip it.
         return tuple(token for token, endpoint in endpoints.items() if endpoint.get_outcome() is None)
 
-    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+    def history(self, execution_arn: str) -> list[HistoryEventTypeDef]:
         pages = self.client.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
         return [event for page in pages for event in page["events"]]
 
@@ -591,5 +636,5 @@ class LocalStepFunctions:
     def send_task_failure(self, task_token: str, error: str, cause: str = "") -> None:
         self.client.send_task_failure(taskToken=task_token, error=error, cause=cause)
 
-    def iter_invocations(self, function_name: str) -> Iterator[Invocation]:
-        return (call for call in self.invocations if call.function_name == function_name)
+    def invocations_of(self, function_name: str) -> list[Invocation]:
+        return [call for call in self.invocations if call.function_name == function_name]

@@ -90,6 +90,7 @@ def test_malformed_json_is_400_and_changes_nothing(local_env: Any) -> None:
 
 
 def test_missing_field_and_wrong_type_are_422_naming_the_field(local_env: Any) -> None:
+    before_runs, before_decisions = len(local_env.simulator.executions()), _decisions_count(local_env)
     event = new_event()
     del event["source"]
     missing = local_env.api("POST", "/events", event)
@@ -99,7 +100,8 @@ def test_missing_field_and_wrong_type_are_422_naming_the_field(local_env: Any) -
     wrong = local_env.api("POST", "/events", new_event(data=["not", "an", "object"]))
     assert wrong.status == 422
     assert "data" in wrong.body["message"]
-    assert _decisions_count(local_env) >= 0  # the table is reachable; nothing was added for these
+    assert len(local_env.simulator.executions()) == before_runs
+    assert _decisions_count(local_env) == before_decisions
 
 
 def test_body_over_one_megabyte_is_413_before_parsing(local_env: Any) -> None:

@@ -18,6 +18,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk.assertions import Template
 
+from tray_local.sfn_local import cdk_logical_id
+
 CLASSIFY_FUNCTION = "sfn-test-classify"  # set as FunctionName in the stack
 FILE_REVIEW_FUNCTION = "sfn-test-file-review"  # CDK-generated names: mapped from logical ids
 APPLY_FUNCTION = "sfn-test-apply"
@@ -87,15 +89,12 @@ def synthesize_pipeline() -> SynthesizedPipeline:
         stack, "Pipeline", definition_body=sfn.DefinitionBody.from_chainable(classify.next(needs_review))
     )
 
-    def logical_id(construct: Any) -> str:
-        return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))
-
     return SynthesizedPipeline(
         template=dict(Template.from_stack(stack).to_json()),
-        state_machine_logical_id=logical_id(machine),
+        state_machine_logical_id=cdk_logical_id(machine),
         function_logical_ids={
-            CLASSIFY_FUNCTION: logical_id(classify_fn),
-            FILE_REVIEW_FUNCTION: logical_id(file_review_fn),
-            APPLY_FUNCTION: logical_id(apply_fn),
+            CLASSIFY_FUNCTION: cdk_logical_id(classify_fn),
+            FILE_REVIEW_FUNCTION: cdk_logical_id(file_review_fn),
+            APPLY_FUNCTION: cdk_logical_id(apply_fn),
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tray_local.sfn_local import (
     UnresolvableTemplateError,
     definition_from_template,

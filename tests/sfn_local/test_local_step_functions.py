@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger
 from moto import mock_aws
 from moto.core.config import DefaultConfig
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
 from tray_local.sfn_local import (
     ExecutionTimeoutError,
     LocalLambdaContext,
@@ -224,3 +225,26 @@ def test_only_one_instance_may_be_active_and_exit_restores_moto(aws: None) -> No
     assert lambda_eval_utils._invoke_lambda_function is original
     with LocalStepFunctions({}):  # and the guard is released
         pass
+
+
+def test_executions_still_running_at_exit_are_stopped(aws: None) -> None:
+    definition = {
+        "StartAt": "Review",
+        "States": {
+            "Review": _task(
+                "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                Parameters={"FunctionName": "file-review", "Payload": {"token.$": "$$.Task.Token"}},
+                End=True,
+            )
+        },
+    }
+
+    with LocalStepFunctions({"file-review": lambda event, context: None}) as sfn:
+        paused = sfn.run(sfn.create_state_machine("abandoned", definition), {})
+        assert paused.paused
+
+    described = boto3.client("stepfunctions", region_name="us-east-1").describe_execution(
+        executionArn=paused.execution_arn
+    )
+    # Not RUNNING: moto lets the interrupted token wait's States.Timeout override the stop (FAILED).
+    assert described["status"] in {"ABORTED", "FAILED"}
