@@ -29,7 +29,8 @@ INBOX_PREFIX = _DEFAULTS.po_inbox_prefix
 WORK_PREFIX = _DEFAULTS.po_work_prefix
 # Tray answered 429/5xx or the connection failed: the same request may succeed later.
 TRAY_TRANSIENT_ERRORS = ["TrayRateLimitedError", "TrayServerError", "TrayTransportError", "TrayTimeoutError"]
-THROTTLING_ERRORS = ["Lambda.TooManyRequestsException", "ThrottlingException", "ClientError"]
+# AWS throttling inside a step is retried by botocore (standard mode); this is Lambda throttling itself.
+THROTTLING_ERRORS = ["Lambda.TooManyRequestsException"]
 REVIEW_TIMEOUT = Duration.days(7)
 
 

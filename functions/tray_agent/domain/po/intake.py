@@ -189,7 +189,7 @@ class PoIntakeService:
         )
         self._intakes.save(record)
         metrics.add_metric(name="PurchaseOrdersRefused", unit="Count", value=1)
-        logger.warning("document refused", intake_id=intake_id, key=dropped.key, reason=reason)
+        logger.info("document refused", intake_id=intake_id, key=dropped.key, reason=reason)
         return record
 
     @staticmethod
