@@ -130,7 +130,7 @@ def build_review_service(settings: Settings) -> ReviewService:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != module_name:
+            if exc.name != module_name and not module_name.startswith(f"{exc.name}."):
                 raise
             continue
         resolvers[kind] = module.build_resolver(settings)

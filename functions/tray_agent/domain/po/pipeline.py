@@ -127,11 +127,15 @@ class PoPipeline:
 
     def file_review(self, request: ReviewTaskInput) -> str:
         """File the review item holding the task token; the execution waits for its answer."""
-        from tray_agent.domain.reviews import build_review_service
+        from tray_agent.data.reviews import ReviewsRepository
+        from tray_agent.domain.reviews import ReviewService
 
         state = request.state
         order = _order(state)
-        item = build_review_service(self._settings).file(
+        retention = timedelta(days=self._settings.decision_retention_days)
+        # Filing needs no resolvers: approving and rejecting happen through the review API.
+        reviews = ReviewService(ReviewsRepository(self._settings.reviews_table, retention=retention), {})
+        item = reviews.file(
             kind=ReviewKind.PURCHASE_ORDER,
             review_id=state.intake_id,
             title=f"PO {order.po_number or '(no number)'} from {order.buyer.name or 'an unknown buyer'}",
