@@ -87,7 +87,9 @@ class PoPipeline(Construct):
         data.tray_tokens.grant_read(trigger)
         data.grant(record, "po_intake_table")
 
-        self.state_machine = self._state_machine(extract, parse, validate, review, trigger, record)
+        self.state_machine = self._state_machine(
+            extract=extract, parse=parse, validate=validate, review=review, trigger=trigger, record=record
+        )
 
         intake = function("intake", "PO intake: one pipeline execution per PO document dropped in S3")
         intake.add_environment("TRAY_AGENT_PO_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
@@ -186,6 +188,7 @@ class PoPipeline(Construct):
 
     def _state_machine(
         self,
+        *,
         extract: lambda_.Function,
         parse: lambda_.Function,
         validate: lambda_.Function,
@@ -271,7 +274,7 @@ class PoPipeline(Construct):
         acknowledge(
             machine.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "CloudWatch Logs delivery and X-Ray actions accept only Resource '*' (Step Functions logging/tracing).",
+            "CloudWatch Logs delivery and X-Ray actions accept only Resource '*' (logging and tracing).",
         )
         stack = Stack.of(self)
         for function in (extract, parse, validate, review, trigger, record):
