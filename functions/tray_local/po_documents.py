@@ -136,12 +136,13 @@ def render_pdf(order: PurchaseOrder) -> bytes:
             ):
                 row.cell(text)
     pdf.ln(4)
-    for label, value in (
+    totals: tuple[tuple[str, Decimal | None], ...] = (
         ("Subtotal", order.subtotal),
         ("Sales Tax", order.tax),
         ("Shipping", order.shipping),
         ("Total", order.total),
-    ):
+    )
+    for label, value in totals:
         if value is None:
             continue
         pdf.set_x(120)
