@@ -142,12 +142,12 @@ def render_pdf(order: PurchaseOrder) -> bytes:
         ("Shipping", order.shipping),
         ("Total", order.total),
     )
-    for label, value in totals:
-        if value is None:
+    for label, amount in totals:
+        if amount is None:
             continue
         pdf.set_x(120)
         pdf.cell(40, 6, label)
-        pdf.cell(35, 6, _money(value), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(35, 6, _money(amount), align="R", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
