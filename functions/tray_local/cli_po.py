@@ -8,6 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tray_agent.config import get_settings
+from tray_agent.domain.po.parsing import extract_pdfs_from_email, parse_purchase_order
+from tray_agent.errors import NotAPurchaseOrderError, TrayAgentError
+from tray_agent.models.purchase_order import PurchaseOrder
+from tray_agent.observability import logger
+
 EML_SUFFIXES = (".eml", ".mime", ".msg")
 
 
@@ -15,7 +21,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "parse-po",
         help="read a purchase order from a PDF or a raw email (.eml, as SES stores it)",
-        description="Print the purchase order read from FILE (a PDF, or an email whose PDF attachments are read).",
+        description="Print the purchase order in FILE: a PDF, or an email whose PDF attachments are read.",
     )
     parser.add_argument("file", type=Path)
     parser.add_argument("--json", action="store_true", help="print the order as JSON (one object per PDF)")
@@ -29,11 +35,6 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tray_agent.config import get_settings
-    from tray_agent.domain.po.parsing import extract_pdfs_from_email, parse_purchase_order
-    from tray_agent.errors import NotAPurchaseOrderError, TrayAgentError
-    from tray_agent.observability import logger
-
     logger.setLevel("WARNING")  # structured INFO logs would interleave with the printed order
     try:
         settings = get_settings()
@@ -44,7 +45,10 @@ def _run(args: argparse.Namespace) -> int:
                 raise NotAPurchaseOrderError(f"{args.file.name} has no PDF attachment")
         else:
             documents = [(args.file.name, raw)]
-        orders = [(name, parse_purchase_order(pdf, settings=settings, prefer=args.parser)) for name, pdf in documents]
+        orders = [
+            (name, parse_purchase_order(pdf, settings=settings, prefer=args.parser))
+            for name, pdf in documents
+        ]
     except OSError as exc:
         print(f"parse-po: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -67,14 +71,15 @@ def _is_email(path: Path, raw: bytes) -> bool:
     return not head.startswith(b"%PDF") and b"MIME-Version:" in head
 
 
-def _describe(name: str, order: Any, threshold: float) -> str:
+def _describe(name: str, order: PurchaseOrder, threshold: float) -> str:
     currency = order.currency or ""
     rows = [
         f"== {name}  (parser: {order.parser}, confidence {order.overall_confidence:.2f}, "
         f"{'NEEDS REVIEW' if order.needs_review(threshold) else 'ok'})",
         f"PO number:     {order.po_number or '-'}",
         f"Order date:    {order.order_date or '-'}    Delivery date: {order.delivery_date or '-'}",
-        f"Buyer:         {order.buyer.name or '-'}" + (f" <{order.buyer.email}>" if order.buyer.email else ""),
+        f"Buyer:         {order.buyer.name or '-'}"
+        + (f" <{order.buyer.email}>" if order.buyer.email else ""),
         f"Vendor:        {order.vendor.name or '-'}",
         f"Ship to:       {order.ship_to or '-'}",
         f"Payment terms: {order.payment_terms or '-'}",

@@ -61,7 +61,9 @@ def test_cli_prints_the_order_as_json(
     assert printed["po_number"] == document.truth.po_number
     assert printed["order_date"] == document.truth.order_date.isoformat()  # type: ignore[union-attr]
     assert printed["parser"] == "layout"
-    assert [line["amount"] for line in printed["lines"]] == [str(line.amount) for line in document.truth.lines]
+    assert [line["amount"] for line in printed["lines"]] == [
+        str(line.amount) for line in document.truth.lines
+    ]
 
 
 def test_cli_reads_the_pdf_inside_an_eml(

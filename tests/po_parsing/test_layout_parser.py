@@ -22,7 +22,9 @@ def test_corpus_has_eight_visibly_different_layouts(corpus: dict[str, CorpusDocu
 
 
 @pytest.mark.parametrize("layout", LAYOUT_NAMES)
-def test_layout_parser_reads_every_field(layout: str, corpus: dict[str, CorpusDocument], settings: Settings) -> None:
+def test_layout_parser_reads_every_field(
+    layout: str, corpus: dict[str, CorpusDocument], settings: Settings
+) -> None:
     document = corpus[layout]
     truth = document.truth
     order = parse_purchase_order(document.pdf, settings=settings, prefer="layout")
@@ -76,7 +78,9 @@ def _sample(relative: str) -> bytes:
 
 
 def test_real_order_x_purchase_order(settings: Settings) -> None:
-    order = parse_purchase_order(_sample("order-x/facturx-ts/ORDER-X_EX11_ORDER_PICK-UP-BASIC.pdf"), settings=settings)
+    order = parse_purchase_order(
+        _sample("order-x/facturx-ts/ORDER-X_EX11_ORDER_PICK-UP-BASIC.pdf"), settings=settings
+    )
     assert order.po_number == "1861728"
     assert order.order_date == date(2020, 1, 9)
     assert order.currency == "EUR"
@@ -89,15 +93,20 @@ def test_real_order_x_purchase_order(settings: Settings) -> None:
     ]
 
 
-def test_order_x_line_that_does_not_multiply_out_is_not_lost_silently(settings: Settings) -> None:
-    # Line 2 is priced per 2 units (basis quantity): the row cannot be matched arithmetically.
+def test_order_x_price_per_base_quantity_is_read_and_sent_to_review(settings: Settings) -> None:
+    # Line 2 is priced 20.00 per 2 units: read as printed, and flagged because 10 x 20 != 100.
     order = parse_purchase_order(
         _sample("order-x/mustangproject/ORDER-X_EX01_ORDER_FULL_DATA-COMFORT.pdf"), settings=settings
     )
     assert order.po_number == "PO123456789"
+    assert order.delivery_date == date(2020, 4, 15)
     assert order.total == Decimal("360.00")
-    assert len(order.lines) < 3
-    assert any("a line may be missing" in warning for warning in order.warnings)
+    assert [(line.quantity, line.unit_price, line.amount) for line in order.lines] == [
+        (Decimal("6.00"), Decimal("10.00"), Decimal("60.00")),
+        (Decimal("10.00"), Decimal("20.00"), Decimal("100.00")),
+        (Decimal("6.00"), Decimal("25.00"), Decimal("150.00")),
+    ]
+    assert any(warning.startswith("line 2:") for warning in order.warnings)
     assert order.needs_review(settings.review_confidence_threshold)
 
 
@@ -106,7 +115,17 @@ def test_real_invoice_table_with_sections_and_notes(settings: Settings) -> None:
     assert order.order_date == date(2023, 3, 20)
     assert order.currency == "USD"
     assert order.total == Decimal("279.84")
-    assert [line.amount for line in order.lines] == [Decimal("42.00"), Decimal("70.00"), Decimal("0.90"), Decimal("150.00")]
-    assert [line.quantity for line in order.lines] == [Decimal("1.00"), Decimal("1.00"), Decimal("1.00"), Decimal("15.00")]
+    assert [line.amount for line in order.lines] == [
+        Decimal("42.00"),
+        Decimal("70.00"),
+        Decimal("0.90"),
+        Decimal("150.00"),
+    ]
+    assert [line.quantity for line in order.lines] == [
+        Decimal("1.00"),
+        Decimal("1.00"),
+        Decimal("1.00"),
+        Decimal("15.00"),
+    ]
     # The olive oil line carries a 10 % discount: quantity x price != amount, so it goes to review.
     assert any(warning.startswith("line 3:") for warning in order.warnings)

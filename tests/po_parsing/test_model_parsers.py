@@ -92,7 +92,9 @@ def _scan_of(document: CorpusDocument) -> bytes:
     return bytes(pdf.output())
 
 
-def test_scan_goes_to_the_vision_model_with_page_images(fake: FakeOpenAI, corpus: dict[str, CorpusDocument]) -> None:
+def test_scan_goes_to_the_vision_model_with_page_images(
+    fake: FakeOpenAI, corpus: dict[str, CorpusDocument]
+) -> None:
     document = corpus["fpdf_german"]
     fake.script(_reply_for(document))
     order = parse_purchase_order(_scan_of(document), settings=_settings(fake))  # auto
@@ -116,18 +118,36 @@ def test_auto_asks_the_model_when_the_layout_parse_is_not_confident(fake: FakeOp
     pdf.add_page()
     pdf.set_font("helvetica", size=11)
     # A letter-style order without a table: the layout parser finds no lines.
-    pdf.multi_cell(0, 6, "Hello,\nplease send us 12 boxes of blue pens at 4.50 each, 54.00 in total.\nOrder ref 7781.")
+    pdf.multi_cell(
+        0, 6, "Hello,\nplease send us 12 boxes of blue pens at 4.50 each, 54.00 in total.\nOrder ref 7781."
+    )
     fake.script(
         ScriptedReply(
             content=json.dumps(
                 {
-                    "po_number": "7781", "order_date": "2026-05-04", "delivery_date": None, "currency": "USD",
-                    "buyer": {"name": None, "address": None, "email": None}, "vendor": {"name": None, "address": None},
-                    "ship_to": None, "payment_terms": None,
-                    "lines": [{"sku": None, "description": "blue pens", "quantity": 12, "unit": "box",
-                               "unit_price": 4.5, "amount": 54.0}],
-                    "subtotal": None, "tax": None, "shipping": None, "total": 54.0,
-                }  # fmt: skip
+                    "po_number": "7781",
+                    "order_date": "2026-05-04",
+                    "delivery_date": None,
+                    "currency": "USD",
+                    "buyer": {"name": None, "address": None, "email": None},
+                    "vendor": {"name": None, "address": None},
+                    "ship_to": None,
+                    "payment_terms": None,
+                    "lines": [
+                        {
+                            "sku": None,
+                            "description": "blue pens",
+                            "quantity": 12,
+                            "unit": "box",
+                            "unit_price": 4.5,
+                            "amount": 54.0,
+                        }
+                    ],
+                    "subtotal": None,
+                    "tax": None,
+                    "shipping": None,
+                    "total": 54.0,
+                }
             )
         )
     )

@@ -12,8 +12,12 @@ def _order(**changes: object) -> PurchaseOrder:
     base = PurchaseOrder(
         po_number="PO-1",
         lines=[
-            PurchaseOrderLine(sku="A", quantity=Decimal(3), unit_price=Decimal("2.50"), amount=Decimal("7.50")),
-            PurchaseOrderLine(sku="B", quantity=Decimal(10), unit_price=Decimal("1.25"), amount=Decimal("12.50")),
+            PurchaseOrderLine(
+                sku="A", quantity=Decimal(3), unit_price=Decimal("2.50"), amount=Decimal("7.50")
+            ),
+            PurchaseOrderLine(
+                sku="B", quantity=Decimal(10), unit_price=Decimal("1.25"), amount=Decimal("12.50")
+            ),
         ],
         subtotal=Decimal("20.00"),
         tax=Decimal("1.60"),
@@ -37,9 +41,10 @@ def test_line_arithmetic_mismatch_is_a_warning_that_sends_to_review() -> None:
         PurchaseOrderLine(sku="B", quantity=Decimal(10), unit_price=Decimal("1.25"), amount=Decimal("11.50")),
     ]
     order = reconcile(_order(lines=lines))
-    assert order.warnings == ["line 1: quantity 3 x unit price 2.50 = 7.50, but the amount is 8.50", (
-        "line 2: quantity 10 x unit price 1.25 = 12.50, but the amount is 11.50"
-    )]
+    assert order.warnings == [
+        "line 1: quantity 3 x unit price 2.50 = 7.50, but the amount is 8.50",
+        ("line 2: quantity 10 x unit price 1.25 = 12.50, but the amount is 11.50"),
+    ]
     assert order.confidence["lines"] <= 0.3
     assert order.needs_review(THRESHOLD)
 
@@ -67,13 +72,19 @@ def test_totals_that_do_not_add_up() -> None:
 
 def test_rounding_within_a_cent_is_accepted() -> None:
     line = PurchaseOrderLine(quantity=Decimal(3), unit_price=Decimal("0.333"), amount=Decimal("1.00"))
-    order = reconcile(_order(lines=[line], subtotal=Decimal("1.00"), tax=None, shipping=None, total=Decimal("1.00")))
+    order = reconcile(
+        _order(lines=[line], subtotal=Decimal("1.00"), tax=None, shipping=None, total=Decimal("1.00"))
+    )
     assert order.warnings == []
 
 
 def test_empty_order_and_missing_prices_are_flagged() -> None:
     assert "no line items were found" in reconcile(_order(lines=[])).warnings
     line = PurchaseOrderLine(quantity=Decimal(2), unit_price=None, amount=Decimal("4.00"))
-    order = reconcile(_order(lines=[line], subtotal=Decimal("4.00"), tax=None, shipping=None, total=Decimal("4.00")))
+    order = reconcile(
+        _order(lines=[line], subtotal=Decimal("4.00"), tax=None, shipping=None, total=Decimal("4.00"))
+    )
     assert order.warnings == ["line 1: no unit price"]
-    assert reconcile(_order(total=None, subtotal=None)).warnings == ["no order total was found to check the lines against"]
+    assert reconcile(_order(total=None, subtotal=None)).warnings == [
+        "no order total was found to check the lines against"
+    ]

@@ -17,7 +17,8 @@ def extract_pdfs_from_email(raw: bytes, *, max_bytes: int | None = None) -> list
     """
     if max_bytes is not None and len(raw) > max_bytes:
         raise DocumentTooLargeError(
-            f"email is {len(raw)} bytes, the limit is {max_bytes}", details={"bytes": len(raw), "limit": max_bytes}
+            f"email is {len(raw)} bytes, the limit is {max_bytes}",
+            details={"bytes": len(raw), "limit": max_bytes},
         )
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)

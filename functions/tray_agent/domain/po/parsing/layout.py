@@ -12,10 +12,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 from tray_agent.domain.po.parsing import vocabulary as vocab
 from tray_agent.domain.po.parsing.lines import Line, Phrase, build_lines
 from tray_agent.domain.po.parsing.pdf_text import PageText, Word
+from tray_agent.domain.po.parsing.reconcile import amounts_match
 from tray_agent.domain.po.parsing.values import (
     currency_votes,
     detect_decimal_comma,
@@ -34,7 +36,9 @@ _COLUMN_MAX_WORDS = max(len(label.split()) for label in _COLUMN_ROLE)
 _PO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/.#]*\d[A-Za-z0-9\-_/.]*$|^\d[A-Za-z0-9\-_/.]*$")
 _NUMERIC_ROLES = ("quantity", "unit_price", "amount")
 # Words that qualify the label before them ("Price incl. VAT"): what follows is not a new column.
-_QUALIFIERS = frozenset({"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"})
+_QUALIFIERS = frozenset(
+    {"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"}
+)
 _QTY_UNIT_RE = re.compile(r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-z][A-Za-z.²³]{0,9})?$")
 
 
@@ -74,7 +78,7 @@ class _Context:
 
 def parse_layout(pages: list[PageText]) -> PurchaseOrder:
     words: list[Word] = [w for page in pages for w in page.words]
-    lines = [ln for ln in build_lines(words) if not vocab.FURNITURE_RE.match(ln.text)]
+    lines = [ln for ln in build_lines(words) if not _is_furniture(ln)]
     texts = [ln.text for ln in lines]
     decimal_comma = detect_decimal_comma(texts)
     day_first = decimal_comma or any(re.search(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", t) for t in texts)
@@ -108,6 +112,11 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
     return order
 
 
+def _is_furniture(line: Line) -> bool:
+    text = line.text
+    return bool(vocab.FURNITURE_RE.match(text)) or (len(text) < 60 and bool(vocab.CONTINUED_RE.search(text)))
+
+
 # ------------------------------------------------------------------------------------- header fields
 
 
@@ -118,7 +127,7 @@ def _header_fields(ctx: _Context) -> dict[str, str]:
         for index, line in enumerate(ctx.lines):
             for position, phrase in enumerate(line.phrases):
                 match = regex.match(phrase.text)
-                if not match:
+                if not match or (name == "order_date" and vocab.DUE_DATE_RE.match(phrase.text)):
                     continue
                 label = match.group("label")
                 for value in _values_for(ctx, index, position, match.group("rest")):
@@ -199,9 +208,11 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
         for index, line in enumerate(ctx.lines):
             for phrase in line.phrases:
                 match = regex.match(phrase.text)
-                if not match or match.group("rest").startswith(("date", "Date", "#", "no", "No")):
+                if not match or vocab.PARTY_FIELD_RE.match(match.group("rest")):
                     continue
-                if any(r.match(phrase.text) for r in _HEADER_RES.values() if r is not _HEADER_RES["currency"]):
+                if any(
+                    r.match(phrase.text) for r in _HEADER_RES.values() if r is not _HEADER_RES["currency"]
+                ):
                     continue
                 block = _block(ctx, index, phrase, match.group("rest"))
                 if block:
@@ -223,7 +234,7 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
             break
         candidates = [p for p in following.phrases if label.x0 - 6 <= p.x0 <= label.x0 + 60]
         if not candidates:
-            break
+            continue  # text in another column (a title beside the label); the gap check ends the block
         text = candidates[0].text
         if _is_label(text) or _TOTAL_RE.match(text):
             break
@@ -233,14 +244,20 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
 
 
 def _is_label(text: str) -> bool:
-    return any(r.match(text) and len(text) < 40 and text.rstrip().endswith(":") for r in _PARTY_RES.values()) or any(
-        r.match(text) for r in _PARTY_RES.values() if r.match(text) and not r.match(text).group("rest")  # type: ignore[union-attr]
+    return any(
+        r.match(text) and len(text) < 40 and text.rstrip().endswith(":") for r in _PARTY_RES.values()
+    ) or any(
+        r.match(text)
+        for r in _PARTY_RES.values()
+        if r.match(text) and not r.match(text).group("rest")  # type: ignore[union-attr]
     )
 
 
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
     email = next((m.group() for text in block if (m := vocab.EMAIL_RE.search(text))), None)
-    address_lines = [t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)]
+    address_lines = [
+        t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
+    ]
     return {
         "name": block[0] if block else None,
         "address": ", ".join(address_lines) or None,
@@ -252,16 +269,27 @@ def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> Non
     """Without a label, the letterhead names the issuer: the buyer on an order, the vendor on an invoice."""
     head = [ln for ln in ctx.lines[:8] if ln.page == 0]
     title = " ".join(ln.text for ln in head)
-    issuer = "buyer" if vocab.PO_TITLE_RE.search(title) else "vendor" if vocab.INVOICE_TITLE_RE.search(title) else None
+    issuer = (
+        "buyer"
+        if vocab.PO_TITLE_RE.search(title)
+        else "vendor"
+        if vocab.INVOICE_TITLE_RE.search(title)
+        else None
+    )
     if issuer is None or issuer in parties:
         return
+    labels = (*_HEADER_RES.values(), *_PARTY_RES.values())
+    sizes = sorted(w.size for line in ctx.lines for w in line.words)
+    body_size = sizes[len(sizes) // 2] if sizes else 0.0
     candidates = [
         (phrase.words[0].size, -i, i, phrase)
         for i, line in enumerate(head)
+        if not any(r.match(p.text) and not _is_title(p.text) for p in line.phrases for r in labels)
         for phrase in line.phrases
-        if not vocab.PO_TITLE_RE.search(phrase.text)
+        # A letterhead stands out from the body text; key/value lines never hold it.
+        if phrase.words[0].size > 1.15 * body_size
+        and not vocab.PO_TITLE_RE.search(phrase.text)
         and not vocab.INVOICE_TITLE_RE.search(phrase.text)
-        and not any(r.match(phrase.text) for r in (*_HEADER_RES.values(), *_PARTY_RES.values()))
         and sum(ch.isalpha() for ch in phrase.text) >= 3
     ]
     if not candidates:
@@ -272,6 +300,11 @@ def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> Non
         return
     parties[issuer] = _party_from_block(_block(ctx, index, phrase, phrase.text))
     ctx.confidence[issuer] = MEDIUM
+
+
+def _is_title(text: str) -> bool:
+    text = text.strip(" :")
+    return bool(vocab.PO_TITLE_RE.fullmatch(text) or vocab.INVOICE_TITLE_RE.fullmatch(text))
 
 
 def _ship_to(block: dict[str, str | None] | None) -> str | None:
@@ -317,6 +350,46 @@ def _totals(ctx: _Context, *, start: int) -> dict[str, Decimal]:
     return totals
 
 
+def _factorisation(
+    numbers: list[tuple[int, Decimal]],
+) -> tuple[int, Decimal, int, Decimal, Decimal] | None:
+    """(quantity position, quantity, price position, price, amount): two numbers left of a third
+    that multiply to it, preferring the rightmost amount."""
+    for a_pos, amount in reversed(numbers):
+        if amount == 0:
+            continue
+        for q_pos, quantity in numbers:
+            for p_pos, price in numbers:
+                if (
+                    q_pos != p_pos
+                    and q_pos < a_pos
+                    and p_pos < a_pos
+                    and amounts_match(quantity * price, amount)
+                ):
+                    return q_pos, quantity, p_pos, price, amount
+    return _factorisation_with_base(numbers)
+
+
+def _factorisation_with_base(
+    numbers: list[tuple[int, Decimal]],
+) -> tuple[int, Decimal, int, Decimal, Decimal] | None:
+    """Prices per a base quantity ("20.00 per 2 units"): quantity x price / base = amount."""
+    for a_pos, amount in reversed(numbers):
+        if amount == 0:
+            continue
+        left = [(position, value) for position, value in numbers if position < a_pos]
+        for q_pos, quantity in left:
+            for p_pos, price in left:
+                for b_pos, base in left:
+                    if (
+                        len({q_pos, p_pos, b_pos}) == 3
+                        and base > 1
+                        and amounts_match(quantity * price / base, amount)
+                    ):
+                        return q_pos, quantity, p_pos, price, amount
+    return None
+
+
 def _closer(phrase: Phrase, first: float | None, second: float | None) -> bool:
     """True when ``phrase`` sits closer to the ``first`` column centre than to the ``second``."""
     if first is None or second is None:
@@ -330,12 +403,16 @@ def _has_total_label(lines: list[Line]) -> bool:
 
 
 def _amount_after(ctx: _Context, rest: str, following: list[Phrase]) -> Decimal | None:
-    rest = re.sub(r"^\(?[A-Z]{3}\)?\s*:?\s*", "", rest.strip()) if re.match(r"^\(?[A-Z]{3}\)?\s*:?\s*\S", rest) else rest
-    rest = rest.strip(" :")
+    rest = (
+        re.sub(r"^\(?[A-Z]{3}\)?\s*:?\s*", "", rest.strip())
+        if re.match(r"^\(?[A-Z]{3}\)?\s*:?\s*\S", rest)
+        else rest
+    )
+    rest = vocab.TAX_TAG_RE.sub("", rest).strip(" :")
     if rest and (value := ctx.number(rest)) is not None:
         return value
     for phrase in following:
-        text = phrase.text
+        text = vocab.TAX_TAG_RE.sub("", phrase.text)
         if "%" in text:
             continue
         if (value := ctx.number(text)) is not None:
@@ -374,8 +451,6 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
 
 def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrderLine]]:
     """Rows holding a quantity, a unit price and an amount with quantity x price = amount."""
-    from tray_agent.domain.po.parsing.reconcile import amounts_match
-
     found: list[PurchaseOrderLine] = []
     end = start
     # Column labels near the (unusable) header still tell which factor is the quantity.
@@ -394,29 +469,26 @@ def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrde
         ]
         if len(numbers) < 3 or _TOTAL_RE.match(line.phrases[0].text):
             continue
-        best = None
-        for a_pos, amount in reversed(numbers):
-            for q_pos, quantity in numbers:
-                for p_pos, price in numbers:
-                    if len({a_pos, q_pos, p_pos}) < 3 or not (q_pos < a_pos and p_pos < a_pos):
-                        continue
-                    if amount != 0 and amounts_match(quantity * price, amount):
-                        best = (q_pos, quantity, p_pos, price, amount)
-                        break
-                if best:
-                    break
-            if best:
-                break
+        best = _factorisation(numbers)
         if best is None:
             continue
         q_pos, quantity, p_pos, price, amount = best
         if hints and _closer(line.phrases[q_pos], hints.get("unit_price"), hints.get("quantity")):
             q_pos, quantity, p_pos, price = p_pos, price, q_pos, quantity
         numeric_positions = {position for position, _ in numbers}
-        text = [p.text for i, p in enumerate(line.phrases) if i not in numeric_positions]
+        # Words, not leftovers such as "20,00%" or "(D) - 5,00": those are rates and discounts.
+        text = [
+            p.text
+            for i, p in enumerate(line.phrases)
+            if i not in numeric_positions and sum(ch.isalpha() for ch in p.text) >= 3 and "%" not in p.text
+        ]
         unit = next((t for t in text if re.fullmatch(r"[A-Za-z]{1,4}\.?", t)), None)
         description = " ".join(t for t in text if t != unit) or None
-        found.append(PurchaseOrderLine(description=description, quantity=quantity, unit=unit, unit_price=price, amount=amount))
+        found.append(
+            PurchaseOrderLine(
+                description=description, quantity=quantity, unit=unit, unit_price=price, amount=amount
+            )
+        )
         end = index + 1
     return end, found
 
@@ -465,11 +537,11 @@ def _find_header(ctx: _Context) -> tuple[int | None, list[Column]]:
         score = len(roles)
         if score >= 3 and score > best[0]:
             best = (score, index, columns)
-    score, index, columns = best
-    if index is None:
+    _, found, columns = best
+    if found is None:
         return None, []
     columns = _resolve_roles(columns)
-    return index, sorted(columns, key=lambda c: c.x0)
+    return found, sorted(columns, key=lambda c: c.x0)
 
 
 def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
@@ -500,7 +572,10 @@ def _resolve_roles(columns: list[Column]) -> list[Column]:
     # "Item" names the code column when a description column also exists.
     if roles.count("description") > 1:
         for column in columns:
-            if column.label in ("item", "items", "artikel", "article", "product") and roles.count("description") > 1:
+            if (
+                column.label in ("item", "items", "artikel", "article", "product")
+                and roles.count("description") > 1
+            ):
                 column.role = "sku"
                 roles = [c.role for c in columns]
     # Two amount-like columns ("Price" ... "Total"): the left one is the unit price.
@@ -538,6 +613,9 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
             if any(ln.page == line.page and (ln.text == header_text) for ln in ctx.lines[index : index + 40]):
                 skip_to_header_page = line.page  # running page header above a repeated table header
                 continue
+            if not _has_numbers(ctx, line):
+                index += 1  # a running header on a page that continues the table without its header
+                continue
         elif line.top - previous.bottom > 5 * max(previous.size, 6):
             break
         if line.text == header_text or (index == header_index + 1 and _header_like(ctx, line)):
@@ -559,7 +637,7 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
 def _is_summary(ctx: _Context, line: Line, columns: list[Column]) -> bool:
     """A totals line: a label such as "Subtotal" or "Grand Total", not an item."""
     first = line.phrases[0]
-    if _TOTAL_RE.match(first.text) and not _has_quantity(ctx, line, columns):
+    if any(_TOTAL_RE.match(p.text) for p in line.phrases) and not _has_quantity(ctx, line, columns):
         return True
     return first.x0 > _description_right(columns) and ctx.number(first.text) is None
 
@@ -569,7 +647,8 @@ def _has_quantity(ctx: _Context, line: Line, columns: list[Column]) -> bool:
     if quantity is None:
         return False
     return any(
-        p.x1 >= quantity.x0 - 2 * p.words[0].size and p.x0 <= quantity.x1 + p.words[0].size
+        p.x1 >= quantity.x0 - 2 * p.words[0].size
+        and p.x0 <= quantity.x1 + p.words[0].size
         and _leading_number(ctx, p.text) is not None
         for p in line.phrases[1:]
     )
@@ -583,6 +662,10 @@ def _items_follow(ctx: _Context, index: int, columns: list[Column]) -> bool:
         if line.phrases[0].x0 <= _description_right(columns) and numeric >= 2:
             return True
     return False
+
+
+def _has_numbers(ctx: _Context, line: Line) -> bool:
+    return any(ctx.number(p.text) is not None for p in line.phrases)
 
 
 def _description_right(columns: list[Column]) -> float:
@@ -599,7 +682,7 @@ def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
     """x positions separating adjacent columns, in the least-covered corridor between them."""
     spans = [(w.x0, w.x1) for row in rows for w in row.words]
     boundaries: list[float] = []
-    for left, right in zip(columns, columns[1:], strict=False):
+    for left, right in pairwise(columns):
         start, end = int(left.center), int(right.center)
         if end <= start:
             boundaries.append((left.x1 + right.x0) / 2)
@@ -642,9 +725,7 @@ def _items(ctx: _Context, rows: list[Line], columns: list[Column], boundaries: l
             item = pending or _Item()
             pending = None
             items.append(item)
-        elif has_line_numbers and items:
-            item = items[-1]
-        elif items and not (pending is not None):
+        elif (has_line_numbers and items) or (items and not (pending is not None)):
             item = items[-1]
         else:
             pending = pending or _Item()
@@ -693,7 +774,9 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
             quantity = (amount / unit_price).quantize(Decimal("0.001")).normalize()
         else:
             quantity = Decimal(1)
-        ctx.warnings.append(f"item {description or text('sku') or '?'}: no quantity printed, assumed {quantity}")
+        ctx.warnings.append(
+            f"item {description or text('sku') or '?'}: no quantity printed, assumed {quantity}"
+        )
     return PurchaseOrderLine(
         sku=text("sku"),
         description=description,

@@ -19,8 +19,8 @@ from tray_agent.domain.po.parsing.lines import build_lines
 from tray_agent.domain.po.parsing.pdf_text import PageText, render_pages_png
 from tray_agent.errors import ConfigurationError, UpstreamError
 from tray_agent.models.purchase_order import (
-    Party,
     ParserName,
+    Party,
     PurchaseOrder,
     PurchaseOrderLine,
     VendorParty,
@@ -97,6 +97,13 @@ ORDER_SCHEMA: dict[str, Any] = {
 }
 
 
+# Typed loosely on purpose: the SDK's TypedDicts would not add safety to a literal schema.
+RESPONSE_FORMAT: Any = {
+    "type": "json_schema",
+    "json_schema": {"name": "purchase_order", "strict": True, "schema": ORDER_SCHEMA},
+}
+
+
 def parse_with_llm(pages: list[PageText], *, settings: Settings) -> PurchaseOrder:
     full_text = layout_text(pages)
     text = full_text[:MAX_PROMPT_CHARS]
@@ -119,7 +126,10 @@ def parse_with_vision(pdf_bytes: bytes, *, settings: Settings) -> PurchaseOrder:
     for image in images:
         encoded = base64.b64encode(image).decode()
         content.append({"type": "image_url", "image_url": {"url": f"data:image/png;base64,{encoded}"}})
-    messages = [{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": content}]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": INSTRUCTIONS},
+        {"role": "user", "content": content},
+    ]
     reply = _structured_call(messages, settings=settings)
     return order_from_reply(reply, parser="vision")
 
@@ -138,7 +148,7 @@ def layout_text(pages: list[PageText]) -> str:
     return "\n".join(out)
 
 
-def _structured_call(messages: list[dict[str, Any]], *, settings: Settings) -> dict[str, Any]:
+def _structured_call(messages: list[Any], *, settings: Settings) -> dict[str, Any]:
     if not settings.model_configured:
         raise ConfigurationError("no model is configured (openai_model is empty)")
     import openai
@@ -152,12 +162,9 @@ def _structured_call(messages: list[dict[str, Any]], *, settings: Settings) -> d
     try:
         completion = client.chat.completions.create(
             model=settings.openai_model,
-            messages=messages,  # type: ignore[arg-type]
+            messages=messages,
             temperature=0,
-            response_format={
-                "type": "json_schema",
-                "json_schema": {"name": "purchase_order", "strict": True, "schema": ORDER_SCHEMA},
-            },
+            response_format=RESPONSE_FORMAT,
         )
     except openai.APIError as exc:
         raise UpstreamError(f"the model call failed: {exc.__class__.__name__}") from exc
@@ -208,8 +215,8 @@ def order_from_reply(reply: dict[str, Any], *, parser: ParserName) -> PurchaseOr
             return None
 
     lines: list[PurchaseOrderLine] = []
-    for number_in_order, raw in enumerate(reply.get("lines") or [], start=1):
-        raw = raw if isinstance(raw, dict) else {}
+    for number_in_order, item in enumerate(reply.get("lines") or [], start=1):
+        raw = item if isinstance(item, dict) else {}
         quantity = number(raw.get("quantity"), f"line {number_in_order} quantity")
         if quantity is None:
             warnings.append(f"line {number_in_order}: the model found no quantity")
@@ -224,15 +231,17 @@ def order_from_reply(reply: dict[str, Any], *, parser: ParserName) -> PurchaseOr
                 amount=number(raw.get("amount"), f"line {number_in_order} amount"),
             )
         )
-    buyer = reply.get("buyer") if isinstance(reply.get("buyer"), dict) else {}
-    vendor = reply.get("vendor") if isinstance(reply.get("vendor"), dict) else {}
+    buyer = _object(reply.get("buyer"))
+    vendor = _object(reply.get("vendor"))
     currency = text(reply.get("currency"))
     order = PurchaseOrder(
         po_number=text(reply.get("po_number")),
         order_date=day(reply.get("order_date"), "order date"),
         delivery_date=day(reply.get("delivery_date"), "delivery date"),
         currency=currency.upper() if currency else None,
-        buyer=Party(name=text(buyer.get("name")), address=text(buyer.get("address")), email=text(buyer.get("email"))),
+        buyer=Party(
+            name=text(buyer.get("name")), address=text(buyer.get("address")), email=text(buyer.get("email"))
+        ),
         vendor=VendorParty(name=text(vendor.get("name")), address=text(vendor.get("address"))),
         ship_to=text(reply.get("ship_to")),
         payment_terms=text(reply.get("payment_terms")),
@@ -251,3 +260,7 @@ def order_from_reply(reply: dict[str, Any], *, parser: ParserName) -> PurchaseOr
         }
     )
     return order
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

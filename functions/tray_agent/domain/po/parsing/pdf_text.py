@@ -11,6 +11,8 @@ document is one long sheet: ``top`` of page 2 starts below the bottom of page 1.
 from __future__ import annotations
 
 import ctypes
+import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,7 +66,7 @@ def open_pdf(data: bytes, *, settings: Settings) -> Iterator[pypdfium2.PdfDocume
             f"document is {len(data)} bytes, the limit is {settings.po_max_bytes}",
             details={"bytes": len(data), "limit": settings.po_max_bytes},
         )
-    if not data.lstrip()[:1024].find(b"%PDF") >= 0:
+    if b"%PDF" not in data[:1024]:
         raise CorruptDocumentError("not a PDF: the %PDF header is missing")
     try:
         document = pdfium.PdfDocument(data)
@@ -133,16 +135,23 @@ def render_pages_png(data: bytes, *, settings: Settings) -> list[bytes]:
 
 def _png_gray(width: int, height: int, stride: int, pixels: bytes) -> bytes:
     """A minimal 8-bit grayscale PNG: saves shipping Pillow in the Lambda just to encode pages."""
-    import struct
-    import zlib
-
     raw = b"".join(b"\x00" + pixels[y * stride : y * stride + width] for y in range(height))
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +194,9 @@ def _page_chars(page: Any, page_height: float, offset: float) -> list[_Char]:
             # would reach into the small-print lines beside it.
             pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, origin_x, origin_y)
             baseline = offset + page_height - origin_y.value
-            chars.append(_Char(text, box.left, box.right, baseline - 0.75 * size, baseline + 0.2 * size, size))
+            chars.append(
+                _Char(text, box.left, box.right, baseline - 0.75 * size, baseline + 0.2 * size, size)
+            )
         return chars
     finally:
         textpage.close()

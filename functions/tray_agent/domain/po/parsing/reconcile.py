@@ -32,17 +32,29 @@ def reconcile(order: PurchaseOrder) -> PurchaseOrder:
     """Return ``order`` with reconciliation warnings added and confidence lowered accordingly."""
     warnings = list(order.warnings)
     confidence = dict(order.confidence)
-    lines_ok = True
-    totals_ok = True
+    lines_ok = _check_lines(order, warnings)
+    sums_lines_ok, totals_ok = _check_sums(order, warnings)
+    if not (lines_ok and sums_lines_ok):
+        confidence["lines"] = min(confidence.get("lines", 1.0), LOW)
+    if not totals_ok:
+        confidence["total"] = min(confidence.get("total", 1.0), LOW)
+    overall = min((confidence.get(field, 0.0) for field in KEY_FIELDS), default=0.0)
+    if warnings:
+        overall = min(overall, LOW)
+    confidence[OVERALL] = round(overall, 3)
+    return order.model_copy(update={"warnings": _unique(warnings), "confidence": confidence})
 
+
+def _check_lines(order: PurchaseOrder, warnings: list[str]) -> bool:
     if not order.lines:
         warnings.append("no line items were found")
-        lines_ok = False
+        return False
+    ok = True
     for number, line in enumerate(order.lines, start=1):
         if line.unit_price is None or line.amount is None:
             missing = "unit price" if line.unit_price is None else "amount"
             warnings.append(f"line {number}: no {missing}")
-            lines_ok = False
+            ok = False
             continue
         expected = line.quantity * line.unit_price
         if not amounts_match(expected, line.amount):
@@ -50,14 +62,20 @@ def reconcile(order: PurchaseOrder) -> PurchaseOrder:
                 f"line {number}: quantity {line.quantity} x unit price {line.unit_price} = {expected}, "
                 f"but the amount is {line.amount}"
             )
-            lines_ok = False
+            ok = False
+    return ok
 
+
+def _check_sums(order: PurchaseOrder, warnings: list[str]) -> tuple[bool, bool]:
+    """(lines agree with the sums, totals agree with each other)."""
+    lines_ok = totals_ok = True
     line_sum = sum((line.amount for line in order.lines if line.amount is not None), Decimal(0))
     extras = (order.tax or Decimal(0)) + (order.shipping or Decimal(0))
     terms = len(order.lines)
     if order.lines and order.subtotal is not None and not sums_match(line_sum, order.subtotal, terms=terms):
         warnings.append(
-            f"lines add up to {line_sum} but the subtotal is {order.subtotal}: a line may be missing or misread"
+            f"lines add up to {line_sum} but the subtotal is {order.subtotal}: "
+            "a line may be missing or misread"
         )
         lines_ok = False
     if order.subtotal is not None and order.total is not None:
@@ -73,21 +91,11 @@ def reconcile(order: PurchaseOrder) -> PurchaseOrder:
                 f"lines add up to {line_sum} (+ tax and shipping {extras}) but the total is {order.total}: "
                 "a line may be missing or misread"
             )
-            lines_ok = False
-            totals_ok = False
+            lines_ok = totals_ok = False
     elif order.total is None:
         warnings.append("no order total was found to check the lines against")
         totals_ok = False
-
-    if not lines_ok:
-        confidence["lines"] = min(confidence.get("lines", 1.0), LOW)
-    if not totals_ok:
-        confidence["total"] = min(confidence.get("total", 1.0), LOW)
-    overall = min((confidence.get(field, 0.0) for field in KEY_FIELDS), default=0.0)
-    if warnings:
-        overall = min(overall, LOW)
-    confidence[OVERALL] = round(overall, 3)
-    return order.model_copy(update={"warnings": _unique(warnings), "confidence": confidence})
+    return lines_ok, totals_ok
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from tray_agent.config import Settings
 from tray_agent.domain.po.parsing.layout import parse_layout
+from tray_agent.domain.po.parsing.model_parsers import parse_with_llm, parse_with_vision
 from tray_agent.domain.po.parsing.pdf_text import MIN_TEXT_CHARS_PER_PAGE, PageText, extract_pages
 from tray_agent.domain.po.parsing.reconcile import reconcile
 from tray_agent.models.purchase_order import OVERALL, PurchaseOrder
@@ -15,7 +16,9 @@ Preference = Literal["auto", "layout", "llm", "vision"]
 
 
 @tracer.capture_method(capture_response=False)
-def parse_purchase_order(pdf_bytes: bytes, *, settings: Settings, prefer: Preference = "auto") -> PurchaseOrder:
+def parse_purchase_order(
+    pdf_bytes: bytes, *, settings: Settings, prefer: Preference = "auto"
+) -> PurchaseOrder:
     """Read a purchase order from a PDF.
 
     ``auto``: the layout parser when the PDF has a usable text layer; if its result is not
@@ -29,35 +32,33 @@ def parse_purchase_order(pdf_bytes: bytes, *, settings: Settings, prefer: Prefer
         "parsing purchase order",
         extra={"bytes": len(pdf_bytes), "pages": len(pages), "text_layer": has_text, "prefer": prefer},
     )
-    if prefer == "layout":
-        return reconcile(parse_layout(pages))
-    if prefer == "llm":
-        from tray_agent.domain.po.parsing.model_parsers import parse_with_llm
-
-        return reconcile(parse_with_llm(pages, settings=settings))
-    if prefer == "vision":
-        from tray_agent.domain.po.parsing.model_parsers import parse_with_vision
-
-        return reconcile(parse_with_vision(pdf_bytes, settings=settings))
-
-    if not has_text:
-        if settings.model_configured:
-            from tray_agent.domain.po.parsing.model_parsers import parse_with_vision
-
-            return reconcile(parse_with_vision(pdf_bytes, settings=settings))
+    choice = prefer if prefer != "auto" else _choose(has_text, settings)
+    if choice == "none":
         return PurchaseOrder(
             confidence={OVERALL: 0.0},
             warnings=["the PDF has no text layer (a scan?) and no vision model is configured"],
             parser="layout",
         )
-    layout = reconcile(parse_layout(pages))
-    if layout.overall_confidence >= settings.review_confidence_threshold or not settings.model_configured:
-        return layout
-    from tray_agent.domain.po.parsing.model_parsers import parse_with_llm
+    if prefer == "auto" and choice == "layout" and settings.model_configured:
+        layout = reconcile(parse_layout(pages))
+        if layout.overall_confidence >= settings.review_confidence_threshold:
+            return layout
+        logger.info(
+            "layout parse not confident, asking the model", extra={"confidence": layout.overall_confidence}
+        )
+        llm = reconcile(parse_with_llm(pages, settings=settings))
+        return llm if llm.overall_confidence >= layout.overall_confidence else layout
+    if choice == "llm":
+        return reconcile(parse_with_llm(pages, settings=settings))
+    if choice == "vision":
+        return reconcile(parse_with_vision(pdf_bytes, settings=settings))
+    return reconcile(parse_layout(pages))
 
-    logger.info("layout parse not confident, asking the model", extra={"confidence": layout.overall_confidence})
-    llm = reconcile(parse_with_llm(pages, settings=settings))
-    return llm if llm.overall_confidence >= layout.overall_confidence else layout
+
+def _choose(has_text: bool, settings: Settings) -> str:
+    if has_text:
+        return "layout"
+    return "vision" if settings.model_configured else "none"
 
 
 def has_text_layer(pages: list[PageText]) -> bool:

@@ -33,18 +33,56 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "$": "USD",
 }
 CURRENCY_CODES = frozenset(
-    "USD EUR GBP CHF JPY CNY INR CAD AUD NZD SEK NOK DKK PLN CZK HUF RON BGN BRL MXN ZAR SGD HKD "
-    "KRW TRY RUB AED SAR ILS THB MYR IDR PHP".split()
+    (
+        "USD",
+        "EUR",
+        "GBP",
+        "CHF",
+        "JPY",
+        "CNY",
+        "INR",
+        "CAD",
+        "AUD",
+        "NZD",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "HUF",
+        "RON",
+        "BGN",
+        "BRL",
+        "MXN",
+        "ZAR",
+        "SGD",
+        "HKD",
+        "KRW",
+        "TRY",
+        "RUB",
+        "AED",
+        "SAR",
+        "ILS",
+        "THB",
+        "MYR",
+        "IDR",
+        "PHP",
+    )
 )
 _CODE_RE = re.compile(r"(?<![\w\-/])(" + "|".join(sorted(CURRENCY_CODES)) + r")(?![\w\-/])")
 _SYMBOL_RE = re.compile("|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)))
 
+# "Rs 1939" / "Rs. 40.00": rupees written out, which plain symbol matching would take from words.
+_RUPEES_RE = re.compile(r"\bRs\.?(?=\s?[-\d])")
+
 # A number as printed: optional sign/parentheses, digits with optional group separators
 # (",", ".", space, thin space, apostrophe) and an optional decimal part.
 _NUMBER_RE = re.compile(
-    r"(?P<neg>[-−(])?\s*(?P<num>\d{1,3}(?:[,.\u00a0\u202f' ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)\s*(?P<trail>[-)])?"
+    r"(?P<neg>[-(])?\s*"
+    r"(?P<num>\d{1,3}(?:[,.\u00a0\u202f' ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
+    r"\s*(?P<trail>[-)])?"
 )
-_AMOUNT_NOISE_RE = re.compile(r"[A-Za-z€£¥₹₩₽₺$:\s]|zł|R\$")
+MINUS_SIGN = "\u2212"
 
 
 def detect_decimal_comma(texts: Iterable[str]) -> bool:
@@ -67,11 +105,12 @@ def detect_decimal_comma(texts: Iterable[str]) -> bool:
 
 def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal | None:
     """The one number in ``text`` (currency marks and codes allowed), or None."""
-    cleaned = _SYMBOL_RE.sub(" ", text)
+    cleaned = _RUPEES_RE.sub(" ", text)
+    cleaned = _SYMBOL_RE.sub(" ", cleaned)
     cleaned = _CODE_RE.sub(" ", cleaned).strip()
     if not cleaned or not any(ch.isdigit() for ch in cleaned):
         return None
-    match = _NUMBER_RE.fullmatch(cleaned.replace("−", "-"))
+    match = _NUMBER_RE.fullmatch(cleaned.replace(MINUS_SIGN, "-"))
     if match is None:
         return None
     raw = match.group("num")
@@ -140,7 +179,8 @@ def currency_votes(texts: Iterable[str]) -> Counter[str]:
             if symbol in ("kr", "CHF", "Fr.", "Rs."):
                 continue  # too easily part of words; the code form counts above
             votes[CURRENCY_SYMBOLS[symbol]] += 1
-    return votes
+        votes["INR"] += len(_RUPEES_RE.findall(text))
+    return +votes  # drop zero counts
 
 
 # ---------------------------------------------------------------------------------------------- dates
@@ -170,7 +210,9 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=Tru
 _ISO_RE = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
 _NUMERIC_RE = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})\b")
 _DAY_MONTH_RE = re.compile(rf"\b(\d{{1,2}})\.?\s*(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
-_MONTH_DAY_RE = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_DAY_RE = re.compile(
+    rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s+(\d{{4}})\b", re.IGNORECASE
+)
 _DAY_MON_YEAR_RE = re.compile(rf"\b(\d{{1,2}})-({_MONTH_RE})-(\d{{2,4}})\b", re.IGNORECASE)
 _COMPACT_RE = re.compile(r"\b(20\d{2})(\d{2})(\d{2})\b")
 

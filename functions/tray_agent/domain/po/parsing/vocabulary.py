@@ -438,6 +438,19 @@ INVOICE_TITLE_RE = re.compile(r"\b(invoice|rechnung|facture|factuur|fattura|fact
 FURNITURE_RE = re.compile(
     r"^\s*(page|seite|pagina|página|blatt)\s*:?\s*\d+\s*(of|von|de|/|sur|van|di)\s*\d+\s*$", re.IGNORECASE
 )
+# Running headers and footers of multi-page documents ("continued on next page").
+CONTINUED_RE = re.compile(r"\b(continued|cont['\u2019]d|fortsetzung|suite|vervolg|übertrag)\b", re.IGNORECASE)
+# Text after a party label that makes it a field, not an address block ("Vendor ID: V-1").
+PARTY_FIELD_RE = re.compile(r"^(id|no\.?|nr\.?|number|#|code|date|ref\.?|reference|vat|tax)\b", re.IGNORECASE)
+# "Date" labels that name a payment due date, not the order date.
+DUE_DATE_RE = re.compile(
+    r"^\s*(date\s+(limite|d['\u2019]échéance|due)|due\s+date|fällig|zahlbar|vervaldatum|échéance|payment\s+due)",
+    re.IGNORECASE,
+)
+# Tax tags printed beside an amount: "29.99 € TTC", "1.234,00 netto".
+TAX_TAG_RE = re.compile(
+    r"\b(TTC|HT|incl\.?|excl\.?|inkl\.?|exkl\.?|netto|brutto|net|gross)(?=\s|$)", re.IGNORECASE
+)
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CONTACT_LINE_RE = re.compile(
     r"^\s*(phone|tel|telefon|téléphone|fax|e-?mail|mail|web|www|vat|ust|tva|btw|iban|bic|id|"
@@ -456,4 +469,6 @@ def _pattern(labels: tuple[str, ...]) -> str:
 
 def label_regex(labels: tuple[str, ...]) -> re.Pattern[str]:
     """``label[:#.]? rest`` at the start of a phrase; the label must end at a word boundary."""
-    return re.compile(rf"^\s*(?P<label>{_pattern(labels)})(?![\w])\s*[:#.]{{0,3}}\s*(?P<rest>.*)$", re.IGNORECASE)
+    return re.compile(
+        rf"^\s*(?P<label>{_pattern(labels)})(?![\w])\s*[:#.]{{0,3}}\s*(?P<rest>.*)$", re.IGNORECASE
+    )
