@@ -27,6 +27,8 @@ _TRUE = {"1", "true", "yes", "y", "active"}
 
 
 def parse_catalog_file(path: Path, *, rules: PricingRules | None = None) -> Catalog:
+    if path.suffix.lower() not in (".json", ".csv"):
+        raise InvalidInputError(f"{path.name}: a catalog is a .csv or .json file")
     text = path.read_text(encoding="utf-8-sig")
     try:
         if path.suffix.lower() == ".json":

@@ -66,8 +66,8 @@ def closest_skus(line: PurchaseOrderLine, products: Iterable[CatalogProduct], n:
     by_sku = {p.sku: p for p in products}
     matches: list[str] = []
     if line.sku:
-        matches = difflib.get_close_matches(line.sku.upper(), list(by_sku), n=n, cutoff=0.5)
-    if len(matches) < n and line.description:
+        matches = difflib.get_close_matches(line.sku.upper(), list(by_sku), n=n, cutoff=0.6)
+    if not matches and line.description:  # no SKU (or nothing like it): go by the description
         by_description = {p.description.casefold(): p.sku for p in products if p.description}
         for found in difflib.get_close_matches(
             line.description.casefold(), list(by_description), n=n, cutoff=0.4
