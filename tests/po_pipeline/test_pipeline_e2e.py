@@ -324,3 +324,15 @@ def test_intake_routes_answer_what_became_of_a_dropped_email(po_pipeline: Any) -
     assert one["statusCode"] == 200
     assert json.loads(one["body"])["status"] == "ordered"
     assert [r["intake_id"] for r in json.loads(listed["body"])] == [intake_id]
+
+
+def test_url_encoded_key_in_the_notice_finds_the_object(po_pipeline: Any) -> None:
+    key = f"inbox/{unique('order')} from acme.eml"
+    body = email_with(clean_order(unique("PO")))
+    put = boto3.client("s3").put_object(Bucket=get_settings().po_bucket, Key=key, Body=body)
+
+    drop = po_pipeline.notify(key.replace(" ", "+"), etag=put["ETag"], size=len(body))
+
+    ((intake_id, result),) = drop.executions.items()
+    assert result.output["document"]["key"] == key
+    assert intake(intake_id).status is IntakeStatus.ORDERED

@@ -12,12 +12,13 @@ import email
 import email.policy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote_plus
 
 from tray_agent.config import Settings
 from tray_agent.data.po_documents import DocumentStore
 from tray_agent.data.po_intake import IntakeRepository
 from tray_agent.data.stepfunctions import StepFunctionsGateway
-from tray_agent.errors import ConfigurationError, DocumentTooLargeError, NotFoundError
+from tray_agent.errors import ConfigurationError, DocumentTooLargeError, InvalidInputError, NotFoundError
 from tray_agent.models.po_pipeline import (
     DocumentKind,
     DocumentRef,
@@ -92,7 +93,7 @@ class PoIntakeService:
             )
             return result
         try:
-            data = self._documents.read(dropped.key, max_bytes=self._settings.po_max_bytes)
+            data, dropped = self._read(dropped)
         except (DocumentTooLargeError, NotFoundError) as exc:
             result.refused.append(self._refuse(dropped, exc.message))
             return result
@@ -114,10 +115,25 @@ class PoIntakeService:
         logger.info("document received", extra=log)
         return result
 
+    def _read(self, dropped: DroppedObject) -> tuple[bytes, DroppedObject]:
+        """The object's bytes; a key that arrived URL-encoded ("a+b.eml") is tried decoded too."""
+        limit = self._settings.po_max_bytes
+        try:
+            return self._documents.read(dropped.key, max_bytes=limit), dropped
+        except NotFoundError:
+            decoded = unquote_plus(dropped.key)
+            if decoded == dropped.key:
+                raise
+            return self._documents.read(decoded, max_bytes=limit), dropped.model_copy(update={"key": decoded})
+
     def _start_email(self, dropped: DroppedObject, raw: bytes, result: IntakeResult) -> None:
         from tray_agent.domain.po.parsing import extract_pdfs_from_email
 
-        pdfs = extract_pdfs_from_email(raw)
+        try:
+            pdfs = extract_pdfs_from_email(raw, max_bytes=self._settings.po_max_bytes)
+        except InvalidInputError as exc:  # unparseable MIME, too large: refused, never a crash
+            result.refused.append(self._refuse(dropped, exc.message))
+            return
         if not pdfs:
             others = attachment_names(raw)
             listed = f" (attachments: {', '.join(others[:10])})" if others else ""

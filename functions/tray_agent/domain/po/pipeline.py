@@ -69,7 +69,7 @@ class PoPipeline:
         data = self._documents.read(document.key, max_bytes=self._settings.po_max_bytes)
         pdf_key = document.key
         if document.kind is DocumentKind.EMAIL:
-            pdfs = extract_pdfs_from_email(data)
+            pdfs = extract_pdfs_from_email(data, max_bytes=self._settings.po_max_bytes)
             index = document.attachment_index or 0
             if index >= len(pdfs):
                 raise NotAPurchaseOrderError(f"the email has no PDF attachment number {index + 1}")
