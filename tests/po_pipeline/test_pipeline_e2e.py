@@ -54,12 +54,31 @@ def intake(intake_id: str) -> Any:
     return build_intake_queries(get_settings()).get(intake_id)
 
 
-def approve(review_id: str, edited: dict[str, Any] | None = None) -> ReviewItem:
+def review_api_available() -> bool:
+    """POST /reviews/{id}/approve|reject live in the API handler once the agent work is merged."""
+    from tray_agent.handlers import api
+
+    return hasattr(api, "approve_review")
+
+
+def _through_api(env: Any, review_id: str, verb: str, body: dict[str, Any]) -> ReviewItem:
+    answer = env.api("POST", f"/reviews/{review_id}/{verb}", body)
+    if answer.status == 409:
+        raise ConflictError(str(answer.body))
+    assert answer.status == 200, answer.body
+    return ReviewItem.model_validate(answer.body)
+
+
+def approve(env: Any, review_id: str, edited: dict[str, Any] | None = None) -> ReviewItem:
     request = ApproveRequest(edited_payload=edited, note="checked with the customer")
+    if review_api_available():
+        return _through_api(env, review_id, "approve", request.model_dump(exclude_none=True))
     return build_review_service(get_settings()).approve(review_id, "dana@ops", request)
 
 
-def reject(review_id: str, reason: str) -> ReviewItem:
+def reject(env: Any, review_id: str, reason: str) -> ReviewItem:
+    if review_api_available():
+        return _through_api(env, review_id, "reject", {"reason": reason})
     return build_review_service(get_settings()).reject(review_id, "dana@ops", RejectRequest(reason=reason))
 
 
@@ -152,7 +171,7 @@ def test_price_discrepancy_waits_for_review_then_approval_triggers_once(po_pipel
     assert item.payload["po_number"] == order.po_number
     assert intake(intake_id).status is IntakeStatus.IN_REVIEW
 
-    approve(intake_id)
+    approved = approve(po_pipeline.env, intake_id)
     result = po_pipeline.wait(intake_id)
 
     assert result.succeeded, result
@@ -160,12 +179,12 @@ def test_price_discrepancy_waits_for_review_then_approval_triggers_once(po_pipel
     (run,) = tray_runs(po_pipeline.env, intake_id)
     assert run.input["order_data"]["review"] == {
         "review_id": intake_id,
-        "reviewer": "dana@ops",
+        "reviewer": approved.resolved_by,
         "edited": False,
     }
     assert intake(intake_id).status is IntakeStatus.ORDERED
     with pytest.raises(ConflictError):
-        approve(intake_id)  # a second approval acts on nothing
+        approve(po_pipeline.env, intake_id)  # a second approval acts on nothing
     assert len(tray_runs(po_pipeline.env, intake_id)) == 1
 
 
@@ -175,7 +194,7 @@ def test_approval_with_an_edited_po_sends_the_edited_order(po_pipeline: Any) -> 
     edited["lines"][0]["unit_price"] = "12.50"
     edited["lines"][0]["amount"] = "1250.00"
 
-    approve(intake_id, edited)
+    approve(po_pipeline.env, intake_id, edited)
     result = po_pipeline.wait(intake_id)
 
     assert result.succeeded, result
@@ -187,7 +206,7 @@ def test_approval_with_an_edited_po_sends_the_edited_order(po_pipeline: Any) -> 
 def test_rejection_records_the_reason_and_triggers_nothing(po_pipeline: Any) -> None:
     intake_id, _, _ = _price_discrepancy(po_pipeline)
 
-    reject(intake_id, "price list expired; customer must reorder at current prices")
+    reject(po_pipeline.env, intake_id, "price list expired; customer must reorder at current prices")
     result = po_pipeline.wait(intake_id)
 
     assert result.succeeded, result
@@ -212,7 +231,7 @@ def test_duplicate_po_number_for_the_same_buyer_goes_to_review(po_pipeline: Any)
         finding
         == f"PO {order.po_number} from Acme Manufacturing Inc. was already ordered (intake {first_id})"
     )
-    reject(second_id, "duplicate")
+    reject(po_pipeline.env, second_id, "duplicate")
     po_pipeline.wait(second_id)
 
 
