@@ -8,6 +8,7 @@ reached the Tray simulator, and the recorded outcome of what was refused or fail
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from tray_agent.domain.po.queries import build_intake_queries
 from tray_agent.domain.reviews import build_review_service
 from tray_agent.models.po_pipeline import PoPipelineState
 from tray_agent.models.reviews import ApproveRequest
+from tray_agent.observability import logger
 from tray_local.local_env import LocalEnvironment
 from tray_local.po_documents import build_email, make_order, render_pdf
 from tray_local.po_local import Drop, LocalPoPipeline
@@ -70,6 +72,8 @@ def _show_drop(env: LocalEnvironment, drop: Drop) -> None:
 
 
 def run(env: LocalEnvironment) -> None:
+    # The logger may predate the demo's POWERTOOLS_LOG_LEVEL (a CLI module imported it first).
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
     print("\n=== Purchase orders: email → S3 → Step Functions → Tray (or a reviewer) ===")
     catalog = parse_catalog_file(CATALOG_FILE)
     load_catalog(catalog, settings=env.settings)
@@ -115,14 +119,13 @@ def run(env: LocalEnvironment) -> None:
         (intake_id, paused), *_ = drop.executions.items()
         print(f"  execution {paused.status}, paused for a review: {paused.paused}")
         _show_state(paused.output or _input_of(pipeline, paused.execution_arn))
-        reviews = build_review_service(env.settings)
-        item = reviews.get(intake_id)
+        item = build_review_service(env.settings).get(intake_id)
         print(f"  review filed: {item.title}: {item.reason}")
         for finding in item.findings:
             print(f"    - {finding}")
         _show_tray(env, before)
         print("  a reviewer approves (the customer confirmed the old price)…")
-        reviews.approve(intake_id, "dana@ops", ApproveRequest(note="customer confirmed the quoted price"))
+        _approve(env, intake_id, ApproveRequest(note="customer confirmed the quoted price"))
         result = pipeline.wait(intake_id)
         print(f"  execution {result.status}, outcome {result.output['outcome'] if result.output else None}")
         _show_tray(env, before)
@@ -140,6 +143,18 @@ def run(env: LocalEnvironment) -> None:
             drop = pipeline.drop(key, body)
             print(f"  {key}:")
             _show_drop(env, drop)
+
+
+def _approve(env: LocalEnvironment, review_id: str, request: ApproveRequest) -> None:
+    """Through the review API (POST /reviews/{id}/approve) when it is there, else its service."""
+    from tray_agent.handlers import api
+
+    if hasattr(api, "approve_review"):
+        answer = env.api("POST", f"/reviews/{review_id}/approve", request.model_dump(exclude_none=True))
+        print(f"  POST /reviews/{review_id[:15]}…/approve → HTTP {answer.status}")
+    else:
+        build_review_service(env.settings).approve(review_id, "dana@ops", request)
+        print("  (review service: the review API is not in this build)")
 
 
 def _input_of(pipeline: LocalPoPipeline, execution_arn: str) -> dict[str, Any]:
