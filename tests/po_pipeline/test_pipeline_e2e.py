@@ -355,3 +355,31 @@ def test_url_encoded_key_in_the_notice_finds_the_object(po_pipeline: Any) -> Non
     ((intake_id, result),) = drop.executions.items()
     assert result.output["document"]["key"] == key
     assert intake(intake_id).status is IntakeStatus.ORDERED
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, "TrayServerError"), (429, "TrayRateLimitedError")])
+def test_tray_throttling_and_outages_are_retried_by_the_state_machine_and_order_once(
+    po_pipeline: Any, status: int, error: str
+) -> None:
+    from tray_local.simulator import Fault
+
+    attempts = get_settings().tray_max_attempts  # the Tray client's own retries, all answered `status`
+    webhook_path = "/webhooks/2d9b6c30-order-processing"
+    po_pipeline.env.simulator.inject_fault(
+        Fault(kind="status", status=status, retry_after=0.01, path_prefix=webhook_path, times=attempts + 1)
+    )
+    delays_before = len(po_pipeline.sfn.retry_delays)
+
+    drop = po_pipeline.drop(f"inbox/{unique('msg')}.eml", email_with(clean_order(unique("PO"))))
+
+    ((intake_id, result),) = drop.executions.items()
+    assert result.succeeded, result
+    assert result.output["outcome"] == "ordered"
+    failures = [  # bare-ARN Lambda tasks record LambdaFunctionFailed events
+        e["lambdaFunctionFailedEventDetails"]["error"]
+        for e in po_pipeline.sfn.history(result.execution_arn)
+        if e["type"] == "LambdaFunctionFailed"
+    ]
+    assert failures == [error]
+    assert po_pipeline.sfn.retry_delays[delays_before:] == [5]  # the Trigger Retry's first interval
+    assert len(tray_runs(po_pipeline.env, intake_id)) == 1
