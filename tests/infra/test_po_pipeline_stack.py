@@ -179,3 +179,10 @@ def test_grants_are_least_privilege(synthesized: Any) -> None:
     api = json.dumps(_statements_of(template, "api"))
     assert "states:SendTaskSuccess" in api
     assert "states:SendTaskFailure" in api
+
+
+def test_failed_executions_alarm_the_operators(synthesized: Any) -> None:
+    _template(synthesized).has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ExecutionsFailed", "Namespace": "AWS/States", "AlarmActions": Match.any_value()},
+    )
