@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.bundling import lambda_code
 from infra.constructs.api import Api
 from infra.constructs.data import Data
+from infra.constructs.monitor import Monitor
 from infra.constructs.observability import Observability
 from infra.constructs.po_pipeline import PoPipeline
 
@@ -26,6 +27,7 @@ class TrayAgentStack(Stack):
         }
         api = Api(self, "Api", code=code, data=data, environment=environment)
         observability.watch("Api", api.function)
+        Monitor(self, "Monitor", code=code, data=data, observability=observability, environment=environment)
         PoPipeline(
             self,
             "PoPipeline",

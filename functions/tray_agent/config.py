@@ -65,6 +65,25 @@ class Settings(BaseModel):
     openai_model: str = ""  # empty: no model, the policy brain decides alone
     review_confidence_threshold: float = Field(default=0.7, ge=0, le=1)
 
+    # Execution monitor (issue 6): every value has a working default
+    monitor_tick_s: int = Field(default=300, gt=0)  # the schedule; the first tick looks back this far
+    monitor_page_size: int = Field(default=500, ge=1, le=500)  # Tray's maximum: fewest list calls
+    monitor_lease_s: int = Field(default=900, gt=0)  # a crashed tick's lease expires after this
+    monitor_alert_threshold: float = Field(default=0.10, ge=0, le=1)
+    monitor_alert_thresholds: str = ""  # per workflow overrides: "lead_enrichment=0.05,order_processing=0.2"
+    monitor_alert_min_runs: int = Field(default=10, ge=1)  # runs in the rolling hour before rates count
+    monitor_alert_workflow: str = "ops_alert_notification"
+    monitor_max_retries: int = Field(default=3, ge=0)  # per failed execution (its chain of retries)
+    monitor_max_retries_per_workflow: int = Field(default=25, ge=0)  # per tick: the task-credit guard
+    monitor_backoff_base_s: float = Field(default=30.0, ge=0)
+    monitor_outage_min_failures: int = Field(default=3, ge=1)  # 5xx from one service in one tick
+    monitor_outage_ratio: float = Field(default=0.5, gt=0, le=1)  # ... and at least this share of its calls
+    monitor_probe_timeout_s: float = Field(default=20.0, ge=0)
+    monitor_chunk_size: int = Field(default=200, ge=1)  # seed 001: 200 records a chunk
+    monitor_salesforce_connector_version: str = "8.1"
+    monitor_salesforce_auth_id: str = ""  # empty: the first Salesforce authentication Tray lists
+    monitor_running_checks_per_tick: int = Field(default=100, ge=0)
+
     # Retention and limits
     context_retention_days: int = 90
     decision_retention_days: int = 365
@@ -79,6 +98,14 @@ class Settings(BaseModel):
     @property
     def model_configured(self) -> bool:
         return bool(self.openai_model)
+
+    def monitor_threshold_for(self, workflow: str) -> float:
+        """The alert threshold of one workflow: its override, else the default."""
+        for pair in self.monitor_alert_thresholds.split(","):
+            name, _, value = pair.partition("=")
+            if name.strip() == workflow and value.strip():
+                return float(value)
+        return self.monitor_alert_threshold
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:

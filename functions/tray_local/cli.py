@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tray_local.cli_tray",
     "tray_local.cli_po",
     "tray_local.cli_catalog",
+    "tray_local.cli_monitor",
 )
 
 

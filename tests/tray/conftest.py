@@ -21,6 +21,9 @@ def settings_for(sim: TraySimulator, **overrides: object) -> Settings:
         "tray_master_token": sim.master_token,
         "tray_user_token": sim.user_token,
         "tray_timeout_s": 5.0,
+        # Functional tests are not about the limit: tests/tray/test_rate_limit.py is.
+        "tray_client_rps": 2000.0,
+        "tray_client_burst": 100,
     }
     values.update(overrides)
     return Settings.model_validate(values)
@@ -29,7 +32,7 @@ def settings_for(sim: TraySimulator, **overrides: object) -> Settings:
 @pytest.fixture
 def sim() -> Iterator[TraySimulator]:
     # Time factor 0.01: a scripted 45 s connector timeout takes 0.45 s.
-    with TraySimulator(time_factor=0.01, seed=7) as simulator:
+    with TraySimulator(time_factor=0.01, seed=7, rate_limit_rps=5000, burst=500) as simulator:
         yield simulator
 
 

@@ -130,7 +130,8 @@ def build_review_service(settings: Settings) -> ReviewService:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != module_name and not module_name.startswith(f"{exc.name}."):
+            # The feature's package itself may be absent (exc.name is then a parent package).
+            if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
                 raise
             continue
         resolvers[kind] = module.build_resolver(settings)

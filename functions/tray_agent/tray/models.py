@@ -69,6 +69,29 @@ class Execution(_TrayModel):
     def finished(self) -> bool:
         return self.status != "running"
 
+    def raise_for_status(self, operation: str = "workflows.execution") -> Execution:
+        """Raise the named TrayError for a failed run (Step Functions can match its class name)."""
+        if self.status != "failed":
+            return self
+        from tray_agent.tray.errors import ERROR_CLASS_BY_CODE, TrayConnectorError, TrayRateLimitedError
+
+        error = self.error or ExecutionError(code="CONNECTOR_ERROR", message="the execution failed")
+        cls = ERROR_CLASS_BY_CODE.get(error.code, TrayConnectorError)
+        details: dict[str, object] = {"step": error.step, "connector": error.connector}
+        if error.service_code:
+            details["serviceCode"] = error.service_code
+        message = f"execution {self.id} of {self.workflow_name or self.workflow_id} failed: {error.message}"
+        if cls is TrayRateLimitedError:
+            raise TrayRateLimitedError(
+                message,
+                retry_after_s=error.retry_after_s,
+                operation=operation,
+                code=error.code,
+                execution_id=self.id,
+                details=details,
+            )
+        raise cls(message, operation=operation, code=error.code, execution_id=self.id, details=details)
+
 
 class ExecutionPage(_TrayModel):
     """One page of ``list_executions``; ``next_cursor`` is None on the last page."""

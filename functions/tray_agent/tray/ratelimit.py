@@ -17,6 +17,8 @@ TRAY_BURST = 50
 # Headroom under Tray's limit: our clock and Tray's never agree exactly on "one second".
 DEFAULT_CLIENT_RPS = TRAY_RATE_LIMIT_RPS * 0.95
 DEFAULT_CLIENT_BURST = 10
+# Refills are float sums: 0.1 s at 10/s can come to 0.9999999 of a token, which must count as one.
+_EPSILON = 1e-9
 
 
 class TokenBucket:
@@ -48,8 +50,8 @@ class TokenBucket:
                 self._refill(now)
                 if now < self._paused_until:
                     delay = self._paused_until - now
-                elif self._tokens >= 1:
-                    self._tokens -= 1
+                elif self._tokens >= 1 - _EPSILON:
+                    self._tokens = max(0.0, self._tokens - 1)
                     return waited
                 else:
                     delay = (1 - self._tokens) / self.rate_per_s

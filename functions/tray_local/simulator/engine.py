@@ -127,8 +127,8 @@ class SimRateLimiter:
             now = time.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate_per_s)
             self._updated = now
-            if self._tokens >= 1:
-                self._tokens -= 1
+            if self._tokens >= 1 - 1e-9:  # float refills can land a hair under a whole token
+                self._tokens = max(0.0, self._tokens - 1)
                 return None
             self.rejected += 1
             return (1 - self._tokens) / self.rate_per_s

@@ -7,14 +7,17 @@ not conform is a simulator bug, kept in ``violations`` for tests to assert on.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import yaml
 from jsonschema import Draft202012Validator
 from openapi_core import OpenAPI
+from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.exceptions import ValidationError
@@ -52,8 +55,38 @@ def describe_validation_error(exc: Exception) -> str:
             where = "/".join(str(p) for p in error.absolute_path)
             parts.append(f"{where}: {error.message}" if where else error.message)
         return f"{exc.__class__.__name__}: " + "; ".join(parts)
-    detail = f" ({cause})" if cause else ""
-    return f"{exc.__class__.__name__}: {exc}{detail}"
+    if isinstance(cause, MediaTypeDeserializeError):
+        return f"{exc.__class__.__name__}: the body is not valid JSON"
+    detail = f" ({_safe_str(cause)})" if cause else ""
+    return f"{exc.__class__.__name__}: {_safe_str(exc)}{detail}"
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # some openapi-core errors cannot render themselves
+        return exc.__class__.__name__
+
+
+def _path_templates() -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each spec path as a regex, with the methods it declares (for 405's Allow header)."""
+    document = yaml.safe_load(OPENAPI_FILE.read_text())
+    templates = []
+    for template, item in document["paths"].items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        methods = frozenset(m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"})
+        templates.append((re.compile(f"^/core/v1{pattern}$"), methods))
+    return templates
+
+
+_TEMPLATES = _path_templates()
+
+
+def allowed_methods(path: str) -> str:
+    for pattern, methods in _TEMPLATES:
+        if pattern.match(path):
+            return ", ".join(sorted(methods))
+    return ""
 
 
 class PlatformApi:
@@ -100,7 +133,9 @@ class PlatformApi:
             except PathNotFound:
                 return error_reply(404, "NOT_FOUND", f"no Platform API path {path}")
             except OperationNotFound:
-                return error_reply(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}")
+                reply = error_reply(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}")
+                reply.headers["Allow"] = allowed_methods(path)
+                return reply
             except ValidationError as exc:
                 return error_reply(400, "INVALID_REQUEST", describe_validation_error(exc))
         reply = self._route(method, path[len("/core/v1") :], body)
@@ -122,7 +157,10 @@ class PlatformApi:
     # -- routes ---------------------------------------------------------------------------
     def _route(self, method: str, path: str, body: bytes) -> Reply:  # noqa: PLR0911, PLR0912 - a router
         parts = [unquote(p) for p in path.strip("/").split("/")]
-        request: Any = json.loads(body) if body else {}
+        try:
+            request: Any = json.loads(body) if body else {}
+        except ValueError:
+            return error_reply(400, "INVALID_REQUEST", "the body is not valid JSON")
         match method, parts:
             case "GET", ["connectors"]:
                 return Reply(200, {"elements": catalog.connectors()})

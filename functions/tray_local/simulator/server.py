@@ -14,6 +14,7 @@ import binascii
 import json
 import socket
 import struct
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -105,14 +106,16 @@ class TraySimulator:
         self._faults: deque[Fault] = deque()
         self._calls: list[CallRecord] = []
         self._lock = threading.Lock()
-        self._platform = PlatformApi(validate=validate_platform)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self.platform = PlatformApi(validate=validate_platform)  # its state is public for assertions
+        self._server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> TraySimulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tray-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="tray-sim", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -144,6 +147,17 @@ class TraySimulator:
     @property
     def rejected_429(self) -> int:
         return self.limiter.rejected
+
+    def summary(self) -> dict[str, Any]:
+        """What happened, for the demo's printout: runs per workflow and status, errors, 429s."""
+        runs: dict[str, dict[str, int]] = {}
+        errors: dict[str, int] = {}
+        for record in self.engine.executions():
+            per_status = runs.setdefault(record.workflow_name, {})
+            per_status[record.status] = per_status.get(record.status, 0) + 1
+            if record.error:
+                errors[record.error["code"]] = errors.get(record.error["code"], 0) + 1
+        return {"runs": runs, "errors": errors, "calls": len(self.calls()), "rejected_429": self.rejected_429}
 
     def set_script(self, workflow_name: str, script: WorkflowScript) -> None:
         self.engine.workflow(workflow_name).script = script
@@ -201,7 +215,7 @@ class TraySimulator:
                 return self._workflow_api(method, path[len("/api/v1") :], query, headers, body)
             if path.startswith("/graphql"):
                 return self._graphql(method, body)
-            return self._platform.handle(method, path, query, headers, body)
+            return self.platform.handle(method, path, query, headers, body)
         workflow = self.engine.workflow_by_path(path)
         if workflow is not None:
             return self._webhook(workflow, method, headers, body)
@@ -401,9 +415,19 @@ def _path_of(url: str | None) -> str | None:
     return urlsplit(url).path if "://" in url else "/" + url.lstrip("/")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout tests, injected resets) is expected, not a failure.
+        if isinstance(sys.exc_info()[1], ConnectionError | OSError):
+            return
+        super().handle_error(request, client_address)
+
+
 def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real client would get
+        # Headers and body go out in two writes; with Nagle on, delayed ACKs add ~40 ms to each.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             self._dispatch()
@@ -419,6 +443,12 @@ def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
 
         def do_DELETE(self) -> None:
             self._dispatch()
+
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (HEAD, TRACE, QUERY...) gets Tray's answer (405/404), not a 501.
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # the calls() record is the log
@@ -476,6 +506,8 @@ def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, path: str, reply: Reply) -> None:
             data = b"" if reply.body is None or reply.status == 204 else json.dumps(reply.body).encode()
+            # Recorded before the answer leaves, so a client that has its answer sees the record.
+            sim.record_call(self.command, path, reply.status)
             self.send_response(reply.status)
             if data:
                 self.send_header("Content-Type", "application/json")
@@ -483,7 +515,7 @@ def _handler_for(sim: TraySimulator) -> type[BaseHTTPRequestHandler]:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
-            sim.record_call(self.command, path, reply.status)
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
     return Handler

@@ -1,0 +1,30 @@
+"""The monitor tick: an EventBridge scheduled event (rate 5 minutes) runs one tick. Thin."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tray_agent.config import Settings, get_settings
+from tray_agent.domain.monitor.service import MonitorService, build_monitor_service
+from tray_agent.observability import logger, metrics, tracer
+
+
+@lru_cache(maxsize=2)
+def _service(settings: Settings) -> MonitorService:
+    return build_monitor_service(settings)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    scheduled = parse(event=event, model=EventBridgeModel)
+    report = _service(get_settings()).tick(scheduled.time, remaining_ms=context.get_remaining_time_in_millis)
+    summary = report.summary()
+    logger.info("monitor tick done", event_id=scheduled.id, **summary)
+    return summary
