@@ -74,6 +74,13 @@ def _show_drop(env: LocalEnvironment, drop: Drop) -> None:
 def run(env: LocalEnvironment) -> None:
     # The logger may predate the demo's POWERTOOLS_LOG_LEVEL (a CLI module imported it first).
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
+    try:
+        _run(env)
+    finally:
+        logger.clear_state()  # the handlers' Lambda context keys must not follow later sections
+
+
+def _run(env: LocalEnvironment) -> None:
     print("\n=== Purchase orders: email → S3 → Step Functions → Tray (or a reviewer) ===")
     catalog = parse_catalog_file(CATALOG_FILE)
     load_catalog(catalog, settings=env.settings)
