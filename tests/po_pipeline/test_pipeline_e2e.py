@@ -383,3 +383,22 @@ def test_tray_throttling_and_outages_are_retried_by_the_state_machine_and_order_
     assert failures == [error]
     assert po_pipeline.sfn.retry_delays[delays_before:] == [5]  # the Trigger Retry's first interval
     assert len(tray_runs(po_pipeline.env, intake_id)) == 1
+
+
+def test_a_po_whose_order_failed_can_be_sent_again(po_pipeline: Any) -> None:
+    from tray_local.simulator import Fault
+
+    order = clean_order(unique("PO"))
+    po_pipeline.env.simulator.inject_fault(  # Tray refuses the order outright (not retryable)
+        Fault(kind="status", status=400, path_prefix="/webhooks/2d9b6c30-order-processing", times=1)
+    )
+    failed = po_pipeline.drop(f"inbox/{unique('msg')}.eml", email_with(order))
+    ((failed_id, result),) = failed.executions.items()
+    assert result.status == "FAILED"
+    assert intake(failed_id).error == "TrayBadRequestError"
+
+    resent = po_pipeline.drop(f"inbox/{unique('resent')}.eml", email_with(order))
+
+    ((resent_id, result),) = resent.executions.items()
+    assert result.output["outcome"] == "ordered"  # not held as a duplicate of the failed one
+    assert len(tray_runs(po_pipeline.env, resent_id)) == 1

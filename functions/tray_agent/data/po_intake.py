@@ -69,3 +69,16 @@ class IntakeRepository:
                 return self.po_number_owner(buyer_key, po_number)
             raise
         return None
+
+    def release_po_number(self, buyer_key: str, po_number: str, intake_id: str) -> None:
+        """Give the PO number back (this intake ordered nothing), unless another intake holds it."""
+        try:
+            aws.table(self._table_name).delete_item(
+                Key={"intake_id": _claim_id(buyer_key, po_number)},
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":me": intake_id},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise

@@ -188,6 +188,10 @@ class PoPipeline:
                 IntakeStatus.FAILED,
                 "the pipeline ended without an order",
             )
+        order = state.review.purchase_order if state.review else state.purchase_order
+        if outcome is not Outcome.ORDERED and order is not None and order.po_number:
+            # A failed trigger may have claimed the number: a corrected resend must not be a duplicate.
+            self._intakes.release_po_number(buyer_key(order), order.po_number, state.intake_id)
         self._save(
             state,
             status,
