@@ -402,3 +402,25 @@ def test_a_po_whose_order_failed_can_be_sent_again(po_pipeline: Any) -> None:
     ((resent_id, result),) = resent.executions.items()
     assert result.output["outcome"] == "ordered"  # not held as a duplicate of the failed one
     assert len(tray_runs(po_pipeline.env, resent_id)) == 1
+
+
+def test_an_invalid_edit_is_refused_and_recorded_never_ordered(po_pipeline: Any) -> None:
+    from tray_agent.errors import InvalidInputError
+
+    intake_id, _, _ = _price_discrepancy(po_pipeline)
+    edited = build_review_service(get_settings()).get(intake_id).payload
+    edited["lines"][0]["quantity"] = "a hundred"
+
+    if review_api_available():
+        answer = po_pipeline.env.api("POST", f"/reviews/{intake_id}/approve", {"edited_payload": edited})
+        assert answer.status == 400, answer.body
+    else:
+        with pytest.raises(InvalidInputError, match="quantity"):
+            approve(po_pipeline.env, intake_id, edited)
+    result = po_pipeline.wait(intake_id)
+
+    assert result.status == "FAILED"
+    record = intake(intake_id)
+    assert (record.status, record.error) == (IntakeStatus.FAILED, "InvalidInputError")
+    assert "the edited purchase order is invalid" in (record.reason or "")
+    assert tray_runs(po_pipeline.env, intake_id) == []
