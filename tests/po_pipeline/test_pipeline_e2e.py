@@ -8,6 +8,7 @@ review service the review API calls.
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -423,4 +424,42 @@ def test_an_invalid_edit_is_refused_and_recorded_never_ordered(po_pipeline: Any)
     record = intake(intake_id)
     assert (record.status, record.error) == (IntakeStatus.FAILED, "InvalidInputError")
     assert "the edited purchase order is invalid" in (record.reason or "")
+    assert tray_runs(po_pipeline.env, intake_id) == []
+
+
+def test_a_review_nobody_answers_times_out_into_a_recorded_failure(po_pipeline: Any) -> None:
+    """The synthesized definition with the Review timeout cut from 7 days to 1 second."""
+    import copy
+
+    from tray_agent.models.po_pipeline import DocumentKind, DocumentRef, PoPipelineState, intake_id_for
+    from tray_local.po_local import pipeline_definition, synthesized_template
+
+    definition = copy.deepcopy(pipeline_definition(synthesized_template()))
+    definition["States"]["Review"]["TimeoutSeconds"] = 1
+    arn = po_pipeline.sfn.create_state_machine(unique("po-short-review"), definition)
+    order = make_order(unique("BL"), [("WID-1001", "Steel widget", 100, "11.00")], buyer=BRIGHTLINE)
+    key, pdf = f"inbox/{unique('scan')}.pdf", render_pdf(order)
+    etag = boto3.client("s3").put_object(Bucket=get_settings().po_bucket, Key=key, Body=pdf)["ETag"]
+    intake_id = intake_id_for(get_settings().po_bucket, key, etag, None)
+    document = DocumentRef(
+        bucket=get_settings().po_bucket,
+        key=key,
+        etag=etag,
+        size=len(pdf),
+        kind=DocumentKind.PDF,
+        filename="x.pdf",
+    )
+
+    execution_arn = po_pipeline.sfn.start(arn, PoPipelineState(intake_id=intake_id, document=document).dump())
+    paused = po_pipeline.sfn.wait_for(execution_arn)
+    assert paused.paused
+    deadline = time.monotonic() + 20
+    result = paused
+    while result.paused and time.monotonic() < deadline:  # nobody answers: the timeout fires
+        time.sleep(0.05)
+        result = po_pipeline.sfn.wait_for(execution_arn)
+
+    assert result.status == "FAILED"
+    record = intake(intake_id)
+    assert (record.status, record.error) == (IntakeStatus.FAILED, "States.Timeout")
     assert tray_runs(po_pipeline.env, intake_id) == []
