@@ -33,10 +33,14 @@ class Settings(BaseModel):
     reviews_table: str = "tray-agent-reviews"
     monitor_table: str = "tray-agent-monitor"
     catalog_table: str = "tray-agent-catalog"
+    po_intake_table: str = "tray-agent-po-intake"
 
     # S3 / Step Functions / SNS
     po_bucket: str = "tray-agent-po-drops"
     po_state_machine_arn: str = ""
+    po_inbox_prefix: str = "inbox/"  # where SES (or anyone) drops emails and PDFs
+    po_work_prefix: str = "work/"  # extracted PDFs, one per pipeline execution
+    po_max_attachments: int = Field(default=10, gt=0)  # PDF attachments read from one email
     alerts_topic_arn: str = ""
 
     # Tray

@@ -68,3 +68,11 @@ class UpstreamError(TrayAgentError):
     """A dependency (Tray, the model, AWS) failed in a way the caller cannot fix."""
 
     http_status = 502
+
+
+class PurchaseOrderRejectedError(ConflictError):
+    """A reviewer rejected the purchase order (the paused execution fails with this name)."""
+
+
+class DuplicatePurchaseOrderError(ConflictError):
+    """This buyer's PO number was already ordered from another document."""

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 # Feature modules that contribute subcommands (each has ``register(subparsers)``).
 COMMAND_MODULES: tuple[str, ...] = (
     "tray_local.demo",
-    "tray_local.cli_po",
     "tray_local.cli_tray",
+    "tray_local.cli_po",
+    "tray_local.cli_catalog",
     "tray_local.cli_monitor",
 )
 
