@@ -10,6 +10,7 @@ from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.monitor import Monitor
 from infra.constructs.observability import Observability
+from infra.constructs.po_pipeline import PoPipeline
 
 
 class TrayAgentStack(Stack):
@@ -27,4 +28,13 @@ class TrayAgentStack(Stack):
         api = Api(self, "Api", code=code, data=data, environment=environment)
         observability.watch("Api", api.function)
         Monitor(self, "Monitor", code=code, data=data, observability=observability, environment=environment)
+        PoPipeline(
+            self,
+            "PoPipeline",
+            code=code,
+            data=data,
+            environment=environment,
+            api_function=api.function,
+            observability=observability,
+        )
         CfnOutput(self, "ApiUrl", value=api.url)

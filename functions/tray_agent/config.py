@@ -33,10 +33,14 @@ class Settings(BaseModel):
     reviews_table: str = "tray-agent-reviews"
     monitor_table: str = "tray-agent-monitor"
     catalog_table: str = "tray-agent-catalog"
+    po_intake_table: str = "tray-agent-po-intake"
 
     # S3 / Step Functions / SNS
     po_bucket: str = "tray-agent-po-drops"
     po_state_machine_arn: str = ""
+    po_inbox_prefix: str = "inbox/"  # where SES (or anyone) drops emails and PDFs
+    po_work_prefix: str = "work/"  # extracted PDFs, one per pipeline execution
+    po_max_attachments: int = Field(default=10, gt=0)  # PDF attachments read from one email
     alerts_topic_arn: str = ""
 
     # Tray
@@ -99,6 +103,12 @@ class Settings(BaseModel):
     decision_retention_days: int = 365
     idempotency_expiry_s: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
+    po_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)  # a PDF or .eml handed to the PO parser
+    po_max_pages: int = Field(default=200, gt=0)
+    po_vision_max_pages: int = Field(default=5, gt=0)  # pages rendered and sent to a vision model
+    po_vision_dpi: int = Field(default=110, ge=50, le=300)
+    po_model_timeout_s: float = Field(default=60.0, gt=0)
+    po_model_max_retries: int = Field(default=2, ge=0)
 
     @property
     def model_configured(self) -> bool:

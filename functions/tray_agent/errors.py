@@ -32,6 +32,22 @@ class PayloadTooLargeError(InvalidInputError):
     http_status = 413
 
 
+class CorruptDocumentError(InvalidInputError):
+    """The document is not a readable PDF (truncated, damaged or another format)."""
+
+
+class EncryptedDocumentError(InvalidInputError):
+    """The PDF is password-protected and we hold no password for it."""
+
+
+class DocumentTooLargeError(PayloadTooLargeError):
+    """The document exceeds the byte or page limits in Settings."""
+
+
+class NotAPurchaseOrderError(InvalidInputError):
+    """The input holds no purchase order (e.g. an email without a PDF attachment)."""
+
+
 class AuthenticationError(TrayAgentError):
     http_status = 401
 
@@ -52,3 +68,11 @@ class UpstreamError(TrayAgentError):
     """A dependency (Tray, the model, AWS) failed in a way the caller cannot fix."""
 
     http_status = 502
+
+
+class PurchaseOrderRejectedError(ConflictError):
+    """A reviewer rejected the purchase order (the paused execution fails with this name)."""
+
+
+class DuplicatePurchaseOrderError(ConflictError):
+    """This buyer's PO number was already ordered from another document."""

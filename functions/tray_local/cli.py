@@ -16,6 +16,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tray_local.demo",
     "tray_local.cli_tray",
     "tray_local.cli_tools",
+    "tray_local.cli_po",
+    "tray_local.cli_catalog",
     "tray_local.cli_monitor",
 )
 

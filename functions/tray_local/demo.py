@@ -16,6 +16,7 @@ from typing import Any
 SECTIONS: list[str] = [
     "tray_local.demo_events",
     "tray_local.demo_scenarios",
+    "tray_local.demo_po",
     "tray_local.demo_monitor",
 ]
 

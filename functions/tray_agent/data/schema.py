@@ -41,5 +41,11 @@ REVIEWS = TableSpec(
 )
 MONITOR = TableSpec("monitor_table", partition_key="pk", sort_key="sk", ttl_attribute="expires_at")
 CATALOG = TableSpec("catalog_table", partition_key="pk", sort_key="sk")
+PO_INTAKE = TableSpec(
+    "po_intake_table",
+    partition_key="intake_id",
+    ttl_attribute="expires_at",
+    indexes=(IndexSpec("by_object", partition_key="object_key", sort_key="intake_id"),),
+)
 
-ALL_TABLES: tuple[TableSpec, ...] = (IDEMPOTENCY, DECISIONS, CONTEXT, REVIEWS, MONITOR, CATALOG)
+ALL_TABLES: tuple[TableSpec, ...] = (IDEMPOTENCY, DECISIONS, CONTEXT, REVIEWS, MONITOR, CATALOG, PO_INTAKE)

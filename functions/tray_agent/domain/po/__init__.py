@@ -1,0 +1,1 @@
+"""Purchase orders: parsing now; catalog validation and the pipeline build on it."""

@@ -1,0 +1,952 @@
+"""The layout parser: a purchase order from positioned text, without a model or templates.
+
+Header fields come from label/value pairs (value after the label, to its right, or below it),
+parties from the address block under a label (or the letterhead). Line items come from the table
+whose header row names the columns: the rows' own alignment (runs of ink that no vertical gap
+crosses) says which column a word is in, with boundaries in the widest white corridor between two
+headers as the fallback; rows are grouped into items by the vertical gaps between them. Without a
+usable header, rows whose numbers multiply out (quantity x price = amount) are taken as items.
+Totals come from labelled amounts. The vocabulary (vocabulary.py) is the only language-specific
+part; nothing is specific to a vendor or a layout.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from itertools import pairwise
+
+from tray_agent.domain.po.parsing import vocabulary as vocab
+from tray_agent.domain.po.parsing.lines import Line, Phrase, build_lines
+from tray_agent.domain.po.parsing.pdf_text import PageText, Word
+from tray_agent.domain.po.parsing.reconcile import amounts_match
+from tray_agent.domain.po.parsing.values import (
+    currency_votes,
+    detect_decimal_comma,
+    parse_date,
+    parse_number,
+)
+from tray_agent.models.purchase_order import Party, PurchaseOrder, PurchaseOrderLine, VendorParty
+
+HIGH, MEDIUM = 0.95, 0.6
+_HEADER_RES = {name: vocab.label_regex(labels) for name, labels in vocab.HEADER_LABELS.items()}
+_PARTY_RES = {name: vocab.label_regex(labels) for name, labels in vocab.PARTY_LABELS.items()}
+_TOTAL_RE = vocab.label_regex(tuple(label for labels in vocab.TOTAL_LABELS.values() for label in labels))
+_TOTAL_CLASS = {label: name for name, labels in vocab.TOTAL_LABELS.items() for label in labels}
+_COLUMN_ROLE = {label: role for role, labels in vocab.COLUMN_LABELS.items() for label in labels}
+_COLUMN_MAX_WORDS = max(len(label.split()) for label in _COLUMN_ROLE)
+_PO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/.#]*\d[A-Za-z0-9\-_/.]*$|^\d[A-Za-z0-9\-_/.]*$")
+_NUMERIC_ROLES = ("quantity", "unit_price", "amount")
+# Words that qualify the label before them ("Price incl. VAT"): what follows is not a new column.
+_QUALIFIERS = frozenset(
+    {"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"}
+)
+_QTY_UNIT_RE = re.compile(r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-z][A-Za-z.²³]{0,9})?$")
+
+
+@dataclass(slots=True)
+class Column:
+    role: str
+    x0: float
+    x1: float
+    label: str
+
+    @property
+    def center(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+@dataclass(slots=True)
+class _Item:
+    cells: dict[str, list[str]] = field(default_factory=dict)
+    has_numbers: bool = False
+    numbered: bool = False
+
+    def add(self, role: str, text: str) -> None:
+        self.cells.setdefault(role, []).append(text)
+
+
+@dataclass(slots=True)
+class _Context:
+    lines: list[Line]
+    decimal_comma: bool
+    day_first: bool
+    confidence: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def number(self, text: str) -> Decimal | None:
+        return parse_number(text, decimal_comma=self.decimal_comma)
+
+
+def parse_layout(pages: list[PageText]) -> PurchaseOrder:
+    words: list[Word] = [w for page in pages for w in page.words]
+    lines = [ln for ln in build_lines(words) if not _is_furniture(ln)]
+    texts = [ln.text for ln in lines]
+    decimal_comma = detect_decimal_comma(texts)
+    day_first = decimal_comma or any(re.search(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", t) for t in texts)
+    ctx = _Context(lines=lines, decimal_comma=decimal_comma, day_first=day_first)
+
+    header = _header_fields(ctx)
+    table_end, items = _line_items(ctx)
+    totals = _totals(ctx, start=table_end, lines=items)
+    parties = _parties(ctx)
+    _letterhead(ctx, parties)
+    currency = _currency(ctx, header.get("currency"))
+
+    order = PurchaseOrder(
+        po_number=header.get("po_number"),
+        order_date=_as_date(header.get("order_date"), ctx),
+        delivery_date=_as_date(header.get("delivery_date"), ctx),
+        currency=currency,
+        buyer=Party(**parties.get("buyer", {})),
+        vendor=VendorParty(**{k: v for k, v in parties.get("vendor", {}).items() if k != "email"}),
+        ship_to=_ship_to(parties.get("ship_to")),
+        payment_terms=header.get("payment_terms"),
+        lines=items,
+        subtotal=totals.get("subtotal"),
+        tax=totals.get("tax"),
+        shipping=totals.get("shipping"),
+        total=totals.get("total"),
+        confidence=ctx.confidence,
+        warnings=ctx.warnings,
+        parser="layout",
+    )
+    return order
+
+
+def _is_furniture(line: Line) -> bool:
+    text = line.text
+    return bool(vocab.FURNITURE_RE.match(text)) or (len(text) < 60 and bool(vocab.CONTINUED_RE.search(text)))
+
+
+# ------------------------------------------------------------------------------------- header fields
+
+
+def _header_fields(ctx: _Context) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, regex in _HEADER_RES.items():
+        best: tuple[int, str] | None = None  # (label length, value): the most specific label wins
+        for index, line in enumerate(ctx.lines):
+            for position, phrase in enumerate(line.phrases):
+                match = regex.match(phrase.text)
+                if not match or (name == "order_date" and vocab.DUE_DATE_RE.match(phrase.text)):
+                    continue
+                label = match.group("label")
+                for value in _values_for(ctx, index, position, match.group("rest")):
+                    if _valid(name, value, ctx):
+                        if best is None or len(label) > best[0]:
+                            best = (len(label), _clean_value(name, value))
+                        break
+        if best is not None:
+            found[name] = best[1]
+            ctx.confidence[name] = HIGH if best[0] > 4 else MEDIUM
+        else:
+            ctx.confidence[name] = 0.0
+    return found
+
+
+def _values_for(ctx: _Context, index: int, position: int, rest: str) -> list[str]:
+    """Candidate values of a label: after it in the phrase, right of it, or right below it."""
+    line = ctx.lines[index]
+    phrase = line.phrases[position]
+    candidates = []
+    if rest.strip():
+        candidates.append(rest.strip())
+    if position + 1 < len(line.phrases):
+        candidates.append(line.phrases[position + 1].text)
+    below = _phrase_below(ctx, index, phrase)
+    if below is not None:
+        candidates.append(below.text)
+    return candidates
+
+
+def _phrase_below(ctx: _Context, index: int, phrase: Phrase) -> Phrase | None:
+    line = ctx.lines[index]
+    for following in ctx.lines[index + 1 : index + 3]:
+        if following.page != line.page or following.top - line.bottom > 2.0 * line.size:
+            return None
+        for candidate in following.phrases:
+            if candidate.x0 < phrase.x1 + 2 and candidate.x1 > phrase.x0 - 2:
+                return candidate
+    return None
+
+
+def _valid(name: str, value: str, ctx: _Context) -> bool:
+    value = value.strip()
+    if not value:
+        return False
+    if name == "po_number":
+        token = _clean_value(name, value)
+        return bool(_PO_ID_RE.match(token)) and parse_date(token, day_first=ctx.day_first) is None
+    if name in ("order_date", "delivery_date"):
+        return parse_date(value, day_first=ctx.day_first, allow_compact=True) is not None
+    if name == "currency":
+        return bool(re.search(r"\b[A-Z]{3}\b", value))
+    if name == "payment_terms":
+        return len(value) <= 80 and not any(r.match(value) for r in _HEADER_RES.values())
+    return True
+
+
+def _clean_value(name: str, value: str) -> str:
+    value = value.strip()
+    if name == "po_number":
+        value = value.split()[0].strip(":#,;")
+    if name == "currency":
+        match = re.search(r"\b[A-Z]{3}\b", value)
+        value = match.group() if match else value
+    return value
+
+
+def _as_date(value: str | None, ctx: _Context) -> date | None:
+    return parse_date(value, day_first=ctx.day_first, allow_compact=True) if value else None
+
+
+# ------------------------------------------------------------------------------------------- parties
+
+
+def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
+    parties: dict[str, dict[str, str | None]] = {}
+    for name, regex in _PARTY_RES.items():
+        for index, line in enumerate(ctx.lines):
+            for phrase in line.phrases:
+                match = regex.match(phrase.text)
+                if not match or vocab.PARTY_FIELD_RE.match(match.group("rest")):
+                    continue
+                if any(
+                    r.match(phrase.text) for r in _HEADER_RES.values() if r is not _HEADER_RES["currency"]
+                ):
+                    continue
+                block = _block(ctx, index, phrase, match.group("rest"))
+                if block:
+                    parties[name] = _party_from_block(block)
+                    ctx.confidence[name] = MEDIUM + 0.3
+                    break
+            if name in parties:
+                break
+        ctx.confidence.setdefault(name, 0.0)
+    return parties
+
+
+def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
+    """The lines of the address block under a party label, in the label's column."""
+    block = [rest.strip()] if rest.strip() else []
+    previous = ctx.lines[index]
+    for following in ctx.lines[index + 1 : index + 10]:
+        if following.page != previous.page or following.top - previous.bottom > 1.6 * previous.size + 2:
+            break
+        candidates = [p for p in following.phrases if label.x0 - 6 <= p.x0 <= label.x0 + 60]
+        if not candidates:
+            continue  # text in another column (a title beside the label); the gap check ends the block
+        text = candidates[0].text
+        if _is_label(text) or _TOTAL_RE.match(text):
+            break
+        block.append(text)
+        previous = following
+    return block
+
+
+def _is_label(text: str) -> bool:
+    """A label that starts another block or field ("Ship To:", "Buyer: Acme"), not an address line."""
+    for regex in (*_PARTY_RES.values(), *_HEADER_RES.values()):
+        match = regex.match(text)
+        if match and (not match.group("rest") or text[match.end("label") :].lstrip().startswith(":")):
+            return True
+    return False
+
+
+def _party_from_block(block: list[str]) -> dict[str, str | None]:
+    if len(block) == 1:
+        # "Acme, Inc., 12 Main St, Springfield" on one line: the address starts with the first
+        # comma-separated part that holds a number (a street number or a postcode).
+        parts = block[0].split(", ")
+        start = next((i for i, part in enumerate(parts) if i and any(ch.isdigit() for ch in part)), None)
+        if start is not None:
+            block = [", ".join(parts[:start]), *parts[start:]]
+    email = next((m.group() for text in block if (m := vocab.EMAIL_RE.search(text))), None)
+    address_lines = [
+        t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
+    ]
+    return {
+        "name": block[0] if block else None,
+        "address": ", ".join(address_lines) or None,
+        "email": email,
+    }
+
+
+def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> None:
+    """Without a label, the letterhead names the issuer: the buyer on an order, the vendor on an invoice."""
+    head = [ln for ln in ctx.lines[:8] if ln.page == 0]
+    title = " ".join(ln.text for ln in head)
+    issuer = (
+        "buyer"
+        if vocab.PO_TITLE_RE.search(title)
+        else "vendor"
+        if vocab.INVOICE_TITLE_RE.search(title)
+        else None
+    )
+    if issuer is None or issuer in parties:
+        return
+    labels = (*_HEADER_RES.values(), *_PARTY_RES.values())
+    sizes = sorted(w.size for line in ctx.lines for w in line.words)
+    body_size = sizes[len(sizes) // 2] if sizes else 0.0
+    candidates = [
+        (phrase.words[0].size, -i, i, phrase)
+        for i, line in enumerate(head)
+        if not any(r.match(p.text) and not _is_title(p.text) for p in line.phrases for r in labels)
+        for phrase in line.phrases
+        # A letterhead stands out from the body text; key/value lines never hold it.
+        if phrase.words[0].size > 1.15 * body_size
+        and not vocab.PO_TITLE_RE.search(phrase.text)
+        and not vocab.INVOICE_TITLE_RE.search(phrase.text)
+        and sum(ch.isalpha() for ch in phrase.text) >= 3
+    ]
+    if not candidates:
+        return
+    _, _, index, phrase = max(candidates, key=lambda c: (c[0], c[1]))
+    other = parties.get("vendor" if issuer == "buyer" else "buyer", {})
+    if other.get("name") == phrase.text:
+        return
+    parties[issuer] = _party_from_block(_block(ctx, index, phrase, phrase.text))
+    ctx.confidence[issuer] = MEDIUM
+
+
+def _is_title(text: str) -> bool:
+    text = text.strip(" :")
+    return bool(vocab.PO_TITLE_RE.fullmatch(text) or vocab.INVOICE_TITLE_RE.fullmatch(text))
+
+
+def _ship_to(block: dict[str, str | None] | None) -> str | None:
+    if not block:
+        return None
+    parts = [block.get("name"), block.get("address")]
+    return ", ".join(p for p in parts if p) or None
+
+
+# -------------------------------------------------------------------------------------------- currency
+
+
+def _currency(ctx: _Context, labelled: str | None) -> str | None:
+    if labelled:
+        return labelled
+    votes = currency_votes(ln.text for ln in ctx.lines)
+    if not votes:
+        ctx.confidence["currency"] = 0.0
+        return None
+    ctx.confidence["currency"] = HIGH if len(votes) == 1 else MEDIUM
+    return votes.most_common(1)[0][0]
+
+
+# ---------------------------------------------------------------------------------------------- totals
+
+
+def _totals(ctx: _Context, *, start: int, lines: list[PurchaseOrderLine]) -> dict[str, Decimal]:
+    candidates: dict[str, list[Decimal]] = {}
+    # Totals normally follow the table; some layouts put a totals box on the first page.
+    after = ctx.lines[start:]
+    before = ctx.lines[:start] if start else []
+    for line in [*before, *after] if _has_total_label(after) is False else after:
+        for position, phrase in enumerate(line.phrases):
+            match = _TOTAL_RE.match(phrase.text)
+            if not match:
+                continue
+            kind = _TOTAL_CLASS[vocab.normalise_label(match.group("label"))]
+            value = _amount_after(ctx, match.group("rest"), line.phrases[position + 1 :])
+            if value is not None:
+                candidates.setdefault(kind, []).append(value)
+    totals = _choose_totals(candidates, lines)
+    for kind in ("subtotal", "tax", "shipping", "total"):
+        ctx.confidence[kind] = HIGH if kind in totals else 0.0
+    return totals
+
+
+def _choose_totals(
+    candidates: dict[str, list[Decimal]], lines: list[PurchaseOrderLine]
+) -> dict[str, Decimal]:
+    """One value per kind. Where a label repeats (section subtotals, a net and a gross "Total"),
+    the value that agrees with the lines and the other totals wins, else the last printed."""
+    chosen = {kind: values[-1] for kind, values in candidates.items()}
+    line_sum = sum((line.amount for line in lines if line.amount is not None), Decimal(0))
+    if lines and line_sum in candidates.get("subtotal", []):
+        chosen["subtotal"] = line_sum
+    base = chosen.get("subtotal", line_sum if lines else None)
+    if base is not None and len(candidates.get("total", [])) > 1:
+        expected = base + chosen.get("tax", Decimal(0)) + chosen.get("shipping", Decimal(0))
+        if expected in candidates["total"]:
+            chosen["total"] = expected
+    return chosen
+
+
+def _factorisation(
+    numbers: list[tuple[int, Decimal]],
+) -> tuple[int, Decimal, int, Decimal, Decimal] | None:
+    """(quantity position, quantity, price position, price, amount): two numbers left of a third
+    that multiply to it, preferring the rightmost amount."""
+    for a_pos, amount in reversed(numbers):
+        if amount == 0:
+            continue
+        for q_pos, quantity in numbers:
+            for p_pos, price in numbers:
+                if (
+                    q_pos != p_pos
+                    and q_pos < a_pos
+                    and p_pos < a_pos
+                    and amounts_match(quantity * price, amount)
+                ):
+                    return q_pos, quantity, p_pos, price, amount
+    return _factorisation_with_base(numbers)
+
+
+def _factorisation_with_base(
+    numbers: list[tuple[int, Decimal]],
+) -> tuple[int, Decimal, int, Decimal, Decimal] | None:
+    """Prices per a base quantity ("20.00 per 2 units"): quantity x price / base = amount."""
+    for a_pos, amount in reversed(numbers):
+        if amount == 0:
+            continue
+        left = [(position, value) for position, value in numbers if position < a_pos]
+        for q_pos, quantity in left:
+            for p_pos, price in left:
+                for b_pos, base in left:
+                    if (
+                        len({q_pos, p_pos, b_pos}) == 3
+                        and base > 1
+                        and amounts_match(quantity * price / base, amount)
+                    ):
+                        return q_pos, quantity, p_pos, price, amount
+    return None
+
+
+def _closer(phrase: Phrase, first: float | None, second: float | None) -> bool:
+    """True when ``phrase`` sits closer to the ``first`` column centre than to the ``second``."""
+    if first is None or second is None:
+        return False
+    center = (phrase.x0 + phrase.x1) / 2
+    return abs(center - first) < abs(center - second)
+
+
+def _has_total_label(lines: list[Line]) -> bool:
+    return any(_TOTAL_RE.match(p.text) for line in lines for p in line.phrases)
+
+
+def _amount_after(ctx: _Context, rest: str, following: list[Phrase]) -> Decimal | None:
+    rest = (
+        re.sub(r"^\(?[A-Z]{3}\)?\s*:?\s*", "", rest.strip())
+        if re.match(r"^\(?[A-Z]{3}\)?\s*:?\s*\S", rest)
+        else rest
+    )
+    rest = vocab.TAX_TAG_RE.sub("", rest).strip(" :")
+    if rest and (value := ctx.number(rest)) is not None:
+        return value
+    for phrase in following:
+        text = vocab.TAX_TAG_RE.sub("", phrase.text)
+        if "%" in text:
+            continue
+        if (value := ctx.number(text)) is not None:
+            return value
+        if _TOTAL_RE.match(text):
+            return None
+    return None
+
+
+# ---------------------------------------------------------------------------------------- line items
+
+
+def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
+    """Returns the index of the line after the table and the items read from it."""
+    header_index, columns = _find_header(ctx)
+    if header_index is not None:
+        rows, end = _table_rows(ctx, header_index, columns)
+        column_map = _ColumnMap(columns, _boundaries(columns, rows), _segments(ctx, columns, rows))
+        items = _items(ctx, rows, column_map)
+        parsed = [line for item in items if (line := _to_line(ctx, item)) is not None]
+        if parsed:
+            ctx.confidence["lines"] = HIGH
+            return end, parsed
+    # No recognisable column header (or nothing under it): rows whose numbers multiply out.
+    start = header_index + 1 if header_index is not None else 0
+    end, parsed = _arithmetic_items(ctx, start)
+    if parsed:
+        ctx.warnings.append("line items were inferred from arithmetic, without a recognised table header")
+        ctx.confidence["lines"] = MEDIUM
+        return end, parsed
+    if header_index is None:
+        ctx.warnings.append("no line-item table header was recognised")
+    ctx.confidence["lines"] = 0.0
+    return start, []
+
+
+def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrderLine]]:
+    """Rows holding a quantity, a unit price and an amount with quantity x price = amount."""
+    found: list[PurchaseOrderLine] = []
+    end = start
+    # Column labels near the (unusable) header still tell which factor is the quantity.
+    hints: dict[str, float] = {}
+    for line in ctx.lines[max(0, start - 3) : start + 2]:
+        for column in _header_columns(line):
+            hints.setdefault(column.role, column.center)
+    for index in range(start, len(ctx.lines)):
+        line = ctx.lines[index]
+        numbers = [
+            (position, value)
+            for position, phrase in enumerate(line.phrases)
+            if "%" not in phrase.text
+            and parse_date(phrase.text, day_first=ctx.day_first) is None
+            and (value := _leading_number(ctx, phrase.text)) is not None
+        ]
+        if len(numbers) < 3 or _TOTAL_RE.match(line.phrases[0].text):
+            continue
+        best = _factorisation(numbers)
+        if best is None:
+            continue
+        q_pos, quantity, p_pos, price, amount = best
+        if hints and _closer(line.phrases[q_pos], hints.get("unit_price"), hints.get("quantity")):
+            q_pos, quantity, p_pos, price = p_pos, price, q_pos, quantity
+        numeric_positions = {position for position, _ in numbers}
+        # Words, not leftovers such as "20,00%" or "(D) - 5,00": those are rates and discounts.
+        text = [
+            p.text
+            for i, p in enumerate(line.phrases)
+            if i not in numeric_positions and sum(ch.isalpha() for ch in p.text) >= 3 and "%" not in p.text
+        ]
+        unit = next((t for t in text if re.fullmatch(r"[A-Za-z]{1,4}\.?", t)), None)
+        description = " ".join(t for t in text if t != unit) or None
+        found.append(
+            PurchaseOrderLine(
+                description=description, quantity=quantity, unit=unit, unit_price=price, amount=amount
+            )
+        )
+        end = index + 1
+    return end, found
+
+
+def _header_columns(line: Line) -> list[Column]:
+    columns: list[Column] = []
+    for phrase in line.phrases:
+        words = phrase.words
+        i = 0
+        while i < len(words):
+            match = None
+            for size in range(min(_COLUMN_MAX_WORDS, len(words) - i), 0, -1):
+                text = _strip_header_noise(" ".join(w.text for w in words[i : i + size]))
+                if (role := _column_role(text)) is not None:
+                    match = (size, role, text)
+                    break
+            if match is None or (i > 0 and words[i - 1].text.lower().rstrip(".") in _QUALIFIERS and columns):
+                if columns and columns[-1].x1 >= words[i].x0 - 1.5 * words[i].size:
+                    columns[-1].x1 = words[i].x1  # "(EUR)", "incl." and the like stay with their label
+                else:
+                    columns.append(Column("other", words[i].x0, words[i].x1, words[i].text))
+                i += 1
+                continue
+            size, role, text = match
+            columns.append(Column(role, words[i].x0, words[i + size - 1].x1, text))
+            i += size
+    return columns
+
+
+def _column_role(label: str) -> str | None:
+    """The role a header label names; "Qty." and "Qty" alike."""
+    return _COLUMN_ROLE.get(label) or _COLUMN_ROLE.get(label.rstrip("."))
+
+
+def _strip_header_noise(text: str) -> str:
+    text = vocab.normalise_label(text)
+    text = re.sub(r"\((?:[a-z]{3}|[€$£¥])\)|[€$£¥]", "", text).strip()
+    return text.rstrip(":")
+
+
+def _find_header(ctx: _Context) -> tuple[int | None, list[Column]]:
+    best: tuple[int, int | None, list[Column]] = (0, None, [])
+    for index, line in enumerate(ctx.lines):
+        if any(ctx.number(p.text) is not None for p in line.phrases):
+            continue
+        columns = _header_columns(line)
+        columns = _merge_stacked_header(ctx, index, columns)
+        roles = {c.role for c in columns} - {"other", "line_no"}
+        if not roles & set(_NUMERIC_ROLES) or not roles & {"description", "sku"}:
+            continue
+        score = len(roles)
+        if score >= 3 and score > best[0]:
+            best = (score, index, columns)
+    _, found, columns = best
+    if found is None:
+        return None, []
+    columns = _resolve_roles(columns)
+    return found, sorted(columns, key=lambda c: c.x0)
+
+
+def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
+    """Headers set on two lines ("Unit" over "Price"): join the words that sit under each other."""
+    line = ctx.lines[index]
+    if index + 1 >= len(ctx.lines):
+        return columns
+    below = ctx.lines[index + 1]
+    if below.page != line.page or below.top - line.bottom > 0.8 * line.size:
+        return columns
+    if any(ctx.number(p.text) is not None for p in below.phrases):
+        return columns
+    merged = list(columns)
+    for phrase in below.phrases:
+        for column in merged:
+            if phrase.x0 < column.x1 and phrase.x1 > column.x0:
+                joined = _strip_header_noise(f"{column.label} {phrase.text}")
+                own = _column_role(_strip_header_noise(phrase.text)) or "other"
+                role = _column_role(joined) or (column.role if column.role != "other" else own)
+                column.role, column.label = role, joined
+                column.x0, column.x1 = min(column.x0, phrase.x0), max(column.x1, phrase.x1)
+                break
+    return merged
+
+
+def _resolve_roles(columns: list[Column]) -> list[Column]:
+    roles = [c.role for c in columns]
+    # "Item" names the code column when a description column also exists.
+    if roles.count("description") > 1:
+        for column in columns:
+            if (
+                column.label in ("item", "items", "artikel", "article", "product")
+                and roles.count("description") > 1
+            ):
+                column.role = "sku"
+                roles = [c.role for c in columns]
+    # Two amount-like columns ("Price" ... "Total"): the left one is the unit price.
+    prices = [c for c in columns if c.role == "unit_price"]
+    if len(prices) > 1 and not any(c.role == "amount" for c in columns):
+        prices[-1].role = "amount"
+    amounts = [c for c in columns if c.role == "amount"]
+    if len(amounts) > 1 and not any(c.role == "unit_price" for c in columns):
+        amounts[0].role = "unit_price"
+    seen: set[str] = set()
+    for column in sorted(columns, key=lambda c: c.x0, reverse=True):
+        # The rightmost amount column is the line total; earlier duplicates are something else.
+        if column.role in seen and column.role != "other":
+            column.role = "other"
+        seen.add(column.role)
+    return columns
+
+
+def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tuple[list[Line], int]:
+    header = ctx.lines[header_index]
+    header_text = header.text
+    rows: list[Line] = []
+    skip_to_header_page = -1
+    previous = header
+    index = header_index + 1
+    while index < len(ctx.lines):
+        line = ctx.lines[index]
+        if line.page == skip_to_header_page:
+            if line.text == header_text or _header_like(ctx, line):
+                skip_to_header_page = -1
+                previous = line
+            index += 1
+            continue
+        if line.page != previous.page:
+            if any(ln.page == line.page and (ln.text == header_text) for ln in ctx.lines[index : index + 40]):
+                skip_to_header_page = line.page  # running page header above a repeated table header
+                continue
+            if not _has_numbers(ctx, line):
+                index += 1  # a running header on a page that continues the table without its header
+                continue
+        elif line.top - previous.bottom > 5 * max(previous.size, 6):
+            break
+        if line.text == header_text or (index == header_index + 1 and _header_like(ctx, line)):
+            previous = line
+            index += 1
+            continue
+        if _is_summary(ctx, line, columns):
+            if _items_follow(ctx, index, columns):
+                previous = line
+                index += 1
+                continue  # a section subtotal inside the table
+            break
+        rows.append(line)
+        previous = line
+        index += 1
+    return rows, index
+
+
+def _is_summary(ctx: _Context, line: Line, columns: list[Column]) -> bool:
+    """A totals line: a label such as "Subtotal" or "Grand Total", not an item."""
+    first = line.phrases[0]
+    if any(_TOTAL_RE.match(p.text) for p in line.phrases) and not _has_quantity(ctx, line, columns):
+        return True
+    return first.x0 > _description_right(columns) and ctx.number(first.text) is None
+
+
+def _has_quantity(ctx: _Context, line: Line, columns: list[Column]) -> bool:
+    quantity = next((c for c in columns if c.role == "quantity"), None)
+    if quantity is None:
+        return False
+    return any(
+        p.x1 >= quantity.x0 - 2 * p.words[0].size
+        and p.x0 <= quantity.x1 + p.words[0].size
+        and _leading_number(ctx, p.text) is not None
+        for p in line.phrases[1:]
+    )
+
+
+def _items_follow(ctx: _Context, index: int, columns: list[Column]) -> bool:
+    for line in ctx.lines[index + 1 : index + 5]:
+        if _is_summary(ctx, line, columns):
+            continue
+        numeric = sum(1 for p in line.phrases if ctx.number(p.text) is not None)
+        if line.phrases[0].x0 <= _description_right(columns) and numeric >= 2:
+            return True
+    return False
+
+
+def _has_numbers(ctx: _Context, line: Line) -> bool:
+    return any(ctx.number(p.text) is not None for p in line.phrases)
+
+
+def _description_right(columns: list[Column]) -> float:
+    text_columns = [c for c in columns if c.role in ("description", "sku")]
+    return max((c.x1 for c in text_columns), default=columns[0].x1)
+
+
+def _header_like(ctx: _Context, line: Line) -> bool:
+    roles = {c.role for c in _header_columns(line)} - {"other"}
+    return len(roles) >= 2 and not any(ctx.number(p.text) is not None for p in line.phrases)
+
+
+@dataclass(slots=True)
+class _ColumnMap:
+    """Which column a word belongs to: by the data's own alignment where it is unambiguous,
+    else by the boundaries between the headers."""
+
+    columns: list[Column]
+    boundaries: list[float]
+    segments: list[tuple[float, float, int]]  # (x0, x1, column index) of aligned runs of text
+
+    def column_of(self, word: Word) -> Column:
+        center = (word.x0 + word.x1) / 2
+        for x0, x1, index in self.segments:
+            if x0 <= center <= x1:
+                return self.columns[index]
+        return self.columns[bisect_right(self.boundaries, center)]
+
+
+def _segments(ctx: _Context, columns: list[Column], rows: list[Line]) -> list[tuple[float, float, int]]:
+    """Columns found from alignment: x ranges that some row inks and no gap crosses, each given to
+    the header it sits under, or else to the header on its left."""
+    words = sorted((w for row in rows for w in row.words), key=lambda w: w.x0)
+    # A word is a value when its phrase reads as one ("50 pcs"), not when it sits in text ("box of 100").
+    numeric_words = {
+        id(word)
+        for row in rows
+        for phrase in row.phrases
+        if _leading_number(ctx, phrase.text) is not None
+        for word in phrase.words
+    }
+    runs: list[list[Word]] = []
+    for word in words:
+        if runs and word.x0 <= max(w.x1 for w in runs[-1]) + 0.5:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    segments: list[tuple[float, float, int]] = []
+    for run in runs:
+        x0, x1 = run[0].x0, max(w.x1 for w in run)
+        numeric = sum(id(w) in numeric_words for w in run) * 2 > len(run)
+        under = [i for i, c in enumerate(columns) if c.x0 < x1 and c.x1 > x0]
+        if len(under) > 1 or (under and not numeric and columns[under[0]].role in _NUMERIC_ROLES):
+            continue  # spans two headers, or text spilling under a number column: the boundaries decide
+        if under:
+            segments.append((x0, x1, under[0]))
+            continue
+        # Not under any header: a header names the column that starts at it, so the run belongs
+        # to the nearest header on its left (text and numbers run on past a left-aligned label).
+        left = max(
+            (i for i, c in enumerate(columns) if c.x1 <= x0), default=None, key=lambda i: columns[i].x1
+        )
+        if left is not None:
+            segments.append((x0, x1, left))
+    if any(b[2] < a[2] for a, b in pairwise(segments)):
+        return []  # crossing assignments: the alignment is not telling a consistent story
+    return segments
+
+
+def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
+    """x positions separating adjacent columns, in the least-covered corridor between them."""
+    spans = [(w.x0, w.x1) for row in rows for w in row.words]
+    boundaries: list[float] = []
+    for left, right in pairwise(columns):
+        start, end = int(left.center), int(right.center)
+        if end <= start:
+            boundaries.append((left.x1 + right.x0) / 2)
+            continue
+        coverage = [0] * (end - start + 1)
+        for x0, x1 in spans:
+            lo, hi = max(start, int(x0)), min(end, int(x1))
+            for x in range(lo, hi + 1):
+                coverage[x - start] += 1
+        least = min(coverage)
+        best_run, run_start, best = 0, None, (left.x1 + right.x0) / 2
+        for offset, count in enumerate([*coverage, least + 1]):
+            if count == least and run_start is None:
+                run_start = offset
+            elif count != least and run_start is not None:
+                if offset - run_start > best_run:
+                    best_run, best = offset - run_start, start + (run_start + offset - 1) / 2
+                run_start = None
+        boundaries.append(best)
+    return boundaries
+
+
+@dataclass(slots=True)
+class _Row:
+    line: Line
+    texts: dict[str, str]
+    numeric: bool  # a value in the quantity, unit price or amount column
+    numbered: bool  # a line number in the line-number column
+
+
+def _items(ctx: _Context, lines: list[Line], column_map: _ColumnMap) -> list[_Item]:
+    """Group table lines into items.
+
+    Rows are first cut into blocks at the wider vertical gaps (cell padding between items is
+    wider than the leading inside a wrapped description). A block with one row of numbers is one
+    item, wherever the numbers sit (top-, middle- or bottom-aligned cells); blocks holding several
+    rows of numbers (tables of single-line rows) are read row by row.
+    """
+    has_line_numbers = any(c.role == "line_no" for c in column_map.columns)
+    rows = [_row(ctx, line, column_map) for line in lines]
+    items: list[_Item] = []
+    for block in _blocks(rows):
+        anchors = [row for row in block if row.numeric or (has_line_numbers and row.numbered)]
+        if len(anchors) == 1:
+            item = _Item()
+            for row in block:
+                _add_row(item, row, numbers=row is anchors[0])
+            items.append(item)
+        elif not anchors:
+            if items:  # notes under an item ("Serial number: ...") stay with it
+                for row in block:
+                    _add_row(items[-1], row, numbers=False)
+        else:
+            items.extend(_items_row_by_row(block, has_line_numbers=has_line_numbers))
+    return [item for item in items if item.has_numbers or item.numbered]
+
+
+def _row(ctx: _Context, line: Line, column_map: _ColumnMap) -> _Row:
+    cells: dict[str, list[str]] = {}
+    for word in line.words:
+        column = column_map.column_of(word)
+        cells.setdefault(column.role, []).append(word.text)
+    texts = {role: " ".join(parts) for role, parts in cells.items()}
+    numeric = any(_leading_number(ctx, texts.get(role, "")) is not None for role in _NUMERIC_ROLES)
+    if not numeric:
+        # A line of text only (a wrapped description running under the number columns): each
+        # phrase stays whole, in the column where it starts.
+        cells = {}
+        for phrase in line.phrases:
+            cells.setdefault(column_map.column_of(phrase.words[0]).role, []).append(phrase.text)
+        texts = {role: " ".join(parts) for role, parts in cells.items()}
+    numbered = bool(re.fullmatch(r"\d{1,4}\.?", texts.get("line_no", "")))
+    return _Row(line, texts, numeric, numbered)
+
+
+def _blocks(rows: list[_Row]) -> list[list[_Row]]:
+    gaps = [b.line.top - a.line.bottom for a, b in pairwise(rows) if a.line.page == b.line.page]
+    tightest = min(gaps, default=0.0)
+    blocks: list[list[_Row]] = [[rows[0]]] if rows else []
+    for previous, row in pairwise(rows):
+        gap = row.line.top - previous.line.bottom
+        if row.line.page != previous.line.page or gap > tightest + 0.3 * previous.line.size:
+            blocks.append([row])
+        else:
+            blocks[-1].append(row)
+    return blocks
+
+
+def _add_row(item: _Item, row: _Row, *, numbers: bool) -> None:
+    for role, text in row.texts.items():
+        if role in _NUMERIC_ROLES and not numbers:
+            continue
+        item.add(role, text)
+    item.has_numbers = item.has_numbers or (numbers and row.numeric)
+    item.numbered = item.numbered or row.numbered
+
+
+def _items_row_by_row(rows: list[_Row], *, has_line_numbers: bool) -> list[_Item]:
+    """Each row of numbers (or line number) starts an item; text rows join the item above, or the
+    first item when they come before it."""
+    items: list[_Item] = []
+    pending: list[_Row] = []
+    for row in rows:
+        if has_line_numbers:
+            # Numbers on a row without a line number complete the item above, unless it has its own.
+            starts = row.numbered or (row.numeric and (not items or items[-1].has_numbers))
+        else:
+            starts = row.numeric
+        if starts:
+            item = _Item()
+            for earlier in pending:
+                _add_row(item, earlier, numbers=False)
+            pending.clear()
+            _add_row(item, row, numbers=True)
+            items.append(item)
+        elif items:
+            _add_row(items[-1], row, numbers=row.numeric and not items[-1].has_numbers)
+        else:
+            pending.append(row)
+    return items
+
+
+def _leading_number(ctx: _Context, text: str) -> Decimal | None:
+    text = text.strip()
+    if not text:
+        return None
+    value = ctx.number(text)
+    if value is not None:
+        return value
+    match = _QTY_UNIT_RE.match(text)
+    return ctx.number(match.group("num")) if match else None
+
+
+def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
+    def text(role: str) -> str | None:
+        parts = [p for p in item.cells.get(role, []) if p.strip()]
+        return " ".join(parts) if parts else None
+
+    unit = text("unit")
+    quantity_text = text("quantity") or ""
+    quantity = ctx.number(quantity_text) if quantity_text else None
+    if quantity is None and quantity_text:
+        match = _QTY_UNIT_RE.match(quantity_text.strip())
+        if match:
+            quantity = ctx.number(match.group("num"))
+            unit = unit or match.group("unit")
+    unit_price = _price(ctx, text("unit_price"))
+    amount = _price(ctx, text("amount"))
+    description = text("description")
+    if quantity is None:
+        if unit_price and amount is not None and unit_price != 0:
+            quantity = (amount / unit_price).quantize(Decimal("0.001")).normalize()
+        else:
+            quantity = Decimal(1)
+        ctx.warnings.append(
+            f"item {description or text('sku') or '?'}: no quantity printed, assumed {quantity}"
+        )
+    return PurchaseOrderLine(
+        sku=text("sku"),
+        description=description,
+        quantity=quantity,
+        unit=unit,
+        unit_price=unit_price,
+        amount=amount,
+    )
+
+
+def _price(ctx: _Context, text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    value = ctx.number(text)
+    if value is None:
+        # "12.50 / pc" or two numbers in one cell: take the first number.
+        match = re.search(r"[-(]?[\d][\d.,'\u00a0 ]*", text)
+        value = ctx.number(match.group().strip()) if match else None
+    return value

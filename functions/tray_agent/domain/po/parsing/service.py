@@ -1,0 +1,78 @@
+"""``parse_purchase_order``: pick the parser for a PDF, reconcile whatever it returns."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from tray_agent.config import Settings
+from tray_agent.domain.po.parsing.layout import parse_layout
+from tray_agent.domain.po.parsing.model_parsers import parse_with_llm, parse_with_vision
+from tray_agent.domain.po.parsing.pdf_text import MIN_TEXT_CHARS_PER_PAGE, PageText, extract_pages
+from tray_agent.domain.po.parsing.reconcile import reconcile
+from tray_agent.errors import UpstreamError
+from tray_agent.models.purchase_order import OVERALL, PurchaseOrder
+from tray_agent.observability import logger, tracer
+
+Preference = Literal["auto", "layout", "llm", "vision"]
+
+
+@tracer.capture_method(capture_response=False)
+def parse_purchase_order(
+    pdf_bytes: bytes, *, settings: Settings, prefer: Preference = "auto"
+) -> PurchaseOrder:
+    """Read a purchase order from a PDF.
+
+    ``auto``: the layout parser when the PDF has a usable text layer; if its result is not
+    confident and a model is configured, the LLM; without a text layer, the vision model if one is
+    configured, else an empty order with a warning and zero confidence (so it goes to review).
+    Raises the named ``InvalidInputError`` subclasses for corrupt, encrypted or oversized input,
+    and ``UpstreamError`` when the model that must answer (llm, vision, or a scan in auto) fails;
+    in auto with a text layer a model outage keeps the layout result, with a warning.
+    """
+    pages = extract_pages(pdf_bytes, settings=settings)
+    has_text = has_text_layer(pages)
+    logger.info(
+        "parsing purchase order",
+        extra={"bytes": len(pdf_bytes), "pages": len(pages), "text_layer": has_text, "prefer": prefer},
+    )
+    choice = prefer if prefer != "auto" else _choose(has_text, settings)
+    if choice == "none":
+        return PurchaseOrder(
+            confidence={OVERALL: 0.0},
+            warnings=["the PDF has no text layer (a scan?) and no vision model is configured"],
+            parser="layout",
+        )
+    if prefer == "auto" and choice == "layout" and settings.model_configured:
+        return _layout_then_model(pages, settings=settings)
+    if choice == "llm":
+        return reconcile(parse_with_llm(pages, settings=settings))
+    if choice == "vision":
+        return reconcile(parse_with_vision(pdf_bytes, settings=settings))
+    return reconcile(parse_layout(pages))
+
+
+def _layout_then_model(pages: list[PageText], *, settings: Settings) -> PurchaseOrder:
+    layout = reconcile(parse_layout(pages))
+    if layout.overall_confidence >= settings.review_confidence_threshold:
+        return layout
+    logger.info(
+        "layout parse not confident, asking the model", extra={"confidence": layout.overall_confidence}
+    )
+    try:
+        llm = reconcile(parse_with_llm(pages, settings=settings))
+    except UpstreamError as exc:
+        # The layout result is already headed for review; an outage must not lose it.
+        logger.warning("model unavailable, keeping the layout parse", extra={"error": exc.message})
+        warning = f"the model was not reachable: {exc.message}"
+        return layout.model_copy(update={"warnings": [*layout.warnings, warning]})
+    return llm if llm.overall_confidence >= layout.overall_confidence else layout
+
+
+def _choose(has_text: bool, settings: Settings) -> str:
+    if has_text:
+        return "layout"
+    return "vision" if settings.model_configured else "none"
+
+
+def has_text_layer(pages: list[PageText]) -> bool:
+    return any(page.char_count >= MIN_TEXT_CHARS_PER_PAGE for page in pages)

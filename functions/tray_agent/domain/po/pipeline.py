@@ -1,0 +1,271 @@
+"""The PO pipeline's steps, one per Step Functions state, all on ``PoPipelineState``.
+
+Extract → Parse → Validate → (Review) → Trigger → Record. Each step raises named errors
+(``errors.py``, ``tray/errors.py``) so the state machine's Retry/Catch clauses can match them;
+Record turns whatever happened (an order, a rejection, a caught error) into the intake record.
+Never logs a PDF's text or a buyer's details: ids, counts and error names only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+
+from tray_agent.config import Settings
+from tray_agent.data.catalog import CatalogRepository
+from tray_agent.data.po_documents import DocumentStore
+from tray_agent.data.po_intake import IntakeRepository
+from tray_agent.domain.po.validation import CatalogView, buyer_key, validate_order
+from tray_agent.errors import (
+    DuplicatePurchaseOrderError,
+    NotAPurchaseOrderError,
+    PurchaseOrderRejectedError,
+)
+from tray_agent.models.decisions import WorkflowCall
+from tray_agent.models.po_pipeline import (
+    DocumentKind,
+    IntakeRecord,
+    IntakeStatus,
+    OrderRef,
+    Outcome,
+    PoPipelineState,
+    ReviewTaskInput,
+)
+from tray_agent.models.purchase_order import PurchaseOrder
+from tray_agent.models.reviews import ReviewKind
+from tray_agent.observability import logger, metrics
+
+ORDER_WORKFLOW = "order_processing"
+
+
+class PoPipeline:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    # -- collaborators, built on first use (each Lambda needs only its own) --------------------
+
+    @cached_property
+    def _documents(self) -> DocumentStore:
+        return DocumentStore(self._settings.po_bucket)
+
+    @cached_property
+    def _intakes(self) -> IntakeRepository:
+        return IntakeRepository(
+            self._settings.po_intake_table, retention=timedelta(days=self._settings.decision_retention_days)
+        )
+
+    @cached_property
+    def _catalog(self) -> CatalogRepository:
+        return CatalogRepository(self._settings.catalog_table)
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def extract(self, state: PoPipelineState) -> PoPipelineState:
+        """The PO's PDF, checked (corrupt, encrypted, too large, too many pages) and kept."""
+        from tray_agent.domain.po.parsing import extract_pdfs_from_email
+        from tray_agent.domain.po.parsing.pdf_text import page_count
+
+        document = state.document
+        data = self._documents.read(document.key, max_bytes=self._settings.po_max_bytes)
+        pdf_key = document.key
+        if document.kind is DocumentKind.EMAIL:
+            pdfs = extract_pdfs_from_email(data, max_bytes=self._settings.po_max_bytes)
+            index = document.attachment_index or 0
+            if index >= len(pdfs):
+                raise NotAPurchaseOrderError(f"the email has no PDF attachment number {index + 1}")
+            data = pdfs[index][1]
+            pdf_key = f"{self._settings.po_work_prefix}{state.intake_id}.pdf"
+        pages = page_count(data, settings=self._settings)  # raises the named document errors
+        if pdf_key != document.key:
+            self._documents.write_pdf(pdf_key, data)
+        logger.info("document extracted", intake_id=state.intake_id, pages=pages, bytes=len(data))
+        return state.model_copy(
+            update={"document": document.model_copy(update={"pdf_key": pdf_key, "pages": pages})}
+        )
+
+    def parse(self, state: PoPipelineState) -> PoPipelineState:
+        from tray_agent.domain.po.parsing import parse_purchase_order
+
+        if state.document.pdf_key is None:
+            raise NotAPurchaseOrderError("the document was not extracted")
+        data = self._documents.read(state.document.pdf_key, max_bytes=self._settings.po_max_bytes)
+        order = parse_purchase_order(data, settings=self._settings)
+        if not order.lines and not order.po_number:
+            raise NotAPurchaseOrderError(f"no purchase order found in {state.document.filename}")
+        logger.info(
+            "purchase order parsed",
+            intake_id=state.intake_id,
+            parser=order.parser,
+            lines=len(order.lines),
+            confidence=order.overall_confidence,
+            warnings=len(order.warnings),
+        )
+        return state.model_copy(update={"purchase_order": order})
+
+    def validate(self, state: PoPipelineState) -> PoPipelineState:
+        order = _order(state)
+        skus = {line.sku.upper() for line in order.lines if line.sku}
+        view = CatalogView(
+            pricing={sku: self._catalog.pricing(sku) for sku in sorted(skus)},
+            products=self._catalog.products,
+            rules=self._catalog.rules(),
+        )
+        owner = self._intakes.po_number_owner(buyer_key(order), order.po_number) if order.po_number else None
+        findings = validate_order(
+            order,
+            view,
+            confidence_threshold=self._settings.review_confidence_threshold,
+            already_ordered_by=owner if owner != state.intake_id else None,
+        )
+        logger.info(
+            "purchase order validated",
+            intake_id=state.intake_id,
+            findings=len(findings),
+            codes=sorted({f.code.value for f in findings}),
+        )
+        return state.model_copy(update={"findings": findings, "needs_review": bool(findings)})
+
+    def file_review(self, request: ReviewTaskInput) -> str:
+        """File the review item holding the task token; the execution waits for its answer."""
+        from tray_agent.data.reviews import ReviewsRepository
+        from tray_agent.domain.reviews import ReviewService
+
+        state = request.state
+        order = _order(state)
+        retention = timedelta(days=self._settings.decision_retention_days)
+        # Filing needs no resolvers: approving and rejecting happen through the review API.
+        reviews = ReviewService(ReviewsRepository(self._settings.reviews_table, retention=retention), {})
+        item = reviews.file(
+            kind=ReviewKind.PURCHASE_ORDER,
+            review_id=state.intake_id,
+            title=f"PO {order.po_number or '(no number)'} from {order.buyer.name or 'an unknown buyer'}",
+            reason=f"{len(state.findings)} finding(s) need a decision before the order is placed",
+            findings=[f.message for f in state.findings],
+            payload=order.model_dump(mode="json"),
+            customer_id=buyer_key(order),
+            task_token=request.task_token,
+        )
+        self._save(state, IntakeStatus.IN_REVIEW, review_id=item.review_id)
+        metrics.add_metric(name="PurchaseOrdersToReview", unit="Count", value=1)
+        return item.review_id
+
+    def trigger(self, state: PoPipelineState) -> PoPipelineState:
+        """Claim the buyer's PO number, then run the Tray order workflow once (idempotency key)."""
+        from tray_agent.domain.agent.registry import ToolRegistry
+        from tray_agent.domain.agent.runner import WorkflowRunner
+        from tray_agent.tray import get_tray_clients
+
+        order = state.approved_order()
+        if order.po_number:
+            other = self._intakes.claim_po_number(buyer_key(order), order.po_number, state.intake_id)
+            if other is not None:
+                raise DuplicatePurchaseOrderError(
+                    f"PO {order.po_number} was already ordered (intake {other})"
+                )
+        runner = WorkflowRunner(
+            ToolRegistry.from_file(self._settings.workflows_file), get_tray_clients(self._settings)
+        )
+        call = WorkflowCall(
+            workflow=ORDER_WORKFLOW, input={"order_data": order_data(state, order), "expedited": False}
+        )
+        ref = runner.run(call, idempotency_key=f"{state.intake_id}:order")
+        metrics.add_metric(name="PurchaseOrdersOrdered", unit="Count", value=1)
+        return state.model_copy(
+            update={"order": OrderRef(workflow=ref.workflow, execution_id=ref.execution_id)}
+        )
+
+    def record(self, state: PoPipelineState) -> PoPipelineState:
+        """The outcome, whatever happened: ordered, rejected by a reviewer, or failed (and why)."""
+        if state.error is not None and state.error.error == PurchaseOrderRejectedError.__name__:
+            outcome, status, reason = Outcome.REJECTED, IntakeStatus.REJECTED, state.error.message
+        elif state.error is not None:
+            outcome, status, reason = Outcome.FAILED, IntakeStatus.FAILED, state.error.message
+        elif state.order is not None:
+            outcome, status, reason = Outcome.ORDERED, IntakeStatus.ORDERED, None
+        else:
+            outcome, status, reason = (
+                Outcome.FAILED,
+                IntakeStatus.FAILED,
+                "the pipeline ended without an order",
+            )
+        order = state.review.purchase_order if state.review else state.purchase_order
+        if outcome is not Outcome.ORDERED and order is not None and order.po_number:
+            # A failed trigger may have claimed the number: a corrected resend must not be a duplicate.
+            self._intakes.release_po_number(buyer_key(order), order.po_number, state.intake_id)
+        self._save(
+            state,
+            status,
+            reason=reason,
+            error=state.error.error if state.error and outcome is Outcome.FAILED else None,
+        )
+        logger.info(
+            "purchase order outcome",
+            intake_id=state.intake_id,
+            outcome=outcome.value,
+            error=state.error.error if state.error else None,
+        )
+        return state.model_copy(update={"outcome": outcome})
+
+    def _save(
+        self,
+        state: PoPipelineState,
+        status: IntakeStatus,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        review_id: str | None = None,
+    ) -> None:
+        existing = self._intakes.get(state.intake_id)
+        now = datetime.now(UTC)
+        order = state.review.purchase_order if state.review else state.purchase_order
+        document = state.document
+        self._intakes.save(
+            IntakeRecord(
+                intake_id=state.intake_id,
+                object_key=f"{document.bucket}/{document.key}",
+                bucket=document.bucket,
+                key=document.key,
+                filename=document.filename,
+                attachment_index=document.attachment_index,
+                status=status,
+                reason=reason,
+                error=error,
+                findings=[f.message for f in state.findings],
+                po_number=order.po_number if order else None,
+                buyer=order.buyer.name if order else None,
+                review_id=review_id
+                or (state.review.review_id if state.review else None)
+                or (existing.review_id if existing else None),
+                order_execution_id=state.order.execution_id if state.order else None,
+                created_at=existing.created_at if existing else now,
+                updated_at=now,
+            )
+        )
+
+
+def _order(state: PoPipelineState) -> PurchaseOrder:
+    if state.purchase_order is None:
+        raise NotAPurchaseOrderError("the state holds no parsed purchase order")
+    return state.purchase_order
+
+
+def order_data(state: PoPipelineState, order: PurchaseOrder) -> dict[str, object]:
+    """The order as the Tray workflow receives it: the validated PO plus where it came from."""
+    data: dict[str, object] = order.model_dump(mode="json", exclude={"confidence", "warnings", "parser"})
+    data["source"] = {
+        "intake_id": state.intake_id,
+        "bucket": state.document.bucket,
+        "key": state.document.key,
+        "filename": state.document.filename,
+    }
+    if state.review is not None:
+        data["review"] = {
+            "review_id": state.review.review_id,
+            "reviewer": state.review.reviewer,
+            "edited": state.review.edited,
+        }
+    return data
+
+
+def build_pipeline(settings: Settings) -> PoPipeline:
+    return PoPipeline(settings)

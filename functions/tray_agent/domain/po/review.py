@@ -1,0 +1,59 @@
+"""Purchase-order reviews: approving resumes the paused execution, rejecting fails it.
+
+Found by ``domain.reviews.build_review_service`` (``RESOLVER_FACTORIES``). The review item
+holds the PO as its payload and the execution's task token; approval sends the (possibly
+edited) PO back with SendTaskSuccess, rejection sends ``PurchaseOrderRejectedError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from tray_agent.config import Settings
+from tray_agent.data.stepfunctions import StepFunctionsGateway
+from tray_agent.errors import ConflictError, InvalidInputError, PurchaseOrderRejectedError
+from tray_agent.models.po_pipeline import ReviewResult
+from tray_agent.models.purchase_order import PurchaseOrder
+from tray_agent.models.reviews import ReviewItem
+from tray_agent.observability import logger
+
+
+class PurchaseOrderReviewResolver:
+    def __init__(self, stepfunctions: StepFunctionsGateway) -> None:
+        self._sfn = stepfunctions
+
+    def on_approve(self, item: ReviewItem, payload: dict[str, Any]) -> None:
+        token = _token(item)
+        try:
+            order = PurchaseOrder.model_validate(payload)
+        except ValidationError as exc:
+            # The item is already resolved: fail the execution so it records why, and tell the caller.
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+            self._sfn.send_task_failure(
+                token, InvalidInputError.__name__, f"the edited purchase order is invalid: {problems}"
+            )
+            raise InvalidInputError(f"the edited purchase order is invalid: {problems}") from exc
+        result = ReviewResult(
+            review_id=item.review_id,
+            reviewer=item.resolved_by,
+            edited=payload != item.payload,
+            purchase_order=order,
+        )
+        self._sfn.send_task_success(token, result.model_dump(mode="json"))
+        logger.info("purchase order review approved", review_id=item.review_id, edited=result.edited)
+
+    def on_reject(self, item: ReviewItem, reason: str) -> None:
+        self._sfn.send_task_failure(_token(item), PurchaseOrderRejectedError.__name__, reason)
+        logger.info("purchase order review rejected", review_id=item.review_id)
+
+
+def _token(item: ReviewItem) -> str:
+    if not item.task_token:
+        raise ConflictError(f"review {item.review_id} holds no task token to resume")
+    return item.task_token
+
+
+def build_resolver(settings: Settings) -> PurchaseOrderReviewResolver:
+    return PurchaseOrderReviewResolver(StepFunctionsGateway())

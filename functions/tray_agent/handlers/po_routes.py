@@ -1,0 +1,28 @@
+"""PO intake routes for the HTTP API, as a Router the API handler includes.
+
+Wire in ``handlers/api.py``: ``from tray_agent.handlers.po_routes import router as po_router``
+and ``app.include_router(po_router)``; grant the API function read access to the intake table.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from tray_agent.config import get_settings
+from tray_agent.domain.po.queries import build_intake_queries
+from tray_agent.models.po_pipeline import IntakeRecord
+
+router = APIGatewayHttpRouter()
+
+
+@router.get("/po/intake/<intake_id>", summary="What became of one dropped PO document")
+def get_intake(intake_id: str) -> IntakeRecord:
+    return build_intake_queries(get_settings()).get(intake_id)
+
+
+@router.get("/po/intake", summary="Every intake record of one dropped object (an email gives one per PDF)")
+def list_intakes(bucket: Annotated[str, Query()], key: Annotated[str, Query()]) -> list[IntakeRecord]:
+    return build_intake_queries(get_settings()).for_object(bucket, key)

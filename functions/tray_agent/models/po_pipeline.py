@@ -1,0 +1,219 @@
+"""The one contract passed between the PO pipeline's Step Functions states.
+
+Every state's Lambda reads a ``PoPipelineState`` and returns it, grown by what the step
+learned. ``Catch`` clauses put the caught error at ``$.error`` (``{"Error", "Cause"}``) and a
+reviewer's approval arrives at ``$.review``; both are fields here, so the state stays one model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tray_agent.models.purchase_order import PurchaseOrder
+
+
+def intake_id_for(bucket: str, key: str, etag: str, attachment_index: int | None) -> str:
+    """Same object, same content, same attachment → same id (and the same execution name)."""
+    source = json.dumps([bucket, key, etag.strip('"'), attachment_index])
+    return "po-" + hashlib.sha256(source.encode()).hexdigest()[:40]
+
+
+class DocumentKind(StrEnum):
+    PDF = "pdf"
+    EMAIL = "email"
+
+
+class DocumentRef(BaseModel):
+    """Where the PO document came from, and (after Extract) where its PDF is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str
+    key: str
+    etag: str
+    size: int = Field(ge=0)
+    kind: DocumentKind
+    attachment_index: int | None = Field(default=None, ge=0)  # the n-th PDF of an email
+    filename: str
+    pdf_key: str | None = None
+    pages: int | None = None
+
+
+class FindingCode(StrEnum):
+    PRICE_MISMATCH = "price_mismatch"
+    UNKNOWN_SKU = "unknown_sku"
+    MISSING_SKU = "missing_sku"
+    INACTIVE_PRODUCT = "inactive_product"
+    QUANTITY_OUT_OF_RANGE = "quantity_out_of_range"
+    UNIT_MISMATCH = "unit_mismatch"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    TOTALS_MISMATCH = "totals_mismatch"
+    DUPLICATE_PO = "duplicate_po"
+    MISSING_FIELD = "missing_field"
+    LOW_CONFIDENCE = "low_confidence"
+    PARSER_WARNING = "parser_warning"
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: FindingCode
+    message: str
+    line: int | None = None  # 1-based line number on the PO
+    sku: str | None = None
+    suggestions: list[str] = Field(default_factory=list)  # e.g. the closest catalog SKUs
+
+
+class StepError(BaseModel):
+    """What a ``Catch`` clause puts at ``$.error``."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    error: str = Field(alias="Error")
+    cause: str = Field(default="", alias="Cause")
+
+    @property
+    def message(self) -> str:
+        """The raising step's message (Lambda wraps it in a JSON cause), else the cause itself."""
+        try:
+            cause: Any = json.loads(self.cause)
+        except ValueError:
+            return self.cause
+        if isinstance(cause, dict) and "errorMessage" in cause:
+            return str(cause["errorMessage"])
+        return self.cause
+
+
+class ReviewResult(BaseModel):
+    """A reviewer's approval, sent back with SendTaskSuccess: the (possibly edited) PO."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    review_id: str
+    reviewer: str | None = None
+    edited: bool = False
+    purchase_order: PurchaseOrder
+
+
+class OrderRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: str
+    execution_id: str | None
+
+
+class Outcome(StrEnum):
+    ORDERED = "ordered"
+    REJECTED = "rejected"  # a reviewer said no
+    FAILED = "failed"  # a step failed: corrupt, encrypted, too large, not a PO, Tray down...
+
+
+class PoPipelineState(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    intake_id: str
+    document: DocumentRef
+    purchase_order: PurchaseOrder | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    needs_review: bool = False
+    review: ReviewResult | None = None
+    order: OrderRef | None = None
+    error: StepError | None = None
+    outcome: Outcome | None = None
+
+    def approved_order(self) -> PurchaseOrder:
+        """What goes to Tray: the reviewer's (possibly edited) PO, else the parsed one."""
+        if self.review is not None:
+            return self.review.purchase_order
+        if self.purchase_order is None:
+            raise ValueError("the state holds no purchase order yet")
+        return self.purchase_order
+
+    def dump(self) -> dict[str, Any]:
+        """The JSON Step Functions passes on to the next state."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ReviewTaskInput(BaseModel):
+    """The review state's payload: the task token to resume with, and the state so far."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_token: str = Field(min_length=1)
+    state: PoPipelineState
+
+
+class IntakeStatus(StrEnum):
+    REFUSED = "refused"  # never started: no PDF in the email, not a document we read, too big
+    STARTED = "started"
+    IN_REVIEW = "in_review"
+    ORDERED = "ordered"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class IntakeRecord(BaseModel):
+    """What happened to one dropped document (or one PDF of an email): the audit a person reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    intake_id: str
+    object_key: str  # "bucket/key": every record of one dropped object shares it
+    bucket: str
+    key: str
+    filename: str | None = None
+    attachment_index: int | None = None
+    status: IntakeStatus
+    reason: str | None = None  # why it was refused, failed or rejected, in words
+    error: str | None = None  # the named error, for failures
+    findings: list[str] = Field(default_factory=list)
+    po_number: str | None = None
+    buyer: str | None = None
+    review_id: str | None = None
+    order_execution_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DroppedObject(BaseModel):
+    """An object-created notice, whichever way it came (EventBridge or an S3 notification)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bucket: str
+    key: str
+    etag: str
+    size: int = Field(ge=0)
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> list[DroppedObject]:
+        """EventBridge ``Object Created`` (one object) or S3 notification ``Records`` (several)."""
+        from urllib.parse import unquote_plus
+
+        if "detail" in event:
+            detail = event["detail"]
+            obj = detail["object"]
+            return [
+                cls(
+                    bucket=detail["bucket"]["name"],
+                    key=obj["key"],
+                    etag=obj.get("etag", ""),
+                    size=obj.get("size", 0),
+                )
+            ]
+        return [
+            cls(
+                bucket=record["s3"]["bucket"]["name"],
+                key=unquote_plus(record["s3"]["object"]["key"]),
+                etag=record["s3"]["object"].get("eTag", ""),
+                size=record["s3"]["object"].get("size", 0),
+            )
+            for record in event.get("Records", [])
+            if record.get("eventName", "").startswith("ObjectCreated")
+        ]

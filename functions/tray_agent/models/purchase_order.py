@@ -1,0 +1,72 @@
+"""The purchase order as the agent understands it, whichever parser read it.
+
+Amounts are ``Decimal`` (serialised as decimal strings in JSON), dates ``date`` (YYYY-MM-DD),
+and everything the document does not say is ``None``. ``confidence`` holds per-field scores in
+0..1 plus ``"overall"``; ``warnings`` lists every reason a person should look at the order.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ParserName = Literal["layout", "llm", "vision"]
+OVERALL = "overall"
+
+
+class Party(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+    address: str | None = None
+    email: str | None = None
+
+
+class VendorParty(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+    address: str | None = None
+
+
+class PurchaseOrderLine(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sku: str | None = None
+    description: str | None = None
+    quantity: Decimal
+    unit: str | None = None
+    unit_price: Decimal | None = None
+    amount: Decimal | None = None
+
+
+class PurchaseOrder(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    po_number: str | None = None
+    order_date: date | None = None
+    delivery_date: date | None = None
+    currency: str | None = None
+    buyer: Party = Field(default_factory=Party)
+    vendor: VendorParty = Field(default_factory=VendorParty)
+    ship_to: str | None = None
+    payment_terms: str | None = None
+    lines: list[PurchaseOrderLine] = Field(default_factory=list)
+    subtotal: Decimal | None = None
+    tax: Decimal | None = None
+    shipping: Decimal | None = None
+    total: Decimal | None = None
+    confidence: dict[str, float] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    parser: ParserName = "layout"
+
+    @property
+    def overall_confidence(self) -> float:
+        return self.confidence.get(OVERALL, 0.0)
+
+    def needs_review(self, threshold: float) -> bool:
+        """True when a person must check the order before anything acts on it."""
+        return bool(self.warnings) or self.overall_confidence < threshold

@@ -1,0 +1,104 @@
+"""``tray-agent parse-po FILE [--json]``: read a purchase order from a PDF or a raw .eml message."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tray_agent.config import get_settings
+from tray_agent.domain.po.parsing import extract_pdfs_from_email, parse_purchase_order
+from tray_agent.errors import NotAPurchaseOrderError, TrayAgentError
+from tray_agent.models.purchase_order import PurchaseOrder
+from tray_agent.observability import logger
+
+EML_SUFFIXES = (".eml", ".mime", ".msg")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "parse-po",
+        help="read a purchase order from a PDF or a raw email (.eml, as SES stores it)",
+        description="Print the purchase order in FILE: a PDF, or an email whose PDF attachments are read.",
+    )
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--json", action="store_true", help="print the order as JSON (one object per PDF)")
+    parser.add_argument(
+        "--parser",
+        choices=("auto", "layout", "llm", "vision"),
+        default="auto",
+        help="auto: layout when the PDF has text, the model when that is not confident (default)",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    logger.setLevel("WARNING")  # structured INFO logs would interleave with the printed order
+    try:
+        settings = get_settings()
+        raw = args.file.read_bytes()
+        if _is_email(args.file, raw):
+            documents = extract_pdfs_from_email(raw, max_bytes=2 * settings.po_max_bytes)
+            if not documents:
+                raise NotAPurchaseOrderError(f"{args.file.name} has no PDF attachment")
+        else:
+            documents = [(args.file.name, raw)]
+        orders = [
+            (name, parse_purchase_order(pdf, settings=settings, prefer=args.parser))
+            for name, pdf in documents
+        ]
+    except OSError as exc:
+        print(f"parse-po: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except TrayAgentError as exc:
+        print(f"parse-po: {exc.__class__.__name__}: {exc.message}", file=sys.stderr)
+        return 2
+    if args.json:
+        payloads = [order.model_dump(mode="json") for _, order in orders]
+        print(json.dumps(payloads[0] if len(payloads) == 1 else payloads, indent=2, ensure_ascii=False))
+    else:
+        for name, order in orders:
+            print(_describe(name, order, settings.review_confidence_threshold))
+    return 0
+
+
+def _is_email(path: Path, raw: bytes) -> bool:
+    if path.suffix.lower() in EML_SUFFIXES:
+        return True
+    head = raw[:2048].lstrip()
+    return not head.startswith(b"%PDF") and b"MIME-Version:" in head
+
+
+def _describe(name: str, order: PurchaseOrder, threshold: float) -> str:
+    currency = order.currency or ""
+    rows = [
+        f"== {name}  (parser: {order.parser}, confidence {order.overall_confidence:.2f}, "
+        f"{'NEEDS REVIEW' if order.needs_review(threshold) else 'ok'})",
+        f"PO number:     {order.po_number or '-'}",
+        f"Order date:    {order.order_date or '-'}    Delivery date: {order.delivery_date or '-'}",
+        f"Buyer:         {order.buyer.name or '-'}"
+        + (f" <{order.buyer.email}>" if order.buyer.email else ""),
+        f"Vendor:        {order.vendor.name or '-'}",
+        f"Ship to:       {order.ship_to or '-'}",
+        f"Payment terms: {order.payment_terms or '-'}",
+        "",
+        f"{'#':>3}  {'SKU':<14} {'Description':<44} {'Qty':>9} {'Unit price':>12} {'Amount':>13}",
+    ]
+    for number, line in enumerate(order.lines, start=1):
+        description = (line.description or "")[:44]
+        rows.append(
+            f"{number:>3}  {(line.sku or '')[:14]:<14} {description:<44} {line.quantity!s:>9} "
+            f"{_money(line.unit_price):>12} {_money(line.amount):>13}"
+        )
+    for label, value in (("Subtotal", order.subtotal), ("Tax", order.tax), ("Shipping", order.shipping)):
+        if value is not None:
+            rows.append(f"{label:>86} {_money(value):>13}")
+    rows.append(f"{'Total ' + currency:>86} {_money(order.total):>13}")
+    rows += [f"warning: {warning}" for warning in order.warnings]
+    return "\n".join(rows)
+
+
+def _money(value: Any) -> str:
+    return "-" if value is None else f"{value:,}"

@@ -1,0 +1,188 @@
+"""The PO pipeline's infrastructure, checked on the synthesized template (cdk-nag included)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Match, Template
+
+from tray_local.po_local import pipeline_definition
+
+
+def _template(synthesized: Any) -> Template:
+    return synthesized[0]
+
+
+def _definition(template: Template) -> dict[str, Any]:
+    return pipeline_definition(dict(template.to_json()))
+
+
+def _po_functions(template: Template) -> dict[str, Any]:
+    functions: dict[str, Any] = template.find_resources("AWS::Lambda::Function")
+    return {
+        props["Properties"]["Handler"].split(".")[2]: props
+        for props in functions.values()
+        if props["Properties"]["Handler"].startswith("tray_agent.handlers.po_")
+    }
+
+
+def test_one_small_function_per_state_plus_the_intake(synthesized: Any) -> None:
+    functions = _po_functions(_template(synthesized))
+    assert sorted(functions) == [
+        "po_extract", "po_intake", "po_parse", "po_record", "po_review", "po_trigger", "po_validate",
+    ]  # fmt: skip
+    for function in functions.values():
+        assert function["Properties"]["Environment"]["Variables"]["TRAY_AGENT_PO_BUCKET"]
+
+
+def test_drop_bucket_is_encrypted_ssl_only_private_logged_and_notifies_eventbridge(synthesized: Any) -> None:
+    template = _template(synthesized)
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LoggingConfiguration": {
+                "DestinationBucketName": Match.any_value(),
+                "LogFilePrefix": "po-drops/",
+            },
+            "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
+        },
+    )
+    policies = template.find_resources("AWS::S3::BucketPolicy")
+    denies_plain_http = [
+        statement
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(denies_plain_http) == 2  # the drop bucket and its access-log bucket
+    template.resource_count_is("Custom::S3BucketNotifications", 0)  # no helper Lambda for notifications
+
+
+def test_object_created_in_the_inbox_invokes_the_intake_function(synthesized: Any) -> None:
+    template = _template(synthesized)
+    rules = template.find_resources(
+        "AWS::Events::Rule",
+        {
+            "Properties": {
+                "EventPattern": {
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    "detail": {"object": {"key": [{"prefix": "inbox/"}]}},
+                }
+            }
+        },
+    )
+    ((_, rule),) = rules.items()
+    (target,) = rule["Properties"]["Targets"]
+    intake_id = next(
+        logical_id
+        for logical_id, fn in template.find_resources("AWS::Lambda::Function").items()
+        if fn["Properties"]["Handler"] == "tray_agent.handlers.po_intake.handler"
+    )
+    assert target["Arn"] == {"Fn::GetAtt": [intake_id, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
+
+
+def test_state_machine_logs_without_execution_data_and_is_traced(synthesized: Any) -> None:
+    _template(synthesized).has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": {
+                "Level": "ALL",
+                "IncludeExecutionData": False,
+                "Destinations": Match.any_value(),
+            },
+        },
+    )
+
+
+def test_states_flow_and_every_task_catches_into_record(synthesized: Any) -> None:
+    states = _definition(_template(synthesized))["States"]
+    assert _definition(_template(synthesized))["StartAt"] == "Extract"
+    assert [states[name]["Next"] for name in ("Extract", "Parse", "Validate")] == [
+        "Parse",
+        "Validate",
+        "NeedsReview",
+    ]
+    (branch,) = states["NeedsReview"]["Choices"]
+    assert (branch["Variable"], branch["BooleanEquals"], branch["Next"]) == ("$.needs_review", True, "Review")
+    assert states["NeedsReview"]["Default"] == "Trigger"
+    assert states["Review"]["Next"] == "Trigger"
+    assert states["Trigger"]["Next"] == "Record"
+    for name in ("Extract", "Parse", "Validate", "Review", "Trigger"):
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record"}
+        ]
+    assert states["Outcome"]["Choices"][0]["Next"] == "Failed"
+    assert states["Outcome"]["Default"] == "Done"
+
+
+def test_review_waits_for_a_task_token_with_a_timeout(synthesized: Any) -> None:
+    review = _definition(_template(synthesized))["States"]["Review"]
+    assert review["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert review["Parameters"]["Payload"] == {"task_token.$": "$$.Task.Token", "state.$": "$"}
+    assert review["ResultPath"] == "$.review"
+    assert review["TimeoutSeconds"] == 7 * 24 * 3600
+
+
+def test_trigger_retries_tray_throttling_and_server_errors_with_backoff(synthesized: Any) -> None:
+    retries = _definition(_template(synthesized))["States"]["Trigger"]["Retry"]
+    tray = next(r for r in retries if "TrayRateLimitedError" in r["ErrorEquals"])
+    assert set(tray["ErrorEquals"]) >= {"TrayRateLimitedError", "TrayServerError"}
+    assert tray["BackoffRate"] == 2
+    assert tray["MaxAttempts"] >= 3
+    assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in retries)
+
+
+def _statements_of(template: Template, handler: str) -> list[dict[str, Any]]:
+    functions = template.find_resources("AWS::Lambda::Function")
+    (role_ref,) = [
+        fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        for fn in functions.values()
+        if fn["Properties"]["Handler"] == f"tray_agent.handlers.{handler}.handler"
+    ]
+    policies = template.find_resources("AWS::IAM::Policy")
+    return [
+        statement
+        for policy in policies.values()
+        if {"Ref": role_ref} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_grants_are_least_privilege(synthesized: Any) -> None:
+    template = _template(synthesized)
+    validate = json.dumps(_statements_of(template, "po_validate"))
+    assert "dynamodb:PutItem" not in validate  # read-only on catalog and intake
+    assert "s3:" not in validate
+    intake = json.dumps(_statements_of(template, "po_intake"))
+    assert "states:StartExecution" in intake
+    assert "s3:PutObject" not in intake
+    extract = _statements_of(template, "po_extract")
+    puts = [s for s in extract if s["Action"] == "s3:PutObject"]
+    assert len(puts) == 1
+    assert json.dumps(puts[0]["Resource"]).endswith('"/work/*"]]}')
+    api = json.dumps(_statements_of(template, "api"))
+    assert "states:SendTaskSuccess" in api
+    assert "states:SendTaskFailure" in api
+
+
+def test_failed_executions_alarm_the_operators(synthesized: Any) -> None:
+    _template(synthesized).has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ExecutionsFailed", "Namespace": "AWS/States", "AlarmActions": Match.any_value()},
+    )
