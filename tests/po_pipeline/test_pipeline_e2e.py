@@ -7,7 +7,6 @@ review service the review API calls.
 
 from __future__ import annotations
 
-import json
 import time
 from decimal import Decimal
 from typing import Any
@@ -323,27 +322,20 @@ def test_oversized_file_is_refused_before_it_is_read(po_pipeline: Any) -> None:
     assert intake(refused_id).reason == f"the file is {limit + 1} bytes, the limit is {limit}"
 
 
-def test_intake_routes_answer_what_became_of_a_dropped_email(po_pipeline: Any) -> None:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-
-    from tray_agent.handlers.po_routes import router
-    from tray_local.apigw import LambdaContext, http_api_event
-
-    app = APIGatewayHttpResolver(enable_validation=True)
-    app.include_router(router)
+def test_intake_routes_answer_what_became_of_a_dropped_email(po_pipeline: Any, local_env: Any) -> None:
     key = f"inbox/{unique('mixed')}.eml"
     drop = po_pipeline.drop(key, email_with(clean_order(unique("PO"))))
     (intake_id,) = drop.executions
 
-    one = app.resolve(http_api_event("GET", f"/po/intake/{intake_id}"), LambdaContext())
-    listed = app.resolve(
-        http_api_event("GET", "/po/intake", query={"bucket": get_settings().po_bucket, "key": key}),
-        LambdaContext(),
-    )
+    one = local_env.api("GET", f"/po/intake/{intake_id}")
+    listed = local_env.api("GET", "/po/intake", query={"bucket": get_settings().po_bucket, "key": key})
+    anonymous = local_env.api("GET", f"/po/intake/{intake_id}", auth=False)
 
-    assert one["statusCode"] == 200
-    assert json.loads(one["body"])["status"] == "ordered"
-    assert [r["intake_id"] for r in json.loads(listed["body"])] == [intake_id]
+    assert one.status == 200
+    assert one.body["status"] == "ordered"
+    assert listed.status == 200
+    assert [r["intake_id"] for r in listed.body] == [intake_id]
+    assert anonymous.status == 401
 
 
 def test_url_encoded_key_in_the_notice_finds_the_object(po_pipeline: Any) -> None:

@@ -209,8 +209,13 @@ def test_powertools_decorated_handlers_accept_the_local_context(aws: None) -> No
     assert result.output["request_id"]
 
 
-def test_entering_without_the_executing_backend_is_refused() -> None:
-    with mock_aws(), pytest.raises(RuntimeError, match="execute_state_machine"), LocalStepFunctions({}):
+def test_entering_without_the_executing_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Patched rather than a plain mock_aws(): another test may already hold a process-wide
+    # mock with the executing backend on, and a nested mock_aws() inherits its config.
+    from moto.core.config import default_user_config
+
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": False})
+    with pytest.raises(RuntimeError, match="execute_state_machine"), LocalStepFunctions({}):
         pass
 
 

@@ -23,6 +23,7 @@ from tray_agent.domain.agent.service import EventService, build_event_service
 from tray_agent.domain.auth import Authenticator, Principal
 from tray_agent.errors import PayloadTooLargeError, TrayAgentError
 from tray_agent.handlers.http_errors import error_response, proxy_error_response, validation_error_response
+from tray_agent.handlers.po_routes import router as po_router
 from tray_agent.models.decisions import DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewStatus
@@ -67,6 +68,7 @@ class _Resolver(APIGatewayHttpResolver):
 
 
 app = _Resolver(enable_validation=True)
+app.include_router(po_router)
 
 
 # Built on first use and kept for the container's settings (keyed by them, so a process that

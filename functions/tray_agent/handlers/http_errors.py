@@ -22,7 +22,7 @@ def error_payload(exc: TrayAgentError) -> dict[str, Any]:
 
 def error_response(exc: TrayAgentError) -> Response[str]:
     if exc.http_status >= 500:
-        logger.error("request failed", error=type(exc).__name__, message=exc.message)
+        logger.error("request failed", error=type(exc).__name__, reason=exc.message)
     else:
         logger.info("request refused", error=type(exc).__name__, status=exc.http_status)
     headers = {"Retry-After": "1"} if isinstance(exc, DuplicateInProgressError) else None
