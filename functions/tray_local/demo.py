@@ -32,7 +32,10 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    from tray_agent.observability import logger
     from tray_local.local_env import LocalEnvironment
+
+    logger.setLevel("WARNING")  # other CLI modules may have created the logger before the variable was set
 
     with LocalEnvironment.start() as env:
         for section in SECTIONS:
