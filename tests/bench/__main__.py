@@ -8,15 +8,29 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _quiet() -> None:
+    """Benchmarks print figures; the code under test's INFO logs and EMF metrics would bury them."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    from tray_agent.observability import logger
+
+    logger.setLevel("ERROR")  # alerts raised on purpose by a benchmark are not news
+
+
 def main() -> int:
+    _quiet()
     only = set(sys.argv[1:])
     results: dict[str, float] = {}
     package_dir = Path(__file__).parent
