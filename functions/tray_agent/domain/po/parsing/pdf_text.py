@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,9 +57,23 @@ class PageText:
     char_count: int
 
 
+# PDFium is not thread-safe: two documents handled at once in one process can crash it. Lambda
+# runs one invocation per process, but local runs (moto executes state machines in threads) and
+# any threaded caller do not, so every use of a document holds this lock. Uncontended in Lambda.
+_PDFIUM_LOCK = threading.RLock()
+
+
 @contextmanager
 def open_pdf(data: bytes, *, settings: Settings) -> Iterator[pypdfium2.PdfDocument]:
-    """Open a PDF within the limits, turning every failure into a named error."""
+    """Open a PDF within the limits, turning every failure into a named error.
+
+    The caller uses the document only inside the ``with`` block, which holds the PDFium lock.
+    """
+    with _PDFIUM_LOCK:
+        yield from _open_pdf(data, settings=settings)
+
+
+def _open_pdf(data: bytes, *, settings: Settings) -> Iterator[pypdfium2.PdfDocument]:
     import pypdfium2 as pdfium
 
     if len(data) > settings.po_max_bytes:
