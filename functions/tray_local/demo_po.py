@@ -153,15 +153,9 @@ def _run(env: LocalEnvironment) -> None:
 
 
 def _approve(env: LocalEnvironment, review_id: str, request: ApproveRequest) -> None:
-    """Through the review API (POST /reviews/{id}/approve) when it is there, else its service."""
-    from tray_agent.handlers import api
-
-    if hasattr(api, "approve_review"):
-        answer = env.api("POST", f"/reviews/{review_id}/approve", request.model_dump(exclude_none=True))
-        print(f"  POST /reviews/{review_id[:15]}…/approve → HTTP {answer.status}")
-    else:
-        build_review_service(env.settings).approve(review_id, "dana@ops", request)
-        print("  (review service: the review API is not in this build)")
+    """Through the review API, as a reviewer would."""
+    answer = env.api("POST", f"/reviews/{review_id}/approve", request.model_dump(exclude_none=True))
+    print(f"  POST /reviews/{review_id[:15]}…/approve → HTTP {answer.status}")
 
 
 def _input_of(pipeline: LocalPoPipeline, execution_arn: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from tray_agent.config import get_settings
 from tray_agent.domain.reviews import build_review_service
 from tray_agent.errors import ConflictError
 from tray_agent.models.po_pipeline import IntakeStatus
-from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem
+from tray_agent.models.reviews import ApproveRequest, ReviewItem
 from tray_local.po_documents import build_email, make_order, render_pdf
 
 pytestmark = pytest.mark.slow
@@ -54,14 +54,8 @@ def intake(intake_id: str) -> Any:
     return build_intake_queries(get_settings()).get(intake_id)
 
 
-def review_api_available() -> bool:
-    """POST /reviews/{id}/approve|reject live in the API handler once the agent work is merged."""
-    from tray_agent.handlers import api
-
-    return hasattr(api, "approve_review")
-
-
 def _through_api(env: Any, review_id: str, verb: str, body: dict[str, Any]) -> ReviewItem:
+    """POST /reviews/{id}/approve|reject through the real API handler, as a reviewer."""
     answer = env.api("POST", f"/reviews/{review_id}/{verb}", body)
     if answer.status == 409:
         raise ConflictError(str(answer.body))
@@ -71,15 +65,11 @@ def _through_api(env: Any, review_id: str, verb: str, body: dict[str, Any]) -> R
 
 def approve(env: Any, review_id: str, edited: dict[str, Any] | None = None) -> ReviewItem:
     request = ApproveRequest(edited_payload=edited, note="checked with the customer")
-    if review_api_available():
-        return _through_api(env, review_id, "approve", request.model_dump(exclude_none=True))
-    return build_review_service(get_settings()).approve(review_id, "dana@ops", request)
+    return _through_api(env, review_id, "approve", request.model_dump(exclude_none=True))
 
 
 def reject(env: Any, review_id: str, reason: str) -> ReviewItem:
-    if review_api_available():
-        return _through_api(env, review_id, "reject", {"reason": reason})
-    return build_review_service(get_settings()).reject(review_id, "dana@ops", RejectRequest(reason=reason))
+    return _through_api(env, review_id, "reject", {"reason": reason})
 
 
 def test_clean_po_email_triggers_the_order_workflow_with_the_validated_order(po_pipeline: Any) -> None:
@@ -398,18 +388,13 @@ def test_a_po_whose_order_failed_can_be_sent_again(po_pipeline: Any) -> None:
 
 
 def test_an_invalid_edit_is_refused_and_recorded_never_ordered(po_pipeline: Any) -> None:
-    from tray_agent.errors import InvalidInputError
-
     intake_id, _, _ = _price_discrepancy(po_pipeline)
     edited = build_review_service(get_settings()).get(intake_id).payload
     edited["lines"][0]["quantity"] = "a hundred"
 
-    if review_api_available():
-        answer = po_pipeline.env.api("POST", f"/reviews/{intake_id}/approve", {"edited_payload": edited})
-        assert answer.status == 400, answer.body
-    else:
-        with pytest.raises(InvalidInputError, match="quantity"):
-            approve(po_pipeline.env, intake_id, edited)
+    answer = po_pipeline.env.api("POST", f"/reviews/{intake_id}/approve", {"edited_payload": edited})
+    assert answer.status == 400, answer.body
+    assert "quantity" in answer.body["message"]
     result = po_pipeline.wait(intake_id)
 
     assert result.status == "FAILED"
