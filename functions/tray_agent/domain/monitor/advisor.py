@@ -1,16 +1,15 @@
 """Asking the agent about a failure the monitor cannot classify.
 
-The seam: anything with ``decide(summary, data, context) -> Decision | None``. When the agent's
-``decide_situation`` is deployed (domain/agent/brain.py: the LLM brain when a model is
-configured, else the policy rules, which send an unclassified failure to review), the monitor
-asks it; without it, no advisor answers and the failure goes to human review. Either way the
-monitor itself carries out a retry the agent chooses, so the retry stays bounded, idempotent
-and audited like every other recovery.
+The seam: anything with ``decide(summary, data, context) -> Decision | None``. The monitor asks
+the agent's ``decide_situation`` (domain/agent/brain.py: the LLM brain when a model is
+configured, else the policy rules, which send an unclassified failure to review); when the agent
+fails, nobody answers and the failure goes to human review. The monitor itself carries out a
+retry the agent chooses, so the retry stays bounded, idempotent and audited like every other
+recovery.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -23,13 +22,6 @@ SITUATION_KIND = "execution_failure"
 
 class Advisor(Protocol):
     def decide(self, summary: str, data: dict[str, Any], context: dict[str, Any]) -> Decision | None: ...
-
-
-class NoAdvisor:
-    """No brain to ask: every unknown failure is reviewed by a person."""
-
-    def decide(self, summary: str, data: dict[str, Any], context: dict[str, Any]) -> Decision | None:
-        return None
 
 
 class AgentAdvisor:
@@ -49,9 +41,6 @@ class AgentAdvisor:
 
 
 def build_advisor(settings: Settings) -> Advisor:
-    try:
-        module = importlib.import_module("tray_agent.domain.agent.brain")
-    except ModuleNotFoundError:
-        return NoAdvisor()
-    decide_situation = getattr(module, "decide_situation", None)
-    return NoAdvisor() if decide_situation is None else AgentAdvisor(settings, decide_situation)
+    from tray_agent.domain.agent.brain import decide_situation  # the agent's modules load only here
+
+    return AgentAdvisor(settings, decide_situation)

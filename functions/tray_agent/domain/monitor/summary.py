@@ -1,17 +1,15 @@
-"""Feeding the agent's daily operations summary (domain/agent/memory.py) when it is deployed.
+"""Feeding the agent's daily operations summary (domain/agent/memory.py) from the monitor.
 
-``OperationsSummary(settings).record(day, kind, workflow, outcome, note)`` counts one thing; the
-monitor sees thousands of executions a tick, so it passes ``count=`` when the summary accepts
-it (one write per workflow and outcome per tick) and otherwise records only its recoveries.
+The monitor sees thousands of executions a tick, so it records counts (one write per workflow
+and outcome per tick) beside each recovery and alert.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from typing import Any, Protocol
+from typing import Protocol
 
 from tray_agent.config import Settings
+from tray_agent.domain.agent.memory import OperationsSummary
 from tray_agent.observability import logger
 
 KIND = "execution"
@@ -23,22 +21,11 @@ class SummarySink(Protocol):
     def record(self, workflow: str, outcome: str, note: str | None = None) -> None: ...
 
 
-class NoSummary:
-    def executions(self, workflow: str, succeeded: int, failed: int) -> None:
-        return None
-
-    def record(self, workflow: str, outcome: str, note: str | None = None) -> None:
-        return None
-
-
 class OperationsSummarySink:
-    def __init__(self, summary: Any) -> None:
+    def __init__(self, summary: OperationsSummary) -> None:
         self._summary = summary
-        self._counts = "count" in inspect.signature(summary.record).parameters
 
     def executions(self, workflow: str, succeeded: int, failed: int) -> None:
-        if not self._counts:
-            return
         for outcome, count in (("succeeded", succeeded), ("failed", failed)):
             if count:
                 self._call(workflow, outcome, None, count=count)
@@ -46,18 +33,13 @@ class OperationsSummarySink:
     def record(self, workflow: str, outcome: str, note: str | None = None) -> None:
         self._call(workflow, outcome, note)
 
-    def _call(self, workflow: str, outcome: str, note: str | None, **extra: int) -> None:
+    def _call(self, workflow: str, outcome: str, note: str | None, count: int = 1) -> None:
         try:
-            self._summary.record(None, KIND, workflow, outcome, note, **extra)
+            self._summary.record(None, KIND, workflow, outcome, note, count=count)
         except Exception:
             # The summary is a side channel: a tick never fails on it.
             logger.warning("operations summary not updated", workflow=workflow, outcome=outcome)
 
 
 def build_summary(settings: Settings) -> SummarySink:
-    try:
-        module = importlib.import_module("tray_agent.domain.agent.memory")
-    except ModuleNotFoundError:
-        return NoSummary()
-    summary_class = getattr(module, "OperationsSummary", None)
-    return NoSummary() if summary_class is None else OperationsSummarySink(summary_class(settings))
+    return OperationsSummarySink(OperationsSummary(settings))
