@@ -117,7 +117,9 @@ def _reviewer() -> str:
     "/events", summary="Submit a business event (HMAC-signed)", responses={202: {"description": "Accepted"}}
 )
 def post_event(event: Annotated[InboundEvent, Body()]) -> Response[EventAccepted]:
-    accepted: EventAccepted = _handle_once()(event)
+    handle_once = _handle_once()
+    handle_once.register_lambda_context(app.lambda_context)
+    accepted: EventAccepted = handle_once(event)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
@@ -196,5 +198,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except TrayAgentError as exc:  # 401 before routing: nothing is parsed, nothing changes
         return proxy_error_response(exc)
     app.append_context(principal=principal)
-    _handle_once().register_lambda_context(context)
     return app.resolve(event, context)
