@@ -37,3 +37,10 @@ def new_event(event_type: str = "lead.created", **overrides: Any) -> dict[str, A
     }
     event.update(overrides)
     return event
+
+
+def work_key(origin_id: str, kind: str = "event") -> str:
+    """The prefix of every Tray attempt key the agent uses for one event's (or situation's) work."""
+    from tray_agent.models.work import WorkKind, work_id_for
+
+    return work_id_for(WorkKind(kind), origin_id) + "."

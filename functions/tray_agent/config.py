@@ -34,6 +34,7 @@ class Settings(BaseModel):
     monitor_table: str = "tray-agent-monitor"
     catalog_table: str = "tray-agent-catalog"
     po_intake_table: str = "tray-agent-po-intake"
+    work_table: str = "tray-agent-work"
 
     # S3 / Step Functions / SNS
     po_bucket: str = "tray-agent-po-drops"
@@ -42,6 +43,8 @@ class Settings(BaseModel):
     po_work_prefix: str = "work/"  # extracted PDFs, one per pipeline execution
     po_max_attachments: int = Field(default=10, gt=0)  # PDF attachments read from one email
     alerts_topic_arn: str = ""
+    # Documents too large for a DynamoDB item (a near-1 MB event, its decision's inputs).
+    payloads_bucket: str = "tray-agent-payloads"
 
     # Tray
     tray_region: TrayRegion = "us"
@@ -97,6 +100,13 @@ class Settings(BaseModel):
     monitor_salesforce_connector_version: str = "8.1"
     monitor_salesforce_auth_id: str = ""  # empty: the first Salesforce authentication Tray lists
     monitor_running_checks_per_tick: int = Field(default=100, ge=0)
+
+    # Work ledger: leases, waiting for a concurrent duplicate, incidents and their probes
+    work_lease_s: float = Field(default=60.0, gt=0)  # a crashed worker's item is swept after this
+    work_duplicate_wait_s: float = Field(default=5.0, ge=0)  # a redelivery waits for the first
+    work_probe_interval_s: float = Field(default=60.0, gt=0)  # how often an open incident is probed
+    work_drain_per_sweep: int = Field(default=200, ge=1)  # held items run per sweep (Tray's limits)
+    work_retention_days: int = Field(default=365, ge=1)
 
     # Retention and limits
     context_retention_days: int = 90

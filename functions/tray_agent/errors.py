@@ -70,6 +70,12 @@ class UpstreamError(TrayAgentError):
     http_status = 502
 
 
+class StorageUnavailableError(TrayAgentError):
+    """Our own storage (DynamoDB, S3) failed after its retries: nothing is lost, try again shortly."""
+
+    http_status = 503
+
+
 class PurchaseOrderRejectedError(ConflictError):
     """A reviewer rejected the purchase order (the paused execution fails with this name)."""
 

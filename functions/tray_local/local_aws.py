@@ -62,3 +62,7 @@ def create_tables(settings: Settings) -> None:
         name = getattr(settings, spec.settings_field)
         if name not in existing:
             client.create_table(**_table_definition(name, spec))
+    # The payloads bucket holds what does not fit in an item (the ledger's and the audit's).
+    s3 = boto3.client("s3", region_name="us-east-1")
+    if settings.payloads_bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=settings.payloads_bucket)

@@ -96,11 +96,13 @@ class LocalEnvironment:
     @staticmethod
     def _reset_caches() -> None:
         from tray_agent.domain.agent.brain import build_brains
+        from tray_agent.domain.agent.service import build_work_engine
         from tray_agent.handlers import api
 
         get_settings.cache_clear()
         build_brains.cache_clear()
-        for cached in (api._service_for, api._reviews_for, api._handle_once_for):
+        build_work_engine.cache_clear()
+        for cached in (api._service_for, api._reviews_for):
             cached.cache_clear()
 
     def api(
@@ -135,7 +137,7 @@ class LocalEnvironment:
             }
         all_headers.update(headers or {})
         with _INIT_LOCK:  # the init phase: build what the first request would build
-            api._handle_once()
+            api._service()
             api._reviews()
         event = http_api_event(method, path, raw, headers=all_headers, query=query)
         return HttpAnswer.from_proxy_result(api.handler(event, LambdaContext()))

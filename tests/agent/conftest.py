@@ -73,3 +73,10 @@ def decision(env: Any, decision_id: str) -> dict[str, Any]:
     assert answer.status == 200, answer.body
     body: dict[str, Any] = answer.body
     return body
+
+
+def review_key(env: Any, review_id: str) -> str:
+    """The attempt-key prefix of the work a decision review holds."""
+    work_id = env.api("GET", f"/reviews/{review_id}").body["work_id"]
+    assert work_id, f"review {review_id} names no work"
+    return f"{work_id}."

@@ -8,7 +8,7 @@ import textwrap
 from typing import Any
 
 from tests.agent.conftest import customer, decision, final, runs_for
-from tests.conftest import new_event
+from tests.conftest import new_event, work_key
 from tests.support.fake_openai import FakeOpenAI, ScriptedReply
 
 INJECTION = (
@@ -81,7 +81,7 @@ def test_a_decision_below_the_confidence_threshold_is_held_for_review(
     )
     event = new_event("ticket.created", source="zendesk", data={"ticket_id": "t-2", "subject": "??"})
     answer = llm_env.api("POST", "/events", event)
-    assert runs_for(llm_env, f"{event['id']}:") == []
+    assert runs_for(llm_env, work_key(event["id"])) == []
     record = decision(llm_env, answer.body["decision_id"])
     assert record["outcome"] == "in_review"
     assert "confidence 0.40 is below the 0.70 threshold" in record["guardrail"]
@@ -108,7 +108,7 @@ def test_model_errors_fall_back_to_the_policy_and_the_event_is_not_lost(
     assert answer.status == 202, answer.body
     assert answer.body["brain"] == "policy"
     assert answer.body["workflow"] == "lead_enrichment"
-    assert len(runs_for(llm_env, f"{event['id']}:")) == 1
+    assert len(runs_for(llm_env, work_key(event["id"]))) == 1
     record = decision(llm_env, answer.body["decision_id"])
     assert "InternalServerError" in record["decision"]["fallback_reason"]
     assert record["decision"]["usage"]["requests"] == 0
@@ -163,7 +163,7 @@ def test_the_policy_path_never_imports_openai() -> None:
     script = textwrap.dedent(
         """
         import sys
-        from tests.conftest import new_event
+        from tests.conftest import new_event, work_key
         from tray_local.local_env import LocalEnvironment
 
         with LocalEnvironment.start() as env:

@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 
-from tests.agent.conftest import customer, decision, runs_for
-from tests.conftest import new_event
+from tests.agent.conftest import customer, decision, review_key, runs_for
+from tests.conftest import new_event, work_key
 from tray_agent.domain.auth import sign
 from tray_local.local_env import LOCAL_SIGNING_SECRET
 
@@ -31,7 +31,7 @@ def _refund_request(env: Any, amount: float = 120.0) -> tuple[str, dict[str, Any
 def test_held_decision_is_listed_then_approval_runs_it_exactly_once(local_env: Any) -> None:
     cid, accepted = _refund_request(local_env)
     review_id = accepted["review_id"]
-    assert runs_for(local_env, f"review:{review_id}") == []
+    assert runs_for(local_env, review_key(local_env, review_id)) == []
 
     listed = local_env.api("GET", "/reviews")
     assert review_id in [item["review_id"] for item in listed.body]
@@ -45,7 +45,7 @@ def test_held_decision_is_listed_then_approval_runs_it_exactly_once(local_env: A
             pool.map(lambda _: local_env.api("POST", f"/reviews/{review_id}/approve", {}), range(5))
         )
     assert sorted(a.status for a in answers) == [200, 409, 409, 409, 409], [a.body for a in answers]
-    [run] = runs_for(local_env, f"review:{review_id}")
+    [run] = runs_for(local_env, review_key(local_env, review_id))
     assert run.input == {"customer_id": cid, "amount": 120.0, "currency": "EUR"}
 
     record = decision(local_env, accepted["decision_id"])
@@ -71,7 +71,7 @@ def test_approval_with_edited_input_runs_the_edit_and_bad_edits_change_nothing(l
     )
     assert ok.status == 200, ok.body
     assert ok.body["resolution_payload"]["calls"][0]["input"]["amount"] == 450
-    [run] = runs_for(local_env, f"review:{review_id}")
+    [run] = runs_for(local_env, review_key(local_env, review_id))
     assert run.input == edit
 
 
@@ -82,7 +82,7 @@ def test_rejection_records_the_reason_and_runs_nothing(local_env: Any) -> None:
     assert answer.status == 200
     assert answer.body["status"] == "rejected"
     assert local_env.api("POST", f"/reviews/{review_id}/approve", {}).status == 409
-    assert runs_for(local_env, f"review:{review_id}") == []
+    assert runs_for(local_env, review_key(local_env, review_id)) == []
     assert decision(local_env, accepted["decision_id"])["outcome"] == "rejected"
 
 
@@ -129,7 +129,7 @@ def test_unsigned_badly_signed_and_replayed_events_are_401_and_change_nothing(lo
         answer = local_env.api("POST", "/events", body, headers=headers, auth=False)
         assert answer.status == 401, (name, answer.body)
         assert answer.body["error"] == "Authentication"
-    assert runs_for(local_env, f"{event['id']}:") == []
+    assert runs_for(local_env, work_key(event["id"])) == []
     assert _decision_count(local_env) == before
 
     good = signed(body)
@@ -139,7 +139,7 @@ def test_unsigned_badly_signed_and_replayed_events_are_401_and_change_nothing(lo
     assert replay.status == 401
     assert "replayed" in replay.body["message"]
     assert _decision_count(local_env) == after_first
-    assert len(runs_for(local_env, f"{event['id']}:")) == 1
+    assert len(runs_for(local_env, work_key(event["id"]))) == 1
 
 
 def test_review_endpoints_need_a_reviewer_token(local_env: Any) -> None:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.agent.conftest import MODEL, customer, decision, final, runs_for
-from tests.conftest import new_event
+from tests.conftest import new_event, work_key
 from tests.support.fake_openai import FakeOpenAI, ScriptedReply
 
 
@@ -46,7 +46,7 @@ def test_scenario_1_model_routes_the_series_b_fintech_to_enterprise(
     assert answer.status == 202, answer.body
     assert answer.body["brain"] == "llm"
     assert answer.body["workflow"] == "enterprise_lead_routing"
-    [run] = runs_for(llm_env, f"{event['id']}:")
+    [run] = runs_for(llm_env, work_key(event["id"]))
     assert run.input["briefing_note"] == brief
 
     second_request = fake_openai.requests[1]
@@ -77,7 +77,7 @@ def test_scenario_1_spam_is_dropped_before_a_token_is_spent(llm_env: Any, fake_o
     assert answer.body["action"] == "ignore"
     assert answer.body["brain"] == "policy"
     assert fake_openai.requests == []
-    assert runs_for(llm_env, f"{event['id']}:") == []
+    assert runs_for(llm_env, work_key(event["id"])) == []
 
 
 def test_scenario_2_model_sees_three_failed_orders_and_expedites(
@@ -102,7 +102,7 @@ def test_scenario_2_model_sees_three_failed_orders_and_expedites(
     event = new_event("order.created", customer_id=cid, source="shopify", data=order)
     answer = llm_env.api("POST", "/events", event)
     assert answer.status == 202, answer.body
-    [run] = runs_for(llm_env, f"{event['id']}:")
+    [run] = runs_for(llm_env, work_key(event["id"]))
     assert run.input == {"order_data": order, "expedited": True}
     assert '"failed_orders_7d": 3' in _user_message(fake_openai.requests[0])
     looked_up = json.loads(fake_openai.requests[1]["messages"][-1]["content"])
@@ -124,7 +124,7 @@ def test_scenario_3_model_writes_the_csm_brief(llm_env: Any, fake_openai: FakeOp
     data = {"ticket_frequency_change_pct": 100, "usage_change_pct": -33, "renewal_in_days": 12}
     event = new_event("customer.health_signals", customer_id=cid, source="warehouse", data=data)
     assert llm_env.api("POST", "/events", event).body["workflow"] == "csm_health_task"
-    [run] = runs_for(llm_env, f"{event['id']}:")
+    [run] = runs_for(llm_env, work_key(event["id"]))
     assert run.input["brief"] == brief
 
 
@@ -154,7 +154,7 @@ def test_scenario_4_model_picks_tools_and_permissions(llm_env: Any, fake_openai:
     }
     event = new_event("employee.hired", source="bamboohr", data=data)
     llm_env.api("POST", "/events", event)
-    [run] = runs_for(llm_env, f"{event['id']}:")
+    [run] = runs_for(llm_env, work_key(event["id"]))
     assert run.input["permissions"] == {"aws": "read", "github": "write"}
 
 
@@ -175,4 +175,4 @@ def test_scenario_5_duplicates_unknown_types_and_no_action(llm_env: Any, fake_op
     unknown = llm_env.api("POST", "/events", new_event("newsletter.opened", data={}))
     assert unknown.body["action"] == "ignore"
     assert len(fake_openai.requests) == 1  # neither cost a token
-    assert runs_for(llm_env, f"{first['id']}") == []
+    assert runs_for(llm_env, work_key(first["id"])) == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.agent.conftest import customer, decision, runs_for
-from tests.conftest import new_event
+from tests.conftest import new_event, work_key
 
 
 def test_scenario_1_fintech_series_b_goes_enterprise_with_a_briefing_note(local_env: Any) -> None:
@@ -24,7 +24,7 @@ def test_scenario_1_fintech_series_b_goes_enterprise_with_a_briefing_note(local_
     answer = local_env.api("POST", "/events", event)
     assert answer.status == 202, answer.body
     assert answer.body["workflow"] == "enterprise_lead_routing"
-    [run] = runs_for(local_env, f"{event['id']}:")
+    [run] = runs_for(local_env, work_key(event["id"]))
     assert run.workflow_name == "enterprise_lead_routing"
     assert "fast-growing fintech company (200 employees)" in run.input["briefing_note"]
     assert run.input["enrichment_sources"] == ["clearbit", "crunchbase", "pitchbook"]
@@ -36,7 +36,7 @@ def test_scenario_1_obvious_spam_is_dropped_before_any_tray_task(local_env: Any)
     answer = local_env.api("POST", "/events", event)
     assert answer.body["action"] == "ignore"
     assert "spam" in answer.body["reason"]
-    assert runs_for(local_env, f"{event['id']}:") == []
+    assert runs_for(local_env, work_key(event["id"])) == []
 
 
 def test_scenario_2_three_failed_orders_last_week_get_the_expedited_path(local_env: Any) -> None:
@@ -45,21 +45,21 @@ def test_scenario_2_three_failed_orders_last_week_get_the_expedited_path(local_e
         "order.created", customer_id=cid, source="shopify", data={"order_id": "o-0", "total": 10}
     )
     assert local_env.api("POST", "/events", normal).body["decision_id"]
-    assert runs_for(local_env, f"{normal['id']}:")[0].input["expedited"] is False
+    assert runs_for(local_env, work_key(normal["id"]))[0].input["expedited"] is False
     for n in range(3):
         failed = new_event(
             "order.failed", customer_id=cid, source="shopify", data={"order_id": f"o-{n}", "error": "x"}
         )
         answer = local_env.api("POST", "/events", failed)
         assert answer.body["action"] == "ignore"  # remembered, no Tray run
-        assert runs_for(local_env, f"{failed['id']}:") == []
+        assert runs_for(local_env, work_key(failed["id"])) == []
     order = new_event(
         "order.created", customer_id=cid, source="shopify", data={"order_id": "o-4", "total": 99}
     )
     answer = local_env.api("POST", "/events", order)
     assert answer.status == 202, answer.body
     assert "3 failed orders" in answer.body["reason"]
-    [run] = runs_for(local_env, f"{order['id']}:")
+    [run] = runs_for(local_env, work_key(order["id"]))
     assert run.input == {"order_data": {"order_id": "o-4", "total": 99}, "expedited": True}
     record = decision(local_env, answer.body["decision_id"])
     assert record["inputs"]["context"]["failed_orders_7d"] == 3
@@ -71,7 +71,7 @@ def test_scenario_3_churn_signals_together_trigger_the_csm_task_with_a_brief(loc
     event = new_event("customer.health_signals", customer_id=cid, source="warehouse", data=signals)
     answer = local_env.api("POST", "/events", event)
     assert answer.body["workflow"] == "csm_health_task"
-    [run] = runs_for(local_env, f"{event['id']}:")
+    [run] = runs_for(local_env, work_key(event["id"]))
     assert run.input["risk_level"] == "high"
     assert run.input["customer_id"] == cid
     brief = run.input["brief"]
@@ -81,7 +81,7 @@ def test_scenario_3_churn_signals_together_trigger_the_csm_task_with_a_brief(loc
     calm = new_event("customer.health_signals", customer_id=cid, source="warehouse", data=one_signal)
     answer = local_env.api("POST", "/events", calm)
     assert answer.body["action"] == "ignore"
-    assert runs_for(local_env, f"{calm['id']}:") == []
+    assert runs_for(local_env, work_key(calm["id"])) == []
 
 
 def test_scenario_4_role_department_seniority_pick_tools_and_permissions(local_env: Any) -> None:
@@ -107,8 +107,8 @@ def test_scenario_4_role_department_seniority_pick_tools_and_permissions(local_e
     )
     for event in (junior, director):
         assert local_env.api("POST", "/events", event).body["workflow"] == "employee_provisioning"
-    [junior_run] = runs_for(local_env, f"{junior['id']}:")
-    [director_run] = runs_for(local_env, f"{director['id']}:")
+    [junior_run] = runs_for(local_env, work_key(junior["id"]))
+    [director_run] = runs_for(local_env, work_key(director["id"]))
     assert "aws" in junior_run.input["tools"]
     assert junior_run.input["permissions"]["aws"] == "read"  # a junior engineer gets no AWS admin
     assert "marketo" not in junior_run.input["tools"]
@@ -123,11 +123,11 @@ def test_scenario_5_duplicate_and_irrelevant_events_are_ignored_with_a_reason(lo
     answer = local_env.api("POST", "/events", again)
     assert answer.body["action"] == "ignore"
     assert f"duplicate of event {first['id']}" in answer.body["reason"]
-    assert runs_for(local_env, f"{again['id']}:") == []
+    assert runs_for(local_env, work_key(again["id"])) == []
 
     irrelevant = new_event("newsletter.opened", source="mailchimp", data={"campaign": "nov"})
     answer = local_env.api("POST", "/events", irrelevant)
     assert answer.body["action"] == "ignore"
     assert "no rule handles event type 'newsletter.opened'" in answer.body["reason"]
     assert decision(local_env, answer.body["decision_id"])["outcome"] == "ignored"
-    assert runs_for(local_env, f"{irrelevant['id']}:") == []
+    assert runs_for(local_env, work_key(irrelevant["id"])) == []

@@ -10,12 +10,12 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.conftest import new_event
+from tests.conftest import new_event, work_key
 
 
 def executions_for(env: Any, event_id: str) -> list[Any]:
     env.simulator.wait_idle()
-    return [e for e in env.simulator.executions() if (e.idempotency_key or "").startswith(f"{event_id}:")]
+    return [e for e in env.simulator.executions() if (e.idempotency_key or "").startswith(work_key(event_id))]
 
 
 def test_event_triggers_the_mapped_workflow_and_records_the_decision(local_env: Any) -> None:

@@ -101,5 +101,6 @@ def test_picklist_values_are_matched_only_when_unambiguous() -> None:
 def test_chains_and_agent_events_are_read_from_idempotency_keys() -> None:
     assert chain_of(_failed(None, key="monitor:exec-root:2")) == ("exec-root", 2, None)
     assert chain_of(_failed(None, key="monitor:exec-root:1:c3")) == ("exec-root.c3", 0, None)
-    assert chain_of(_failed(None, key="evt-9:0:lead_enrichment")) == ("exec-1", 0, "evt-9")
+    work = "event-" + "0" * 32
+    assert chain_of(_failed(None, key=f"{work}.a1.0")) == ("exec-1", 0, work)
     assert chain_of(_failed(None)) == ("exec-1", 0, None)

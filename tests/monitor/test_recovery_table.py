@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import work_key
 from tests.monitor.conftest import MonitorEnv, ago, later, use_settings
 from tray_agent.domain.monitor.recovery import decision_id_for, review_id_for
 from tray_agent.domain.reviews import build_review_service
@@ -266,10 +267,10 @@ def test_agent_triggered_execution_links_back_to_its_event(monitor_env: MonitorE
         message="Zendesk returned HTTP 500",
         connector="zendesk",
         created_at=ago(minutes=2),
-        idempotency_key="evt-42:0:support_ticket_triage",
+        idempotency_key=work_key("evt-42") + "a1.0",
     )
     env.sim.seed_executions([failed])
     run_tick()
     decision = _decision(env, failed.id)
-    assert decision["event_id"] == "evt-42"
+    assert decision["event_id"] == work_key("evt-42").rstrip(".")
     assert decision["source"] == "tray-monitor" and decision["outcome"] == "triggered"

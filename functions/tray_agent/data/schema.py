@@ -48,4 +48,21 @@ PO_INTAKE = TableSpec(
     indexes=(IndexSpec("by_object", partition_key="object_key", sort_key="intake_id"),),
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (IDEMPOTENCY, DECISIONS, CONTEXT, REVIEWS, MONITOR, CATALOG, PO_INTAKE)
+# The work ledger (models/work.py): the sparse index holds only unfinished work and open incidents.
+WORK = TableSpec(
+    "work_table",
+    partition_key="work_id",
+    ttl_attribute="expires_at",
+    indexes=(IndexSpec("by_open_state", partition_key="open_state", sort_key="due_at"),),
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    IDEMPOTENCY,
+    DECISIONS,
+    CONTEXT,
+    REVIEWS,
+    MONITOR,
+    CATALOG,
+    PO_INTAKE,
+    WORK,
+)

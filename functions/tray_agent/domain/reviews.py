@@ -53,6 +53,7 @@ class ReviewService:
         decision_id: str | None = None,
         task_token: str | None = None,
         review_id: str | None = None,
+        work_id: str | None = None,
     ) -> ReviewItem:
         item = ReviewItem(
             review_id=review_id or str(uuid.uuid4()),
@@ -64,11 +65,15 @@ class ReviewService:
             payload=payload,
             customer_id=customer_id,
             decision_id=decision_id,
+            work_id=work_id,
             task_token=task_token,
         )
         self._repository.put(item)
         logger.info("review filed", review_id=item.review_id, kind=kind.value, findings=len(item.findings))
         return item
+
+    def find(self, review_id: str) -> ReviewItem | None:
+        return self._repository.get(review_id)
 
     def get(self, review_id: str) -> ReviewItem:
         item = self._repository.get(review_id)

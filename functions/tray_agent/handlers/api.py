@@ -15,18 +15,19 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from tray_agent.config import Settings, get_settings
-from tray_agent.data.idempotency import OncePerKey
 from tray_agent.domain.agent.memory import DailySummary, OperationsSummary
 from tray_agent.domain.agent.service import EventService, build_event_service
 from tray_agent.domain.auth import Authenticator, Principal
-from tray_agent.errors import PayloadTooLargeError, TrayAgentError
+from tray_agent.errors import PayloadTooLargeError, StorageUnavailableError, TrayAgentError
 from tray_agent.handlers.http_errors import error_response, proxy_error_response, validation_error_response
 from tray_agent.handlers.po_routes import router as po_router
 from tray_agent.models.decisions import DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewStatus
+from tray_agent.models.work import Incident, WorkItem, WorkState
 from tray_agent.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -81,10 +82,6 @@ def _reviews() -> ReviewService:
     return _reviews_for(get_settings())
 
 
-def _handle_once() -> OncePerKey[InboundEvent, EventAccepted]:
-    return _handle_once_for(get_settings())
-
-
 @cache
 def _service_for(settings: Settings) -> EventService:
     return build_event_service(settings)
@@ -97,17 +94,6 @@ def _reviews_for(settings: Settings) -> ReviewService:
     return build_review_service(settings)
 
 
-@cache
-def _handle_once_for(settings: Settings) -> OncePerKey[InboundEvent, EventAccepted]:
-    return OncePerKey(
-        _service_for(settings).handle,
-        table_name=settings.idempotency_table,
-        key_path="id",
-        output_model=EventAccepted,
-        expires_after_s=settings.idempotency_expiry_s,
-    )
-
-
 def _reviewer() -> str:
     principal: Principal = app.context["principal"]
     return principal.name
@@ -117,9 +103,8 @@ def _reviewer() -> str:
     "/events", summary="Submit a business event (HMAC-signed)", responses={202: {"description": "Accepted"}}
 )
 def post_event(event: Annotated[InboundEvent, Body()]) -> Response[EventAccepted]:
-    handle_once = _handle_once()
-    handle_once.register_lambda_context(app.lambda_context)
-    accepted: EventAccepted = handle_once(event)
+    # The work ledger is the idempotency: a repeated id gets the first answer, never a second run.
+    accepted = _service().handle(event)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
@@ -156,6 +141,31 @@ def approve_review(review_id: str, request: Annotated[ApproveRequest | None, Bod
 @app.post("/reviews/<review_id>/reject", summary="Reject with a reason")
 def reject_review(review_id: str, request: Annotated[RejectRequest, Body()]) -> ReviewItem:
     return _reviews().reject(review_id, _reviewer(), request)
+
+
+@app.get("/work", summary="Unfinished work by state (held, in_review, acting …), oldest first")
+def list_work(state: Annotated[WorkState, Query()] = WorkState.HELD) -> list[WorkItem]:
+    return _service().list_work(state)
+
+
+@app.get("/work/<work_id>", summary="One work item: its state, attempts, executions and incident")
+def get_work(work_id: str) -> WorkItem:
+    return _service().get_work(work_id)
+
+
+@app.post("/work/<work_id>/release", summary="Run held or failed work again now (a new attempt)")
+def release_work(work_id: str) -> WorkItem:
+    return _service().release(work_id)
+
+
+@app.post("/work/<work_id>/cancel", summary="Cancel held, failed or in-review work: it never runs")
+def cancel_work(work_id: str, request: Annotated[RejectRequest, Body()]) -> WorkItem:
+    return _service().cancel(work_id, _reviewer(), request.reason)
+
+
+@app.get("/incidents", summary="Open incidents and the work they hold")
+def list_incidents() -> list[Incident]:
+    return _service().incidents()
 
 
 @app.get("/health", summary="Liveness")
@@ -198,4 +208,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except TrayAgentError as exc:  # 401 before routing: nothing is parsed, nothing changes
         return proxy_error_response(exc)
     app.append_context(principal=principal)
-    return app.resolve(event, context)
+    try:
+        return app.resolve(event, context)
+    except (ClientError, BotoCoreError) as exc:
+        # Our own storage failed after botocore's retries. Whatever was accepted is in the ledger
+        # and finishes on redelivery or by the sweeper: say "try again", never a bare 500.
+        logger.error("storage unavailable", error=type(exc).__name__)
+        return proxy_error_response(StorageUnavailableError("storage is unavailable; retry shortly"))

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from tray_agent.errors import DuplicateInProgressError, TrayAgentError
+from tray_agent.errors import DuplicateInProgressError, StorageUnavailableError, TrayAgentError
 from tray_agent.observability import logger
 
 
@@ -25,7 +25,8 @@ def error_response(exc: TrayAgentError) -> Response[str]:
         logger.error("request failed", error=type(exc).__name__, reason=exc.message)
     else:
         logger.info("request refused", error=type(exc).__name__, status=exc.http_status)
-    headers = {"Retry-After": "1"} if isinstance(exc, DuplicateInProgressError) else None
+    retry_later = isinstance(exc, DuplicateInProgressError | StorageUnavailableError)
+    headers = {"Retry-After": "1"} if retry_later else None
     return Response(
         status_code=exc.http_status,
         content_type=content_types.APPLICATION_JSON,

@@ -24,7 +24,9 @@ ACTING_ACTIONS = frozenset(
 
 
 class Outcome(StrEnum):
+    PENDING = "pending"  # decided, its work not finished yet (the ledger says where it is)
     TRIGGERED = "triggered"
+    HELD = "held"  # cannot run now (an incident): runs when Tray recovers
     IN_REVIEW = "in_review"
     IGNORED = "ignored"
     FAILED = "failed"
@@ -108,6 +110,7 @@ class DecisionRecord(BaseModel):
     """The audit record of one decision, as stored and as served by GET /decisions/{id}."""
 
     decision_id: str
+    work_id: str | None = None  # the ledger item (GET /work/{id}) that carries the decision out
     event_id: str
     event_type: str
     source: str

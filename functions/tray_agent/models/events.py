@@ -34,6 +34,8 @@ class EventAccepted(BaseModel):
     reason: str | None = None
     brain: str | None = None  # "policy" or "llm"
     review_id: str | None = None  # set when the decision waits for a person
+    status: str | None = None  # the work's state: done, held, in_review, acting, ignored, failed …
+    work_id: str | None = None  # GET /work/{work_id}: where the work is, its attempts and incident
 
 
 class ErrorBody(BaseModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ReviewKind(StrEnum):
@@ -33,6 +33,7 @@ class ReviewItem(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     customer_id: str | None = None
     decision_id: str | None = None
+    work_id: str | None = None  # the ledger item an approval moves on
     # Step Functions task token for a paused execution (kind purchase_order); never shown to reviewers.
     task_token: str | None = Field(default=None, exclude=True)
     resolved_at: datetime | None = None
@@ -42,6 +43,9 @@ class ReviewItem(BaseModel):
 
 
 class ApproveRequest(BaseModel):
+    # A misspelt field must not be ignored (an unedited amount would run): 422 naming it.
+    model_config = ConfigDict(extra="forbid")
+
     edited_payload: dict[str, Any] | None = Field(
         default=None, description="Replaces the item's payload before it runs (e.g. corrected PO lines)"
     )
@@ -49,4 +53,6 @@ class ApproveRequest(BaseModel):
 
 
 class RejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(min_length=1, max_length=2000)

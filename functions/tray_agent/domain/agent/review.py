@@ -1,26 +1,29 @@
-"""Resolver for reviews of kind "decision": approval runs the held calls, exactly once.
+"""Resolver for reviews of kind "decision": approval moves the held work on, exactly once.
 
 Found by ``tray_agent.domain.reviews.build_review_service`` (``build_resolver(settings)``).
 The review item's payload is ``{"calls": [{"workflow": ..., "input": {...}, "retry_of": ...}]}``;
 a reviewer may approve it edited (the same shape, or ``{"input": {...}}`` for a single call).
-The Tray idempotency keys (``review:<id>:<n>:<workflow>``) make a repeated run start nothing new.
+The edit is validated before the review is resolved, so an invalid edit changes nothing.
+Approval never gets used up: the approved calls are written to the work ledger and run; if
+Tray cannot take them now, the work is held and runs when Tray recovers.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from tray_agent.config import Settings
-from tray_agent.data.decisions import DecisionsRepository
 from tray_agent.domain.agent.registry import ToolRegistry
-from tray_agent.domain.agent.runner import WorkflowRunner
-from tray_agent.errors import InvalidInputError, TrayAgentError, UpstreamError
-from tray_agent.models.decisions import ExecutionRef, Outcome, WorkflowCall
+from tray_agent.errors import ConflictError, InvalidInputError
+from tray_agent.models.decisions import WorkflowCall
 from tray_agent.models.reviews import ReviewItem
 from tray_agent.observability import logger
+
+if TYPE_CHECKING:
+    from tray_agent.domain.agent.work import WorkEngine
 
 
 class _HeldCalls(BaseModel):
@@ -28,12 +31,9 @@ class _HeldCalls(BaseModel):
 
 
 class DecisionReviewResolver:
-    def __init__(
-        self, registry: ToolRegistry, runner: WorkflowRunner, decisions: DecisionsRepository
-    ) -> None:
+    def __init__(self, registry: ToolRegistry, engine: Callable[[], WorkEngine]) -> None:
         self._registry = registry
-        self._runner = runner
-        self._decisions = decisions
+        self._engine = engine  # built on first use: the engine itself files reviews
 
     def validate(self, item: ReviewItem, payload: dict[str, Any]) -> dict[str, Any]:
         if set(payload) == {"input"}:  # shortcut: edit the input of a single held call
@@ -50,54 +50,28 @@ class DecisionReviewResolver:
                 f"the approved payload must be {{'calls': [...]}}: {exc.errors()[0]['msg']}"
             ) from exc
         for call in calls:
-            if not call.retry_of:
-                self._registry.get(call.workflow)  # only registered workflows run
-            if call.input and call.workflow in self._registry:
+            self._registry.get(call.workflow)  # only registered workflows run, retries included
+            if call.input:
                 self._registry.validate_input(call.workflow, call.input)
         return {"calls": [call.model_dump(mode="json") for call in calls]}
 
     def on_approve(self, item: ReviewItem, payload: dict[str, Any]) -> None:
+        if not item.work_id:
+            raise ConflictError(f"review {item.review_id} has no work to run")
         calls = _HeldCalls.model_validate(payload).calls
-        executions: list[ExecutionRef] = []
-        error: str | None = None
-        try:
-            for index, call in enumerate(calls):
-                key = f"review:{item.review_id}:{index}:{call.workflow}"
-                executions.append(self._runner.run(call, idempotency_key=key))
-        except TrayAgentError as exc:
-            error = exc.message
-        outcome = Outcome.FAILED if error else (Outcome.TRIGGERED if calls else Outcome.IGNORED)
-        self._update(item, outcome, executions, error)
+        work = self._engine().approve(item.work_id, calls, item.resolved_by or "reviewer")
         logger.info(
-            "held decision run", review_id=item.review_id, runs=len(executions), failed=error is not None
+            "approved work moved", review_id=item.review_id, work_id=work.work_id, state=work.state.value
         )
-        if error:
-            raise UpstreamError(f"approved, but Tray failed: {error}", details={"review_id": item.review_id})
 
     def on_reject(self, item: ReviewItem, reason: str) -> None:
-        self._update(item, Outcome.REJECTED, [], None)
-
-    def _update(
-        self, item: ReviewItem, outcome: Outcome, executions: list[ExecutionRef], error: str | None
-    ) -> None:
-        if not item.decision_id:
-            return
-        record = self._decisions.get(item.decision_id)
-        if record is None:
-            return
-        record.outcome = outcome
-        record.executions = executions
-        record.error = error
-        record.resolved_at = item.resolved_at or datetime.now(UTC)
-        record.resolved_by = item.resolved_by
-        self._decisions.put(record)
+        if item.work_id:
+            self._engine().reject(item.work_id, item.resolved_by or "reviewer", reason)
 
 
 def build_resolver(settings: Settings) -> DecisionReviewResolver:
-    from tray_agent.domain.agent.service import build_decisions_repository
-    from tray_agent.tray import get_tray_clients
+    from tray_agent.domain.agent.service import build_work_engine
 
-    registry = ToolRegistry.from_file(settings.workflows_file)
     return DecisionReviewResolver(
-        registry, WorkflowRunner(registry, get_tray_clients(settings)), build_decisions_repository(settings)
+        ToolRegistry.from_file(settings.workflows_file), lambda: build_work_engine(settings)
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from tray_agent.domain.agent.registry import ToolRegistry
 from tray_agent.models.decisions import ExecutionRef, WorkflowCall
@@ -26,7 +27,9 @@ class WorkflowRunner:
         if call.retry_of:
             return self._retry(call, idempotency_key=idempotency_key)
         tool = self._registry.get(call.workflow)
-        payload = self._registry.validate_input(call.workflow, call.input)
+        payload = self._with_attempt_key(
+            tool, self._registry.validate_input(call.workflow, call.input), idempotency_key
+        )
         if tool.trigger.webhook_url:
             result = self._tray.webhooks.trigger(
                 tool.trigger.webhook_url, payload, idempotency_key=idempotency_key, mode=tool.trigger.mode
@@ -43,15 +46,35 @@ class WorkflowRunner:
         logger.info("workflow triggered", workflow=tool.name, execution_id=ref.execution_id)
         return ref
 
+    @staticmethod
+    def _with_attempt_key(tool: Any, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        """Workflows that check processed ids (Tray Data Storage) get the attempt key in the payload."""
+        check = getattr(tool, "processed_ids_check", None)
+        if check is None:
+            return payload
+        return {**payload, check.key_field: key}
+
+    def find(self, call: WorkflowCall, *, attempt_key: str, since: datetime) -> ExecutionRef | None:
+        """The run an attempt started, if Tray has it (only workflows whose payload carries the key)."""
+        if call.retry_of or call.workflow not in self._registry:
+            return None
+        tool = self._registry.get(call.workflow)
+        check = getattr(tool, "processed_ids_check", None)
+        finder = getattr(self._tray.workflows, "find_execution_by_key", None)
+        if check is None or finder is None or not tool.trigger.workflow_id:
+            return None
+        found = finder(tool.trigger.workflow_id, key_field=check.key_field, key=attempt_key, since=since)
+        if found is None:
+            return None
+        return ExecutionRef(workflow=tool.name, execution_id=found.id, status_code=200)
+
     def _retry(self, call: WorkflowCall, *, idempotency_key: str) -> ExecutionRef:
         assert call.retry_of is not None
+        # Only registered workflows are retried (guardrails send the rest to a person first).
+        self._registry.get(call.workflow)
         modified = None
         if call.input:
-            modified = (
-                self._registry.validate_input(call.workflow, call.input)
-                if call.workflow in self._registry
-                else call.input
-            )
+            modified = self._registry.validate_input(call.workflow, call.input)
         execution = self._tray.workflows.retry_execution(
             call.retry_of, modified_input=modified, idempotency_key=idempotency_key
         )

@@ -1,0 +1,135 @@
+"""Holding work that cannot run now, behind incidents, and noticing when it can run again.
+
+An incident names why (Tray refused our credentials, a workflow is disabled, Tray is failing
+or rate limiting longer than a request can wait), keyed so that at most one is open per
+cause. Each incident is escalated once, to people (the alerts topic) and to the daily
+summary. It closes when recovery is observed — a run of the same kind succeeds, or the
+sweeper's probe (the oldest held item, run again) goes through — and its held items then
+drain, oldest first. A failure after closing opens a new incident, escalated again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tray_agent.clock import Clock, utc_now
+from tray_agent.config import Settings
+from tray_agent.data.alerts import AlertsTopic
+from tray_agent.data.work import WorkRepository
+from tray_agent.domain.agent.memory import OperationsSummary
+from tray_agent.models.decisions import WorkflowCall
+from tray_agent.models.work import Incident, IncidentKind, WorkItem
+from tray_agent.observability import logger, metrics
+from tray_agent.tray.errors import (
+    TrayAuthRefreshFailedError,
+    TrayError,
+    TrayRateLimitedError,
+    TrayServerError,
+    TrayUnauthorizedError,
+    TrayWorkflowDisabledError,
+)
+
+TRAY_SERVICE = "service:tray"
+TRAY_AUTH = "auth:tray"
+
+
+def incident_for(workflow: str, exc: TrayError) -> tuple[IncidentKind, str, str] | None:
+    """(kind, key, reason) when ``exc`` means "not now" rather than "never"; None means never."""
+    if isinstance(exc, TrayWorkflowDisabledError):
+        return IncidentKind.WORKFLOW, f"workflow:{workflow}", f"workflow {workflow} is disabled in Tray"
+    if isinstance(exc, TrayAuthRefreshFailedError):
+        return IncidentKind.AUTH, f"auth:{workflow}", f"the authentication {workflow} uses has expired"
+    if isinstance(exc, TrayUnauthorizedError):
+        return IncidentKind.AUTH, TRAY_AUTH, "Tray refused the agent's credentials"
+    if isinstance(exc, TrayRateLimitedError):
+        return IncidentKind.SERVICE, TRAY_SERVICE, "Tray is rate limiting longer than a request can wait"
+    if isinstance(exc, TrayServerError):
+        return IncidentKind.SERVICE, TRAY_SERVICE, "Tray is failing (5xx)"
+    return None
+
+
+class Holds:
+    def __init__(
+        self,
+        ledger: WorkRepository,
+        alerts: AlertsTopic,
+        summary: OperationsSummary,
+        settings: Settings,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._ledger = ledger
+        self._alerts = alerts
+        self._summary = summary
+        self._probe_interval = timedelta(seconds=settings.work_probe_interval_s)
+        self._clock = clock
+
+    def hold_for(self, work: WorkItem, call: WorkflowCall, exc: TrayError) -> Incident | None:
+        """The open incident ``work`` is held behind, or None when the refusal is final."""
+        found = incident_for(call.workflow, exc)
+        if found is None:
+            return None
+        kind, key, reason = found
+        now = self._clock()
+        wait = self._probe_interval
+        if isinstance(exc, TrayRateLimitedError) and exc.retry_after_s:
+            wait = max(wait, timedelta(seconds=exc.retry_after_s))
+        incident = self._ledger.open_incident(
+            Incident(
+                incident_id=f"{key}@{int(now.timestamp() * 1000)}",
+                key=key,
+                kind=kind,
+                reason=reason,
+                opened_at=now,
+                next_probe_at=now + wait,
+            )
+        )
+        if self._ledger.claim_escalation(incident.incident_id):
+            self._escalate(incident, work, exc)
+        return incident
+
+    def _escalate(self, incident: Incident, work: WorkItem, exc: TrayError) -> None:
+        now = self._clock()
+        incident.escalated_at = now
+        self._ledger.put_incident(incident)
+        message = {
+            "incident_id": incident.incident_id,
+            "kind": incident.kind.value,
+            "reason": incident.reason,
+            "code": exc.code,
+            "first_held_work": work.work_id,
+            "what_to_do": _what_to_do(incident.kind),
+        }
+        self._alerts.publish(f"tray-agent: work held — {incident.reason}", message, severity="high")
+        self._summary.record(None, "incident", incident.key, "opened", note=f"{incident.reason} (held)")
+        metrics.add_metric(name="IncidentOpened", unit="Count", value=1)
+        logger.warning("incident opened", incident_id=incident.incident_id, kind=incident.kind.value)
+
+    def recovered(self, work: WorkItem) -> list[Incident]:
+        """A run went through: close the incidents its success disproves (held work then drains)."""
+        keys = {TRAY_SERVICE, TRAY_AUTH}
+        for call in work.calls:
+            keys |= {f"workflow:{call.workflow}", f"auth:{call.workflow}"}
+        closed = [incident for incident in self._ledger.open_incidents() if incident.key in keys]
+        for incident in closed:
+            self.close(incident, why=f"a run went through ({work.work_id})")
+        return closed
+
+    def close(self, incident: Incident, *, why: str) -> None:
+        incident.closed_at = self._clock()
+        self._ledger.close_incident(incident)
+        self._summary.record(None, "incident", incident.key, "closed", note=why)
+        logger.info("incident closed", incident_id=incident.incident_id, why=why)
+
+    def probed(self, incident: Incident) -> None:
+        """The probe did not go through: look again after the interval."""
+        incident.probes += 1
+        incident.next_probe_at = self._clock() + self._probe_interval
+        self._ledger.put_incident(incident)
+
+
+def _what_to_do(kind: IncidentKind) -> str:
+    return {
+        IncidentKind.AUTH: "re-connect the authentication in Tray; held work runs by itself once it is valid",
+        IncidentKind.WORKFLOW: "enable the workflow in Tray; held work runs by itself once it is enabled",
+        IncidentKind.SERVICE: "nothing: held work runs by itself when Tray answers again",
+    }[kind]

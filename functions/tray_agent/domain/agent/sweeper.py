@@ -1,0 +1,146 @@
+"""The sweeper: finishes what a crash left mid-way, probes incidents, drains held work.
+
+Run by the scheduled tick (and by ``tray-agent sweep`` locally). Each pass:
+1. takes over moving items whose worker's lease expired and finishes them (an attempt whose
+   outcome is unknown is looked for in Tray before anything is sent again);
+2. moves on work whose review a person resolved when the process died right after;
+3. probes each open incident that is due: its oldest held item runs again; if it goes
+   through the incident closes;
+4. drains held items whose incident closed, oldest first, each exactly once (a conditional
+   write decides who runs it), within a per-pass budget so Tray's limits hold.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+
+from tray_agent.clock import Clock, utc_now
+from tray_agent.config import Settings
+from tray_agent.data.work import StaleWorkError
+from tray_agent.domain.agent.holds import Holds
+from tray_agent.domain.agent.work import WorkEngine
+from tray_agent.domain.reviews import ReviewService
+from tray_agent.errors import ConflictError
+from tray_agent.models.decisions import WorkflowCall
+from tray_agent.models.reviews import ReviewStatus
+from tray_agent.models.work import Incident, WorkState
+from tray_agent.observability import logger
+
+
+class SweepReport(BaseModel):
+    resumed: int = 0
+    reviews_applied: int = 0
+    probes: int = 0
+    incidents_closed: int = 0
+    drained: int = 0
+    still_held: int = 0
+
+
+class Sweeper:
+    def __init__(
+        self,
+        engine: WorkEngine,
+        holds: Holds,
+        reviews: ReviewService,
+        settings: Settings,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._ledger = engine.ledger
+        self._holds = holds
+        self._reviews = reviews
+        self._settings = settings
+        self._clock = clock
+
+    def sweep(self) -> SweepReport:
+        report = SweepReport()
+        self._resume_moving(report)
+        self._apply_reviews(report)
+        self._probe_incidents(report)
+        self._drain(report)
+        logger.info("sweep done", **report.model_dump())
+        return report
+
+    def _resume_moving(self, report: SweepReport) -> None:
+        now = self._clock()
+        for state in (WorkState.RECEIVED, WorkState.DECIDED, WorkState.ACTING):
+            for item in list(self._ledger.open_items(state, due_before=now)):
+                try:
+                    if self._engine.resume(item.work_id) is not None:
+                        report.resumed += 1
+                except (StaleWorkError, ConflictError):
+                    continue  # someone else moved it first
+
+    def _apply_reviews(self, report: SweepReport) -> None:
+        settled = self._clock() - timedelta(seconds=self._settings.work_lease_s)
+        for item in list(self._ledger.open_items(WorkState.IN_REVIEW, due_before=settled)):
+            if not item.review_id:
+                continue
+            review = self._reviews.find(item.review_id)
+            if review is None or review.status is ReviewStatus.PENDING:
+                continue
+            try:
+                if review.status is ReviewStatus.APPROVED:
+                    calls = [
+                        WorkflowCall.model_validate(c)
+                        for c in (review.resolution_payload or {}).get("calls", [])
+                    ]
+                    self._engine.approve(item.work_id, calls, review.resolved_by or "reviewer")
+                else:
+                    self._engine.reject(
+                        item.work_id, review.resolved_by or "reviewer", review.resolution_note or ""
+                    )
+                report.reviews_applied += 1
+            except (StaleWorkError, ConflictError):
+                continue
+
+    def _probe_incidents(self, report: SweepReport) -> None:
+        now = self._clock()
+        for incident in self._ledger.open_incidents():
+            if incident.next_probe_at > now:
+                continue
+            held = self._held_behind(incident)
+            if not held:
+                self._holds.close(incident, why="no work is held behind it")
+                report.incidents_closed += 1
+                continue
+            report.probes += 1
+            try:
+                probe = self._engine.release(held[0])
+            except (StaleWorkError, ConflictError):
+                continue
+            if probe.state is WorkState.DONE:
+                report.incidents_closed += 1
+                report.drained += 1
+            elif probe.incident_id == incident.incident_id:
+                self._holds.probed(incident)
+
+    def _held_behind(self, incident: Incident) -> list[str]:
+        return [
+            item.work_id
+            for item in self._ledger.open_items(WorkState.HELD)
+            if item.incident_id == incident.incident_id
+        ]
+
+    def _drain(self, report: SweepReport) -> None:
+        budget = self._settings.work_drain_per_sweep
+        open_ids = {incident.incident_id for incident in self._ledger.open_incidents()}
+        for item in list(self._ledger.open_items(WorkState.HELD)):
+            if item.incident_id in open_ids:
+                report.still_held += 1
+                continue
+            if budget <= 0:
+                report.still_held += 1
+                continue
+            budget -= 1
+            try:
+                after = self._engine.release(item.work_id)
+            except (StaleWorkError, ConflictError):
+                continue
+            if after.state is WorkState.HELD:
+                report.still_held += 1
+                open_ids.add(after.incident_id or "")
+            else:
+                report.drained += 1
