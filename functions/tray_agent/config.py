@@ -27,7 +27,6 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     # DynamoDB tables
-    idempotency_table: str = "tray-agent-idempotency"
     decisions_table: str = "tray-agent-decisions"
     context_table: str = "tray-agent-context"
     reviews_table: str = "tray-agent-reviews"
@@ -111,7 +110,6 @@ class Settings(BaseModel):
     # Retention and limits
     context_retention_days: int = 90
     decision_retention_days: int = 365
-    idempotency_expiry_s: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
     po_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)  # a PDF or .eml handed to the PO parser
     po_max_pages: int = Field(default=200, gt=0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -22,6 +24,24 @@ class Data(Construct):
         self.tables: dict[str, dynamodb.Table] = {
             spec.settings_field: self._table(spec) for spec in ALL_TABLES
         }
+        # What does not fit in a DynamoDB item: a near-1 MB event in the ledger, its decision's inputs.
+        self.payloads = s3.Bucket(
+            self,
+            "Payloads",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # As long as the ledger and the audit trail that reference them.
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(366))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.payloads,
+            "AwsSolutions-S1",
+            "Written and read only by the stack's own functions, keyed by ledger and decision ids; "
+            "CloudTrail data events cover access auditing without a second log bucket.",
+        )
         self.tray_tokens = secretsmanager.Secret(
             self,
             "TrayTokens",
@@ -96,10 +116,29 @@ class Data(Construct):
                     f"Queries on the {field} table's own secondary indexes; no other table is reachable.",
                 )
 
+    def grant_payloads(self, function: lambda_.Function, *prefixes: str) -> None:
+        """Read and write large documents under the given prefixes only (ledger/, decisions/)."""
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[self.payloads.arn_for_objects(f"{prefix}*") for prefix in prefixes],
+            )
+        )
+        role = function.role
+        assert role is not None
+        for prefix in prefixes:
+            logical_id = Stack.of(self).get_logical_id(self.payloads.node.default_child)  # type: ignore[arg-type]
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]",
+                f"Objects under {prefix} in the payloads bucket, one per ledger item or decision id.",
+            )
+
     @property
     def environment(self) -> dict[str, str]:
         """The Settings fields every function needs to find the tables and secrets."""
         env = {f"TRAY_AGENT_{field.upper()}": table.table_name for field, table in self.tables.items()}
+        env["TRAY_AGENT_PAYLOADS_BUCKET"] = self.payloads.bucket_name
         env["TRAY_AGENT_TRAY_TOKEN_SECRET_NAME"] = self.tray_tokens.secret_name
         env["TRAY_AGENT_OPENAI_API_KEY_SECRET_NAME"] = self.openai_api_key.secret_name
         env["TRAY_AGENT_SIGNING_SECRET_NAME"] = self.signing_secret.secret_name

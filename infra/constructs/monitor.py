@@ -46,7 +46,11 @@ class Monitor(Construct):
         # stale events waiting behind a slow tick are dropped rather than piling up.
         self.function.configure_async_invoke(retry_attempts=0, max_event_age=TICK)
         # context_table: the agent's daily operations summary, which the monitor feeds.
-        data.grant(self.function, "monitor_table", "decisions_table", "reviews_table", "context_table")
+        # work_table: the tick also sweeps the work ledger (resumes, probes incidents, drains held work).
+        data.grant(
+            self.function, "monitor_table", "work_table", "decisions_table", "reviews_table", "context_table"
+        )
+        data.grant_payloads(self.function, "ledger/", "decisions/")
         data.tray_tokens.grant_read(self.function)
         # The agent's LLM brain, asked about failures the monitor cannot classify (when configured).
         data.openai_api_key.grant_read(self.function)

@@ -67,7 +67,8 @@ def test_drop_bucket_is_encrypted_ssl_only_private_logged_and_notifies_eventbrid
         if statement["Effect"] == "Deny"
         and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     ]
-    assert len(denies_plain_http) == 2  # the drop bucket and its access-log bucket
+    # Every bucket (the drop bucket, its access-log bucket, the payloads bucket) refuses plain HTTP.
+    assert len(denies_plain_http) == len(template.find_resources("AWS::S3::Bucket")) == 3
     template.resource_count_is("Custom::S3BucketNotifications", 0)  # no helper Lambda for notifications
 
 

@@ -25,7 +25,6 @@ class TableSpec:
     indexes: tuple[IndexSpec, ...] = field(default_factory=tuple)
 
 
-IDEMPOTENCY = TableSpec("idempotency_table", partition_key="id", ttl_attribute="expiration")
 DECISIONS = TableSpec(
     "decisions_table",
     partition_key="decision_id",
@@ -57,7 +56,6 @@ WORK = TableSpec(
 )
 
 ALL_TABLES: tuple[TableSpec, ...] = (
-    IDEMPOTENCY,
     DECISIONS,
     CONTEXT,
     REVIEWS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -13,10 +13,20 @@ from tray_agent.config import Settings, get_settings
 from tray_agent.domain.monitor.service import MonitorService, build_monitor_service
 from tray_agent.observability import logger, metrics, tracer
 
+if TYPE_CHECKING:
+    from tray_agent.domain.agent.sweeper import Sweeper
+
 
 @lru_cache(maxsize=2)
 def _service(settings: Settings) -> MonitorService:
     return build_monitor_service(settings)
+
+
+@lru_cache(maxsize=2)
+def _sweeper(settings: Settings) -> Sweeper:
+    from tray_agent.domain.agent.service import build_sweeper
+
+    return build_sweeper(settings)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -27,4 +37,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = _service(get_settings()).tick(scheduled.time, remaining_ms=context.get_remaining_time_in_millis)
     summary = report.summary()
     logger.info("monitor tick done", event_id=scheduled.id, **summary)
+    # The same schedule sweeps the work ledger: what a crash left mid-way, incidents, held work.
+    summary["sweep"] = _sweeper(get_settings()).sweep().model_dump()
     return summary
