@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -15,17 +16,27 @@ import pytest
 from tray_local.local_aws import create_tables
 
 
-@pytest.fixture
-def ledger_env(local_env: Any) -> Iterator[Any]:
+@contextmanager
+def fresh_ledger(env: Any, **extra: str) -> Iterator[Any]:
     name = f"tray-agent-work-{uuid.uuid4().hex[:8]}"
-    with local_env.reconfigured(
+    with env.reconfigured(
         TRAY_AGENT_WORK_TABLE=name,
         TRAY_AGENT_TRAY_MAX_ATTEMPTS="1",  # Tray's refusals reach the ledger at once
         TRAY_AGENT_WORK_PROBE_INTERVAL_S="0.01",
+        **extra,
     ) as settings:
         create_tables(settings)
-        local_env.settings = settings
-        yield local_env
+        saved, env.settings = env.settings, settings
+        try:
+            yield env
+        finally:
+            env.settings = saved
+
+
+@pytest.fixture
+def ledger_env(local_env: Any) -> Iterator[Any]:
+    with fresh_ledger(local_env) as env:
+        yield env
 
 
 def sweep() -> Any:

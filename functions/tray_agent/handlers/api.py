@@ -193,6 +193,17 @@ def on_validation_error(exc: RequestValidationError) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        return _handle(event, context)
+    except (ClientError, BotoCoreError) as exc:
+        # Our own storage failed after botocore's retries (a nonce, the ledger, the audit).
+        # Whatever was accepted is in the ledger and finishes on redelivery or by the sweeper:
+        # the answer is "try again" (503, Retry-After), never a bare 500.
+        logger.error("storage unavailable", error=type(exc).__name__)
+        return proxy_error_response(StorageUnavailableError("storage is unavailable; retry shortly"))
+
+
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     body = event.get("body") or ""
     # Checked before routing: the resolver's validation would otherwise parse a huge body first.
@@ -208,10 +219,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except TrayAgentError as exc:  # 401 before routing: nothing is parsed, nothing changes
         return proxy_error_response(exc)
     app.append_context(principal=principal)
-    try:
-        return app.resolve(event, context)
-    except (ClientError, BotoCoreError) as exc:
-        # Our own storage failed after botocore's retries. Whatever was accepted is in the ledger
-        # and finishes on redelivery or by the sweeper: say "try again", never a bare 500.
-        logger.error("storage unavailable", error=type(exc).__name__)
-        return proxy_error_response(StorageUnavailableError("storage is unavailable; retry shortly"))
+    return app.resolve(event, context)

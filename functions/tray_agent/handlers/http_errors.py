@@ -37,9 +37,12 @@ def error_response(exc: TrayAgentError) -> Response[str]:
 
 def proxy_error_response(exc: TrayAgentError) -> dict[str, Any]:
     """The same answer as ``error_response``, as a raw API Gateway proxy result."""
+    headers = {"Content-Type": content_types.APPLICATION_JSON}
+    if isinstance(exc, DuplicateInProgressError | StorageUnavailableError):
+        headers["Retry-After"] = "1"
     return {
         "statusCode": exc.http_status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": headers,
         "body": json.dumps(error_payload(exc), default=str),
         "isBase64Encoded": False,
     }

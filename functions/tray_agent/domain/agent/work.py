@@ -61,8 +61,6 @@ from tray_agent.tray.errors import TrayError, TrayTransportError
 
 REVIEW_NAMESPACE = uuid.UUID("6f1d2c3b-8a4e-4f4b-9d7e-2f0c1a5b7e90")
 DECISION_NAMESPACE = uuid.UUID("0b9f3c52-1d7e-4a8c-9f61-3e2d4c5b6a70")
-# A Tray call whose outcome is unknown (timeout) is looked at again after this long.
-UNKNOWN_OUTCOME_RECHECK_S = 30.0
 
 OUTCOME_BY_STATE = {
     WorkState.RECEIVED: Outcome.PENDING,
@@ -320,7 +318,7 @@ class WorkEngine:
             update={
                 "attempts": [*work.attempts[:-1], attempt],
                 "reason": f"Tray's answer was lost ({exc.code}); the run is looked for before resending",
-                "lease_until": now + timedelta(seconds=UNKNOWN_OUTCOME_RECHECK_S),
+                "lease_until": self._lease(now),  # the sweeper (or a redelivery) looks after it
             }
         )
         saved = self._save(unknown)
