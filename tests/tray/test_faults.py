@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,6 +23,7 @@ from tray_local.simulator import Fault, TraySimulator
 from .conftest import FAST_RETRIES, settings_for
 
 LEAD_PATH = "/webhooks/5c1f0d2e-lead-enrichment"
+KEY_FIELD = "tray_agent_attempt_key"
 PICKLIST = {"sobject": "Account", "field": "Industry"}
 SLACK = {"channel": "#integrations-alerts", "text": "hello"}
 
@@ -114,37 +116,67 @@ def test_connection_reset_before_an_answer_is_retried(sim: TraySimulator, client
     assert _statuses(sim, "/core/v1/triggers") == [0, 0, 200]
 
 
-def test_reset_after_a_trigger_took_effect_does_not_run_it_twice(
+def test_reset_after_a_trigger_took_effect_is_not_repeated_and_the_run_can_be_found(
     sim: TraySimulator, clients: TrayClients
 ) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
     sim.inject_fault(Fault(kind="reset", path_prefix=LEAD_PATH, after_processing=True))
+    payload = {"email": "a@b.co", KEY_FIELD: "reset-1"}
 
-    result = clients.webhooks.trigger(LEAD_PATH, {"email": "a@b.co"}, idempotency_key="reset-1")
+    with pytest.raises(TrayTransportError) as caught:
+        clients.webhooks.trigger(LEAD_PATH, payload, idempotency_key="reset-1")
 
+    assert caught.value.outcome_unknown  # Tray may have acted: never blindly sent again
     [execution] = sim.executions()
-    assert result.execution_id == execution.id
-    assert _statuses(sim, LEAD_PATH) == [0, 200]
+    assert _statuses(sim, LEAD_PATH) == [0]
+    found = clients.workflows.find_execution_by_key(
+        "wf-lead-enrichment", key_field=KEY_FIELD, key="reset-1", since=since
+    )
+    assert found is not None and found.id == execution.id
 
 
-def test_read_timeout_on_a_trigger_does_not_produce_two_executions(
-    sim: TraySimulator, impatient: TrayClients
-) -> None:
+def test_read_timeout_on_a_trigger_is_not_repeated(sim: TraySimulator, impatient: TrayClients) -> None:
     sim.inject_fault(Fault(kind="delay", delay_s=1.0, path_prefix=LEAD_PATH, after_processing=True))
 
-    result = impatient.webhooks.trigger(LEAD_PATH, {"email": "a@b.co"}, idempotency_key="slow-1")
+    with pytest.raises(TrayTimeoutError) as caught:
+        impatient.webhooks.trigger(LEAD_PATH, {"email": "a@b.co"}, idempotency_key="slow-1")
+
+    assert caught.value.outcome_unknown
+    assert len(sim.executions()) == 1
+
+
+def test_read_timeout_on_execute_is_not_repeated(sim: TraySimulator, impatient: TrayClients) -> None:
+    sim.inject_fault(Fault(kind="delay", delay_s=1.0, path_prefix="/api/v1/workflows", after_processing=True))
+
+    with pytest.raises(TrayTimeoutError) as caught:
+        impatient.workflows.execute("wf-lead-enrichment", {"email": "a@b.co"}, idempotency_key="x-1")
+
+    assert caught.value.outcome_unknown
+    assert len(sim.executions()) == 1
+
+
+def test_a_503_refusal_of_a_trigger_is_repeated_and_runs_once(
+    sim: TraySimulator, clients: TrayClients
+) -> None:
+    sim.inject_fault(Fault(kind="status", status=503, path_prefix=LEAD_PATH, times=2))
+
+    result = clients.webhooks.trigger(LEAD_PATH, {"email": "a@b.co"}, idempotency_key="busy-1")
 
     [execution] = sim.executions()
     assert result.execution_id == execution.id
+    assert _statuses(sim, LEAD_PATH) == [503, 503, 200]
 
 
-def test_read_timeout_on_execute_does_not_produce_two_executions(
-    sim: TraySimulator, impatient: TrayClients
+def test_a_502_on_a_trigger_is_not_repeated_and_leaves_the_outcome_open(
+    sim: TraySimulator, clients: TrayClients
 ) -> None:
-    sim.inject_fault(Fault(kind="delay", delay_s=1.0, path_prefix="/api/v1/workflows", after_processing=True))
+    sim.inject_fault(Fault(kind="status", status=502, path_prefix=LEAD_PATH, times=2))
 
-    execution = impatient.workflows.execute("wf-lead-enrichment", {"email": "a@b.co"}, idempotency_key="x-1")
+    with pytest.raises(TrayServerError) as caught:
+        clients.webhooks.trigger(LEAD_PATH, {"email": "a@b.co"}, idempotency_key="gw-1")
 
-    assert [e.id for e in sim.executions()] == [execution.id]
+    assert caught.value.outcome_unknown
+    assert _statuses(sim, LEAD_PATH) == [502]
 
 
 def test_read_timeout_on_a_connector_call_is_not_repeated(sim: TraySimulator, impatient: TrayClients) -> None:

@@ -34,7 +34,9 @@ def test_failure_after_n_steps_names_the_step(sim: TraySimulator, clients: TrayC
     assert execution.error.code == "SERVICE_UNAVAILABLE"
     assert execution.error.step == "post_to_accounting"
     assert execution.error.retry_after_s == 120
-    assert [s.status for s in execution.steps] == ["succeeded", "succeeded", "failed"]
+    # trigger, the processed-ids check (order_processing opts in), create_fulfillment, then the failure
+    assert [s.status for s in execution.steps] == ["succeeded", "succeeded", "succeeded", "failed"]
+    assert execution.steps[1].name == "processed_ids_check"
 
 
 def test_a_standard_connector_step_times_out_at_45_scaled_seconds(

@@ -34,7 +34,9 @@ def test_auto_respond_trigger_starts_one_execution_with_the_payload(
     assert execution.input == LEAD
     assert execution.idempotency_key == "lead-1"
     assert execution.status == "succeeded"
-    assert [step.status for step in execution.steps] == ["succeeded"] * 3
+    # lead_enrichment opts in to the processed-ids check: it runs right after the trigger step.
+    assert [step.name for step in execution.steps] == ["trigger", "processed_ids_check", "run", "reply"]
+    assert [step.status for step in execution.steps] == ["succeeded"] * 4
 
 
 def test_absolute_webhook_url_works_too(sim: TraySimulator, clients: TrayClients) -> None:
@@ -42,13 +44,17 @@ def test_absolute_webhook_url_works_too(sim: TraySimulator, clients: TrayClients
     assert result.execution_id == sim.executions()[0].id
 
 
-def test_same_idempotency_key_is_the_same_execution(sim: TraySimulator, clients: TrayClients) -> None:
+def test_the_idempotency_header_is_recorded_but_never_deduplicates(
+    sim: TraySimulator, clients: TrayClients
+) -> None:
+    """Tray's webhooks, as documented, do not deduplicate: the same header is a second run."""
     first = clients.webhooks.trigger(LEAD_PATH, LEAD, idempotency_key="same")
     second = clients.webhooks.trigger(LEAD_PATH, LEAD, idempotency_key="same")
-    third = clients.webhooks.trigger(LEAD_PATH, LEAD, idempotency_key="other")
 
-    assert first.execution_id == second.execution_id != third.execution_id
-    assert len(sim.executions()) == 2
+    assert first.execution_id != second.execution_id
+    runs = sim.runs()
+    assert [run.idempotency_key for run in runs] == ["same", "same"]
+    assert [run.took_effect for run in runs] == [True, True]  # no key in the payload: not checked
 
 
 def test_await_mode_returns_the_workflows_reply(sim: TraySimulator, clients: TrayClients) -> None:

@@ -30,8 +30,8 @@ def test_execute_runs_the_workflow_by_id(sim: TraySimulator, clients: TrayClient
     assert execution.input == {"email": "a@b.co"}
     assert execution.created_at <= execution.finished_at  # type: ignore[operator]
     again = clients.workflows.execute("wf-lead-enrichment", {"email": "a@b.co"}, idempotency_key="e-1")
-    assert again.id == execution.id
-    assert len(sim.executions()) == 1
+    assert again.id != execution.id  # the header does not deduplicate: each execute is a run
+    assert len(sim.executions()) == 2
 
 
 def test_execute_unknown_and_disabled_workflows(sim: TraySimulator, clients: TrayClients) -> None:
@@ -85,8 +85,9 @@ def test_retry_with_modified_input_succeeds(sim: TraySimulator, clients: TrayCli
     assert retried.status == "succeeded"
     assert retried.retry_of == failed.id
     assert retried.input == fixed_input
-    assert repeated.id == retried.id
-    assert len(sim.executions()) == 2
+    assert repeated.id != retried.id  # asked twice, run twice: the header does not deduplicate
+    assert repeated.retry_of == failed.id
+    assert len(sim.executions()) == 3
 
 
 def test_retry_without_input_reuses_the_original_input(sim: TraySimulator, clients: TrayClients) -> None:

@@ -43,6 +43,24 @@ class WorkflowTrigger(BaseModel):
         return self
 
 
+DEFAULT_ATTEMPT_KEY_FIELD = "tray_agent_attempt_key"
+
+
+class ProcessedIdsCheck(BaseModel):
+    """The workflow checks, as its first step, whether it already processed this attempt.
+
+    Tray's webhook triggers do not deduplicate (seed 001 tells builders to track processed ids
+    in Data Storage), so a workflow where a double run would hurt stores each ``key_field``
+    value it has processed and ends a run whose key is already there. The agent puts the
+    attempt's key into the payload under ``key_field``; a run that ends this way replies
+    ``{"status": "duplicate", "duplicate_of": "<execution id>"}`` (``Execution.duplicate_of``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key_field: str = Field(default=DEFAULT_ATTEMPT_KEY_FIELD, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
 class WorkflowTool(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -52,6 +70,8 @@ class WorkflowTool(BaseModel):
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
     risk: RiskLevel = RiskLevel.LOW
     requires_approval: bool = False
+    # Opt-in: the workflow runs the Data Storage check of processed ids (see ProcessedIdsCheck).
+    processed_ids_check: ProcessedIdsCheck | None = None
     # Local simulator only: how runs of this workflow behave (ignored by the deployed agent).
     simulation: dict[str, Any] | None = None
 

@@ -37,8 +37,12 @@ class TrayError(UpstreamError):
         status_code: int | None = None,
         execution_id: str | None = None,
         details: dict[str, object] | None = None,
+        outcome_unknown: bool = False,
     ) -> None:
         self.operation = operation
+        # The request may have reached Tray and taken effect (a timeout or a dropped connection
+        # after sending, a 5xx other than 503): for a trigger, look for its run before sending again.
+        self.outcome_unknown = outcome_unknown
         self.code = code or self.default_code
         self.status_code = status_code
         self.execution_id = execution_id

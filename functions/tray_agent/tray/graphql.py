@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tray_agent.tray.endpoints import TrayEndpoints
-from tray_agent.tray.errors import ERROR_CLASS_BY_CODE, TrayBadRequestError
+from tray_agent.tray.errors import ERROR_CLASS_BY_CODE, TrayBadRequestError, TrayNotFoundError
 from tray_agent.tray.http import RetrySafety, TrayHttp, encode_json
 from tray_agent.tray.models import WorkflowSummary
 
@@ -23,6 +23,18 @@ class GraphQLClient:
         data = self.query("graphql.list_workflows", LIST_WORKFLOWS_QUERY)
         edges = data.get("viewer", {}).get("workflows", {}).get("edges", [])
         return [WorkflowSummary.model_validate(edge["node"]) for edge in edges]
+
+    def workflow_enabled(self, workflow_id: str) -> bool:
+        """Whether Tray has ``workflow_id`` enabled (the probe that closes a disabled-workflow
+        incident); a workflow Tray does not list raises TrayNotFoundError."""
+        for workflow in self.list_workflows():
+            if workflow.id == workflow_id:
+                return workflow.enabled
+        raise TrayNotFoundError(
+            f"workflow {workflow_id} is not in Tray's workflow list",
+            operation="graphql.workflow_enabled",
+            details={"workflow_id": workflow_id},
+        )
 
     def query(self, operation: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run a read-only query; GraphQL errors in a 200 answer raise like HTTP errors do."""

@@ -5,10 +5,11 @@ Every surface client (webhooks, workflows, GraphQL, Platform) sends through one
 
 Retries are only where repeating cannot do harm:
 
-- ``RetrySafety.IDEMPOTENT`` (reads, and writes that carry an idempotency key): retried on 429,
-  5xx, timeouts and broken connections.
-- ``RetrySafety.REJECTED_ONLY`` (writes without a key, e.g. a billable connector call): retried
-  only when Tray certainly did not act: 429, or a connection that never opened.
+- ``RetrySafety.IDEMPOTENT`` (reads): retried on 429, 5xx, timeouts and broken connections.
+- ``RetrySafety.REJECTED_ONLY`` (anything that acts: triggers, execute, retry, a billable
+  connector call; Tray deduplicates none of them on a header): retried only when Tray certainly
+  did not act: 429, 503 without an execution (Tray refused the request), or a connection that
+  never opened. Otherwise the error says ``outcome_unknown`` when the request may have acted.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from tray_agent.tray.errors import (
 )
 from tray_agent.tray.ratelimit import TokenBucket
 
+# Sent on every call that acts, so Tray's logs show the attempt; Tray does not deduplicate on it.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+HTTP_SERVICE_UNAVAILABLE = 503
 MAX_ERROR_MESSAGE_CHARS = 500
 
 
@@ -105,6 +108,7 @@ class TrayHttp:
                 )
             except httpx.TransportError as exc:
                 failure = _transport_error(operation, exc)
+                failure.outcome_unknown = not _never_sent(exc)
                 if attempt < self.policy.max_attempts and _may_repeat_after(exc, safety):
                     self._back_off(operation, attempt, failure.code, self._jittered(attempt))
                     continue
@@ -112,6 +116,7 @@ class TrayHttp:
             if response.is_success:
                 return response
             error = response_error(operation, response, token=token)
+            error.outcome_unknown = _maybe_acted(error)
             delay = self._retry_delay(error, attempt, safety)
             if delay is None:
                 raise error
@@ -129,8 +134,13 @@ class TrayHttp:
             self.limiter.pause(retry_after)
             # Spread the waiting threads so they do not all come back in the same millisecond.
             return retry_after + self._rng.uniform(0, self.policy.base_delay_s)
-        # An error tied to an execution is that run's outcome: the same key would replay it.
-        if isinstance(error, TrayServerError) and safety is RetrySafety.IDEMPOTENT and not error.execution_id:
+        # An error tied to an execution is that run's outcome: repeating would run it again.
+        refused = error.status_code == HTTP_SERVICE_UNAVAILABLE
+        if (
+            isinstance(error, TrayServerError)
+            and not error.execution_id
+            and (safety is RetrySafety.IDEMPOTENT or refused)
+        ):
             return self._jittered(attempt)
         return None
 
@@ -148,10 +158,22 @@ class TrayHttp:
 
 
 def _may_repeat_after(exc: httpx.TransportError, safety: RetrySafety) -> bool:
-    if safety is RetrySafety.IDEMPOTENT:
-        return True
-    # The request never left: Tray cannot have acted on it.
+    return safety is RetrySafety.IDEMPOTENT or _never_sent(exc)
+
+
+def _never_sent(exc: httpx.TransportError) -> bool:
+    """The request never left: Tray cannot have acted on it."""
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _maybe_acted(error: TrayError) -> bool:
+    """A 5xx answer not tied to a run, other than 503 (a refusal), leaves the outcome open."""
+    return (
+        isinstance(error, TrayServerError)
+        and not error.execution_id
+        and error.status_code is not None
+        and error.status_code != HTTP_SERVICE_UNAVAILABLE
+    )
 
 
 def _transport_error(operation: str, exc: httpx.TransportError) -> TrayTransportError:

@@ -69,6 +69,14 @@ class Execution(_TrayModel):
     def finished(self) -> bool:
         return self.status != "running"
 
+    @property
+    def duplicate_of(self) -> str | None:
+        """The earlier execution this run duplicated, when the workflow's processed-ids check
+        ended it early (its reply is ``{"status": "duplicate", "duplicate_of": "<id>"}``)."""
+        output = self.output or {}
+        earlier = output.get("duplicate_of")
+        return str(earlier) if output.get("status") == "duplicate" and earlier else None
+
     def raise_for_status(self, operation: str = "workflows.execution") -> Execution:
         """Raise the named TrayError for a failed run (Step Functions can match its class name)."""
         if self.status != "failed":

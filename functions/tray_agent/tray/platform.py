@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from tray_agent.tray.endpoints import TrayEndpoints
+from tray_agent.tray.errors import TrayAuthRefreshFailedError, TrayBadRequestError, TrayNotFoundError
 from tray_agent.tray.http import RetrySafety, TrayHttp, encode_json
 from tray_agent.tray.models import Authentication, Connector, ConnectorVersion, Subscription, Trigger
 from tray_agent.tray.tokens import TokenKind
+
+
+@dataclass(frozen=True)
+class AuthProbe:
+    """A read-only connector operation that needs the authentication, e.g. Salesforce
+    ``get_picklist_values`` of Account.Industry: what ``authentication_valid`` calls."""
+
+    connector: str
+    version: str
+    operation: str
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+# Tray's answers that mean "this authentication cannot be used" (seed 001, the Platform API).
+_INVALID_AUTH_CODES = frozenset({"AUTH_REFRESH_FAILED", "INVALID_AUTH"})
 
 
 class PlatformClient:
@@ -63,6 +80,34 @@ class PlatformClient:
     def get_authentication(self, authentication_id: str) -> Authentication:
         body = self._get("platform.get_authentication", f"/authentications/{_p(authentication_id)}", "user")
         return Authentication.model_validate(body)
+
+    def authentication_valid(self, authentication_id: str, probe: AuthProbe) -> bool:
+        """Whether ``authentication_id`` works (the probe that closes an auth incident).
+
+        The Platform API's authentication schema has no validity field (id, name,
+        serviceEnvironmentId, scopes, createdAt), so existence is read with GET
+        /authentications/{id} and validity with one read-only connector call using it (billable:
+        call it at a probe's pace, not per item). False when Tray no longer has it or answers
+        AUTH_REFRESH_FAILED / INVALID_AUTH; any other failure raises (nothing was learnt).
+        """
+        try:
+            self.get_authentication(authentication_id)
+        except TrayNotFoundError:
+            return False
+        try:
+            self.call_connector(
+                probe.connector,
+                probe.version,
+                probe.operation,
+                auth_id=authentication_id,
+                input=probe.input,
+                idempotent=True,
+            )
+        except (TrayAuthRefreshFailedError, TrayBadRequestError) as exc:
+            if exc.code in _INVALID_AUTH_CODES:
+                return False
+            raise
+        return True
 
     def list_triggers(self) -> list[Trigger]:
         body = self._get("platform.list_triggers", "/triggers", "master")

@@ -36,8 +36,11 @@ class WebhookClient:
         """POST ``payload`` to a workflow's webhook.
 
         ``AUTO_RESPOND`` returns once Tray accepted the event; ``AWAIT_RESPONSE`` returns the
-        workflow's reply (a failed run raises the TrayError for its code). The idempotency key
-        makes the call safe to repeat after a timeout: Tray-side, the same key is the same run.
+        workflow's reply (a failed run raises the TrayError for its code). Tray's webhooks do not
+        deduplicate (the key is sent as ``Idempotency-Key`` for Tray's logs only), so the call is
+        repeated only when Tray certainly did not act; after a timeout or a dropped connection the
+        error says ``outcome_unknown``: look for the run (``WorkflowsClient.find_execution_by_key``,
+        for a workflow whose payload carries the key) before sending again.
         """
         operation = "webhooks.trigger"
         if not idempotency_key:
@@ -57,7 +60,7 @@ class WebhookClient:
             operation,
             "POST",
             resolve_webhook_url(url, self._endpoints),
-            safety=RetrySafety.IDEMPOTENT,
+            safety=RetrySafety.REJECTED_ONLY,
             body=body,
             headers={IDEMPOTENCY_HEADER: idempotency_key},
             timeout=timeout,

@@ -23,12 +23,13 @@ class WorkflowsClient:
         self._token = token
 
     def execute(self, workflow_id: str, input: dict[str, Any], *, idempotency_key: str) -> Execution:
-        """Start a run of ``workflow_id``; the same key returns the same execution."""
+        """Start a run of ``workflow_id``. Each call is a new run (Tray does not deduplicate on the
+        key, sent for its logs only): repeated only when Tray certainly did not act."""
         response = self._http.request(
             "workflows.execute",
             "POST",
             f"{self._base}/workflows/{quote(workflow_id, safe='')}/execute",
-            safety=RetrySafety.IDEMPOTENT,
+            safety=RetrySafety.REJECTED_ONLY,
             token=self._token(),
             body=encode_json({"input": input}),
             headers={IDEMPOTENCY_HEADER: _required_key(idempotency_key)},
@@ -104,10 +105,44 @@ class WorkflowsClient:
                 return
             cursor = page.next_cursor
 
+    def find_execution_by_key(
+        self,
+        workflow_id: str,
+        *,
+        key_field: str,
+        key: str,
+        since: datetime,
+        until: datetime | None = None,
+    ) -> Execution | None:
+        """The run of ``workflow_id`` created in [since, until) whose input carries ``key`` under
+        ``key_field``: how an attempt whose outcome is unknown (a timeout, a crash after sending)
+        is found before anything is sent again. None: that attempt never reached Tray.
+
+        When several runs carry the key, the first that took effect wins (not a duplicate, running
+        or succeeded), else the latest failed one, else the first duplicate. A listing that leaves
+        the input out is completed with a read of the execution.
+        """
+        failed: Execution | None = None
+        duplicate: Execution | None = None
+        for listed in self.list_executions(
+            since=since, until=until, workflow_id=workflow_id, page_size=MAX_PAGE_SIZE
+        ):
+            execution = listed if listed.input else self.get_execution(listed.id)
+            if execution.input.get(key_field) != key:
+                continue
+            if execution.duplicate_of is not None:
+                duplicate = duplicate or execution
+            elif execution.status == "failed":
+                failed = execution
+            else:
+                return execution  # at most one run per key gets past the processed-ids check
+        return failed or duplicate
+
     def retry_execution(
         self, execution_id: str, *, modified_input: dict[str, Any] | None = None, idempotency_key: str
     ) -> Execution:
-        """Run a failed execution's workflow again, with its input or ``modified_input``."""
+        """Run a failed execution's workflow again, with its input or ``modified_input``: a new
+        run each call (repeated only when Tray certainly did not act)."""
         body: dict[str, Any] = {}
         if modified_input is not None:
             body["modifiedInput"] = modified_input
@@ -115,7 +150,7 @@ class WorkflowsClient:
             "workflows.retry_execution",
             "POST",
             f"{self._base}/executions/{quote(execution_id, safe='')}/retry",
-            safety=RetrySafety.IDEMPOTENT,
+            safety=RetrySafety.REJECTED_ONLY,
             token=self._token(),
             body=encode_json(body),
             headers={IDEMPOTENCY_HEADER: _required_key(idempotency_key)},

@@ -137,8 +137,20 @@ AUTHENTICATIONS: list[dict[str, Any]] = [
         "createdAt": "2026-02-21T08:00:00Z",
     },
 ]
-# Authentications whose OAuth refresh token is no longer accepted (the seeds' "expired auth").
+# Authentications whose OAuth refresh token is no longer accepted (the seeds' "expired auth"),
+# at start; ``sim.expire_authentication`` / ``sim.restore_authentication`` change it.
 EXPIRED_AUTHENTICATIONS = frozenset({"auth-salesforce-csm-expired"})
+
+# Which authentications each workflow's connector steps use: a run of a workflow using an
+# expired one fails with AUTH_REFRESH_FAILED at its first work step. ``sim.set_authentications``
+# changes it; workflows not listed use none.
+WORKFLOW_AUTHENTICATIONS: dict[str, tuple[str, ...]] = {
+    "lead_enrichment": ("auth-clearbit", "auth-salesforce-prod", "auth-slack-ops"),
+    "enterprise_lead_routing": ("auth-salesforce-prod", "auth-slack-ops"),
+    "salesforce_account_upsert": ("auth-salesforce-prod",),
+    "support_ticket_triage": ("auth-slack-ops",),
+    "ops_alert_notification": ("auth-slack-ops",),
+}
 
 TRIGGERS: list[dict[str, Any]] = [
     {

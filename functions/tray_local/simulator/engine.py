@@ -1,4 +1,4 @@
-"""The simulator's state and execution engine: workflows, runs, idempotency, rate limit.
+"""The simulator's state and execution engine: workflows, runs, processed ids, rate limit.
 
 Everything here is thread-safe: the HTTP server serves each request on its own thread and
 runs that take time run on theirs.
@@ -13,12 +13,12 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tray_agent.models.workflows import TriggerMode, WorkflowTool
+from tray_agent.models.workflows import ProcessedIdsCheck, TriggerMode, WorkflowTool
 from tray_agent.tray.models import Execution
 from tray_local.simulator.catalog import SALESFORCE_PICKLISTS
 from tray_local.simulator.scripts import STEP_DATA_LIMIT_BYTES, StepScript, WorkflowScript, timeout_for
@@ -42,6 +42,12 @@ class SimWorkflow:
     mode: TriggerMode
     enabled: bool = True
     script: WorkflowScript = field(default_factory=WorkflowScript)
+    processed_ids_check: ProcessedIdsCheck | None = None
+    authentications: tuple[str, ...] = ()  # the auths its connector steps use
+
+
+# The step a workflow with ``processed_ids_check`` runs after its trigger (Tray's Data Storage).
+PROCESSED_IDS_STEP = StepScript(name="processed_ids_check", connector="storage")
 
 
 @dataclass
@@ -79,8 +85,22 @@ class ExecutionRecord:
     steps: list[StepRecord] = field(default_factory=list)
     finished_at: datetime | None = None
     retry_of: str | None = None
+    # The Idempotency-Key header the request carried: recorded for tests, never deduplicated on.
     idempotency_key: str | None = None
+    # Set when the processed-ids check found this run's key already processed by that execution:
+    # the run ended there, with no side effect.
+    duplicate_of: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def task_credits(self) -> int:
+        """Tray bills a task credit per step run."""
+        return len(self.steps)
+
+    @property
+    def took_effect(self) -> bool:
+        """A run that got past the processed-ids check and did not fail (its side effects happened)."""
+        return self.status == "succeeded" and self.duplicate_of is None
 
     @property
     def sort_key(self) -> tuple[str, str]:
@@ -140,9 +160,30 @@ class WorkflowFailedError(Exception):
         self.error = error
 
 
+# An authentication's display name and whether it is still valid (None: no such authentication).
+AuthState = Callable[[str], tuple[str, bool] | None]
+
+
+@dataclass(frozen=True)
+class ServiceOutage:
+    """A downstream service (a step's connector) answering 5xx while the outage lasts."""
+
+    status: int = 503
+    retry_after_s: float | None = None
+
+
 class Engine:
-    def __init__(self, workflows: Iterable[SimWorkflow], *, time_factor: float, seed: int) -> None:
+    def __init__(
+        self,
+        workflows: Iterable[SimWorkflow],
+        *,
+        time_factor: float,
+        seed: int,
+        auth_state: AuthState | None = None,
+    ) -> None:
         self.time_factor = time_factor
+        self._auth_state = auth_state or (lambda _auth_id: None)
+        self.service_outages: dict[str, ServiceOutage] = {}  # connector -> outage
         self._rng = random.Random(seed)  # noqa: S311 - reproducible runs, not security
         self._lock = threading.RLock()
         self.workflows: dict[str, SimWorkflow] = {w.tool.name: w for w in workflows}
@@ -150,7 +191,8 @@ class Engine:
         self._by_path = {w.webhook_path: w for w in self.workflows.values() if w.webhook_path}
         self._executions: dict[str, ExecutionRecord] = {}
         self._ordered: list[tuple[tuple[str, str], ExecutionRecord]] = []
-        self._idempotency: dict[tuple[str, str], str] = {}
+        # The Data Storage of processed ids: (workflow id, key) -> the execution that claimed it.
+        self._processed: dict[tuple[str, str], str] = {}
         self._threads: list[threading.Thread] = []
 
     # -- lookup ---------------------------------------------------------------------------
@@ -170,13 +212,6 @@ class Engine:
         with self._lock:
             return self._executions.get(execution_id)
 
-    def lookup(self, scope: str, idempotency_key: str | None) -> ExecutionRecord | None:
-        if not idempotency_key:
-            return None
-        with self._lock:
-            execution_id = self._idempotency.get((scope, idempotency_key))
-            return self._executions.get(execution_id) if execution_id else None
-
     def executions(self) -> list[ExecutionRecord]:
         with self._lock:
             return [record for _, record in self._ordered]
@@ -188,14 +223,12 @@ class Engine:
         run_input: dict[str, Any],
         *,
         idempotency_key: str | None,
-        scope: str | None = None,
         retry_of: str | None = None,
-    ) -> tuple[ExecutionRecord, bool]:
-        """Start a run, or return the run this idempotency key already started (``created`` False)."""
-        key = (scope or workflow.workflow_id, idempotency_key) if idempotency_key else None
+    ) -> ExecutionRecord:
+        """Start a run. Every call is a new run, as in Tray: no header deduplicates it (the
+        ``Idempotency-Key`` value is only recorded). Only a workflow's own processed-ids check
+        (``processed_ids_check``) ends a repeated run early, as one of its steps."""
         with self._lock:
-            if key and key in self._idempotency:
-                return self._executions[self._idempotency[key]], False
             record = ExecutionRecord(
                 id=f"exec-{uuid.uuid4().hex[:16]}",
                 workflow_id=workflow.workflow_id,
@@ -206,11 +239,9 @@ class Engine:
                 idempotency_key=idempotency_key,
             )
             self._insert(record)
-            if key:
-                self._idempotency[key] = record.id
             if not workflow.enabled:
                 self._finish_disabled(record)
-                return record, True
+                return record
             script = workflow.script
             # Decided now, under the lock, so a seeded simulator replays the same outcomes.
             fails = script.outcome == "fail" or (
@@ -218,12 +249,12 @@ class Engine:
             )
         planned = sum(step.seconds for step in script.resolved_steps()) * self.time_factor
         if planned <= 0:
-            self._run(record, script, fails)
+            self._run(record, workflow, script, fails)
         else:
-            thread = threading.Thread(target=self._run, args=(record, script, fails), daemon=True)
+            thread = threading.Thread(target=self._run, args=(record, workflow, script, fails), daemon=True)
             self._threads.append(thread)
             thread.start()
-        return record, True
+        return record
 
     def _insert(self, record: ExecutionRecord) -> None:
         bisect.insort(self._ordered, (record.sort_key, record), key=lambda item: item[0])
@@ -241,17 +272,38 @@ class Engine:
         record.done.set()
 
     # -- running ----------------------------------------------------------------------------
-    def _run(self, record: ExecutionRecord, script: WorkflowScript, fails: bool) -> None:
+    def _plan(self, workflow: SimWorkflow, steps: list[StepScript]) -> list[tuple[StepScript, int | None]]:
+        """The steps to run with their index in the script; the processed-ids check (no index)
+        goes right after the trigger step."""
+        plan: list[tuple[StepScript, int | None]] = [(step, index) for index, step in enumerate(steps)]
+        if workflow.processed_ids_check is not None:
+            at = 1 if steps and steps[0].connector == "webhook" else 0
+            plan.insert(at, (PROCESSED_IDS_STEP, None))
+        return plan
+
+    def _run(
+        self, record: ExecutionRecord, workflow: SimWorkflow, script: WorkflowScript, fails: bool
+    ) -> None:
         steps = script.resolved_steps()
+        work_index = next((i for i, step in enumerate(steps) if step.connector != "webhook"), None)
         data_bytes = len(json.dumps(record.input))
+        claim: tuple[str, str] | None = None
         try:
-            for index, step in enumerate(steps):
+            for step, index in self._plan(workflow, steps):
                 step_record = StepRecord(name=step.name, connector=step.connector, started_at=utc_now())
                 with self._lock:
                     record.steps.append(step_record)
                 step_record.logs.append(f"{step.name} started ({step.connector}), input {data_bytes} bytes")
-                self._check_step(record, step, index, data_bytes, script, fails)
-                self._sleep(step.seconds)
+                if index is None:
+                    claim, earlier = self._check_processed(record, workflow, step_record)
+                    if earlier is not None:
+                        self._end_as_duplicate(record, step_record, earlier)
+                        return
+                else:
+                    if index == work_index:
+                        self._check_authentications(step, workflow)
+                    self._check_step(record, step, index, data_bytes, script, fails)
+                    self._sleep(step.seconds)
                 data_bytes = step.output_bytes or data_bytes
                 step_record.logs.append(f"{step.name} finished")
                 step_record.status = "succeeded"
@@ -266,6 +318,9 @@ class Engine:
                 record.status = "failed"
                 record.error = failure.error
                 record.finished_at = utc_now()
+                # The workflow's error branch deletes its claim, so a retry of this run can proceed.
+                if claim is not None and self._processed.get(claim) == record.id:
+                    del self._processed[claim]
         else:
             with self._lock:
                 record.status = "succeeded"
@@ -273,6 +328,54 @@ class Engine:
                 record.finished_at = utc_now()
         finally:
             record.done.set()
+
+    def _check_processed(
+        self, record: ExecutionRecord, workflow: SimWorkflow, step_record: StepRecord
+    ) -> tuple[tuple[str, str] | None, str | None]:
+        """The Data Storage check: (the claim this run now holds, the earlier execution if the key
+        was already processed). A key whose run is running or succeeded is processed; a failed
+        run released its key. The claim is atomic (Data Storage's atomic increment, in Tray)."""
+        check = workflow.processed_ids_check
+        assert check is not None
+        value = record.input.get(check.key_field)
+        if value is None:
+            step_record.logs.append(f"no {check.key_field} in the input: not checked")
+            return None, None
+        key = (workflow.workflow_id, value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+        with self._lock:
+            earlier_id = self._processed.get(key)
+            earlier = self._executions.get(earlier_id) if earlier_id else None
+            if earlier is not None and earlier.id != record.id and earlier.status != "failed":
+                step_record.logs.append(f"{check.key_field} already processed by execution {earlier.id}")
+                return None, earlier.id
+            self._processed[key] = record.id
+        step_record.logs.append(f"{check.key_field} not processed before: recorded")
+        return key, None
+
+    def _end_as_duplicate(self, record: ExecutionRecord, step_record: StepRecord, earlier: str) -> None:
+        step_record.logs.append(f"{step_record.name} finished: duplicate of execution {earlier}, run ends")
+        step_record.status = "succeeded"
+        step_record.finished_at = utc_now()
+        with self._lock:
+            record.duplicate_of = earlier
+            record.status = "succeeded"
+            record.output = {"status": "duplicate", "duplicate_of": earlier}
+            record.finished_at = utc_now()
+
+    def _check_authentications(self, step: StepScript, workflow: SimWorkflow) -> None:
+        for auth_id in workflow.authentications:
+            state = self._auth_state(auth_id)
+            if state is not None and not state[1]:
+                raise WorkflowFailedError(
+                    {
+                        "code": "AUTH_REFRESH_FAILED",
+                        "message": "OAuth token refresh failed after 3 retries for authentication "
+                        f"'{state[0]}'",
+                        "step": step.name,
+                        "connector": step.connector,
+                        "details": {"authId": auth_id},
+                    }
+                )
 
     def _check_step(  # noqa: PLR0917 - private, called once
         self,
@@ -294,6 +397,14 @@ class Engine:
                 f"step data is {data_bytes} bytes; "
                 f"at most {STEP_DATA_LIMIT_BYTES} (6 MB) may pass between steps",
                 details={"sizeBytes": data_bytes, "limitBytes": STEP_DATA_LIMIT_BYTES},
+            )
+        outage = self.service_outages.get(step.connector)
+        if outage is not None:
+            raise failure(
+                "SERVICE_UNAVAILABLE",
+                f"{step.connector} returned HTTP {outage.status} Service Unavailable",
+                serviceCode=f"HTTP_{outage.status}",
+                retryAfter=outage.retry_after_s,
             )
         limit = timeout_for(step.connector)
         if step.seconds > limit:

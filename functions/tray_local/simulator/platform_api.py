@@ -95,6 +95,10 @@ class PlatformApi:
         self._spec = _spec() if validate else None
         self._lock = threading.Lock()
         self.authentications: dict[str, dict[str, Any]] = {a["id"]: dict(a) for a in catalog.AUTHENTICATIONS}
+        # Authentications whose refresh token Tray no longer accepts. The spec's
+        # PlatformAuthentication has no validity field, so this shows only where the
+        # authentication is used: connector calls and workflow runs answer AUTH_REFRESH_FAILED.
+        self.expired: set[str] = set(catalog.EXPIRED_AUTHENTICATIONS)
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []  # connector calls received (no credentials in them)
         self.violations: list[str] = []
@@ -260,12 +264,13 @@ class PlatformApi:
         auth_id = request.get("authId")
         with self._lock:
             known = auth_id in self.authentications
+            expired = auth_id in self.expired
             self.calls.append(
                 {"connector": name, "version": version, "operation": operation["name"], "authId": auth_id}
             )
         if not auth_id or not known:
             return error_reply(400, "INVALID_AUTH", f"{name}.{operation['name']} needs a valid authId")
-        if auth_id in catalog.EXPIRED_AUTHENTICATIONS:
+        if expired:
             return error_reply(
                 400,
                 "AUTH_REFRESH_FAILED",
@@ -273,6 +278,21 @@ class PlatformApi:
                 "re-authenticate it",
             )
         return _connector_output(name, operation["name"], op_input)
+
+    def auth_state(self, auth_id: str) -> tuple[str, bool] | None:
+        """(display name, valid) of an authentication, None when there is none (workflow runs)."""
+        with self._lock:
+            auth = self.authentications.get(auth_id)
+            return None if auth is None else (str(auth.get("name") or auth_id), auth_id not in self.expired)
+
+    def set_expired(self, auth_id: str, expired: bool) -> None:
+        with self._lock:
+            if auth_id not in self.authentications:
+                raise KeyError(f"no simulated authentication {auth_id!r}")
+            if expired:
+                self.expired.add(auth_id)
+            else:
+                self.expired.discard(auth_id)
 
     def _create_subscription(self, request: dict[str, Any]) -> Reply:
         trigger = next((t for t in catalog.TRIGGERS if t["name"] == request["triggerName"]), None)

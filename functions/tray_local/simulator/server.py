@@ -27,10 +27,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tray_agent.config import DEFAULT_WORKFLOWS_FILE
 from tray_agent.models.workflows import TriggerMode, load_workflows_file
 from tray_agent.tray.models import Execution
+from tray_local.simulator.catalog import WORKFLOW_AUTHENTICATIONS
 from tray_local.simulator.engine import (
     CallRecord,
     Engine,
     ExecutionRecord,
+    ServiceOutage,
     SimRateLimiter,
     SimWorkflow,
     parse_time,
@@ -45,6 +47,7 @@ SYNC_RESPONSE_TIMEOUT_S = 300.0  # seed 001: "await workflow and respond" waits 
 EXECUTION_ID_HEADER = "X-Tray-Execution-Id"
 MAX_LIST_LIMIT = 500
 _STATUSES = ("running", "succeeded", "failed")
+_TRAY_SURFACES = ("/webhooks/", "/api/v1/", "/graphql", "/core/v1/")
 
 
 @dataclass
@@ -92,12 +95,17 @@ class TraySimulator:
                     webhook_path=_path_of(tool.trigger.webhook_url),
                     mode=tool.trigger.mode,
                     script=(scripts or {}).get(tool.name, script),
+                    processed_ids_check=tool.processed_ids_check,
+                    authentications=WORKFLOW_AUTHENTICATIONS.get(tool.name, ()),
                 )
             )
         unknown = set(scripts or {}) - {w.tool.name for w in workflows}
         if unknown:
             raise KeyError(f"scripts for unknown workflows: {sorted(unknown)}")
-        self.engine = Engine(workflows, time_factor=time_factor, seed=seed)
+        self.platform = PlatformApi(validate=validate_platform)  # its state is public for assertions
+        self.engine = Engine(
+            workflows, time_factor=time_factor, seed=seed, auth_state=self.platform.auth_state
+        )
         self.time_factor = time_factor
         self.limiter = SimRateLimiter(rate_limit_rps, burst)
         self.tokens = {master_token: "master", user_token: "user"}
@@ -106,7 +114,7 @@ class TraySimulator:
         self._faults: deque[Fault] = deque()
         self._calls: list[CallRecord] = []
         self._lock = threading.Lock()
-        self.platform = PlatformApi(validate=validate_platform)  # its state is public for assertions
+        self._outage: ServiceOutage | None = None  # Tray itself answering 5xx
         self._server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -148,22 +156,82 @@ class TraySimulator:
     def rejected_429(self) -> int:
         return self.limiter.rejected
 
+    def runs(self, workflow_name: str | None = None) -> list[ExecutionRecord]:
+        """The simulator's own records, oldest first: ``duplicate_of``, ``took_effect``,
+        ``task_credits`` and the ``idempotency_key`` header each request carried."""
+        return [r for r in self.engine.executions() if workflow_name in (None, r.workflow_name)]
+
+    def task_credits(self, workflow_name: str | None = None) -> int:
+        """Task credits spent so far: one per step run (the processed-ids check included)."""
+        return sum(record.task_credits for record in self.runs(workflow_name))
+
     def summary(self) -> dict[str, Any]:
         """What happened, for the demo's printout: runs per workflow and status, errors, 429s."""
         runs: dict[str, dict[str, int]] = {}
         errors: dict[str, int] = {}
+        duplicates = 0
         for record in self.engine.executions():
             per_status = runs.setdefault(record.workflow_name, {})
             per_status[record.status] = per_status.get(record.status, 0) + 1
             if record.error:
                 errors[record.error["code"]] = errors.get(record.error["code"], 0) + 1
-        return {"runs": runs, "errors": errors, "calls": len(self.calls()), "rejected_429": self.rejected_429}
+            duplicates += record.duplicate_of is not None
+        return {
+            "runs": runs,
+            "errors": errors,
+            "duplicates_stopped": duplicates,
+            "task_credits": self.task_credits(),
+            "calls": len(self.calls()),
+            "rejected_429": self.rejected_429,
+        }
 
     def set_script(self, workflow_name: str, script: WorkflowScript) -> None:
         self.engine.workflow(workflow_name).script = script
 
     def set_enabled(self, workflow_name: str, enabled: bool) -> None:
+        """Disabled: triggers answer 409 WORKFLOW_DISABLED; GraphQL shows ``enabled`` false."""
         self.engine.workflow(workflow_name).enabled = enabled
+
+    def disable_workflow(self, workflow_name: str) -> None:
+        self.set_enabled(workflow_name, False)
+
+    def enable_workflow(self, workflow_name: str) -> None:
+        self.set_enabled(workflow_name, True)
+
+    # -- held-work scripts: an auth that expires, a Tray or service outage ----------------------
+    def expire_authentication(self, auth_id: str) -> None:
+        """Tray can no longer refresh ``auth_id``: runs of workflows using it fail with
+        AUTH_REFRESH_FAILED at their first work step, connector calls with it answer 400
+        AUTH_REFRESH_FAILED. (GET /authentications still lists it: Tray's schema has no validity.)"""
+        self.platform.set_expired(auth_id, True)
+
+    def restore_authentication(self, auth_id: str) -> None:
+        """Someone re-authenticated ``auth_id`` in Tray: it works again."""
+        self.platform.set_expired(auth_id, False)
+
+    def set_authentications(self, workflow_name: str, auth_ids: Iterable[str]) -> None:
+        """The authentications a workflow's connector steps use (catalog.WORKFLOW_AUTHENTICATIONS)."""
+        self.engine.workflow(workflow_name).authentications = tuple(auth_ids)
+
+    def start_outage(
+        self, *, service: str | None = None, status: int = 503, retry_after_s: float | None = None
+    ) -> None:
+        """``service`` None: Tray itself answers ``status`` (with Retry-After if given) on every
+        surface (webhooks, Workflow API, GraphQL, Platform API) and runs nothing. A connector name
+        (``"netsuite"``): steps using it fail with SERVICE_UNAVAILABLE while it lasts."""
+        outage = ServiceOutage(status=status, retry_after_s=retry_after_s)
+        if service is None:
+            with self._lock:
+                self._outage = outage
+        else:
+            self.engine.service_outages[service] = outage
+
+    def end_outage(self, *, service: str | None = None) -> None:
+        if service is None:
+            with self._lock:
+                self._outage = None
+        else:
+            self.engine.service_outages.pop(service, None)
 
     def set_trigger_mode(self, workflow_name: str, mode: TriggerMode) -> None:
         self.engine.workflow(workflow_name).mode = mode
@@ -204,6 +272,15 @@ class TraySimulator:
     def handle(  # noqa: PLR0911 - a router
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> Reply:
+        with self._lock:
+            outage = self._outage
+        if outage is not None and path.startswith(_TRAY_SURFACES):
+            reply = error_reply(
+                outage.status, "SERVICE_UNAVAILABLE", "Tray is unavailable (simulated outage)"
+            )
+            if outage.retry_after_s is not None:
+                reply.headers["Retry-After"] = retry_after_header(outage.retry_after_s)
+            return reply
         if path.startswith(("/api/v1/", "/graphql", "/core/v1/")):
             wait = self.limiter.try_acquire()
             if wait is not None:
@@ -246,7 +323,8 @@ class TraySimulator:
         if payload is None:
             return error_reply(400, "INVALID_JSON", "the webhook body is not valid JSON")
         run_input = payload if isinstance(payload, dict) else {"body": payload}
-        record, _ = self.engine.start(workflow, run_input, idempotency_key=headers.get("Idempotency-Key"))
+        # Tray's webhooks do not deduplicate: the header is only recorded on the run.
+        record = self.engine.start(workflow, run_input, idempotency_key=headers.get("Idempotency-Key"))
         id_header = {EXECUTION_ID_HEADER: record.id}
         if record.error and record.error["code"] == "WORKFLOW_DISABLED":
             reply = error_reply(409, "WORKFLOW_DISABLED", record.error["message"], executionId=record.id)
@@ -280,7 +358,7 @@ class TraySimulator:
                 return error_reply(
                     400, "INVALID_REQUEST", "the body must be an object with an object 'input'"
                 )
-            record, _ = self.engine.start(workflow, request.get("input", {}), idempotency_key=key)
+            record = self.engine.start(workflow, request.get("input", {}), idempotency_key=key)
             return self._started(record)
         if method == "GET" and parts == ["executions"]:
             return self._list_executions(query)
@@ -343,19 +421,15 @@ class TraySimulator:
         workflow = self.engine.workflow_by_id(original.workflow_id)
         if workflow is None:
             return error_reply(404, "NOT_FOUND", f"workflow {original.workflow_id} not found")
-        scope = f"retry:{execution_id}"
-        existing = self.engine.lookup(scope, key)
-        if existing is not None:
-            return self._started(existing)
         if original.status != "failed":
             return error_reply(
                 409, "NOT_RETRYABLE", f"execution {execution_id} is {original.status}, not failed"
             )
-        record, _ = self.engine.start(
+        # As documented, a retry is a new run each time it is asked for: no header deduplicates it.
+        record = self.engine.start(
             workflow,
             modified if modified is not None else dict(original.input),
             idempotency_key=key,
-            scope=scope,
             retry_of=execution_id,
         )
         return self._started(record)
