@@ -44,3 +44,8 @@ def work_key(origin_id: str, kind: str = "event") -> str:
     from tray_agent.models.work import WorkKind, work_id_for
 
     return work_id_for(WorkKind(kind), origin_id) + "."
+
+
+def business_input(run: Any) -> dict[str, Any]:
+    """A run's input without the attempt key the agent adds for the processed-ids check."""
+    return {k: v for k, v in run.input.items() if k != "tray_agent_attempt_key"}

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from tests.agent.conftest import customer, decision, review_key, runs_for
-from tests.conftest import new_event, work_key
+from tests.conftest import business_input, new_event, work_key
 from tray_agent.domain.auth import sign
 from tray_local.local_env import LOCAL_SIGNING_SECRET
 
@@ -46,7 +46,7 @@ def test_held_decision_is_listed_then_approval_runs_it_exactly_once(local_env: A
         )
     assert sorted(a.status for a in answers) == [200, 409, 409, 409, 409], [a.body for a in answers]
     [run] = runs_for(local_env, review_key(local_env, review_id))
-    assert run.input == {"customer_id": cid, "amount": 120.0, "currency": "EUR"}
+    assert business_input(run) == {"customer_id": cid, "amount": 120.0, "currency": "EUR"}
 
     record = decision(local_env, accepted["decision_id"])
     assert record["outcome"] == "triggered"
@@ -72,7 +72,7 @@ def test_approval_with_edited_input_runs_the_edit_and_bad_edits_change_nothing(l
     assert ok.status == 200, ok.body
     assert ok.body["resolution_payload"]["calls"][0]["input"]["amount"] == 450
     [run] = runs_for(local_env, review_key(local_env, review_id))
-    assert run.input == edit
+    assert business_input(run) == edit
 
 
 def test_rejection_records_the_reason_and_runs_nothing(local_env: Any) -> None:

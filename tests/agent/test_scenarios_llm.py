@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.agent.conftest import MODEL, customer, decision, final, runs_for
-from tests.conftest import new_event, work_key
+from tests.conftest import business_input, new_event, work_key
 from tests.support.fake_openai import FakeOpenAI, ScriptedReply
 
 
@@ -103,7 +103,7 @@ def test_scenario_2_model_sees_three_failed_orders_and_expedites(
     answer = llm_env.api("POST", "/events", event)
     assert answer.status == 202, answer.body
     [run] = runs_for(llm_env, work_key(event["id"]))
-    assert run.input == {"order_data": order, "expedited": True}
+    assert business_input(run) == {"order_data": order, "expedited": True}
     assert '"failed_orders_7d": 3' in _user_message(fake_openai.requests[0])
     looked_up = json.loads(fake_openai.requests[1]["messages"][-1]["content"])
     assert looked_up["failed_orders_7d"] == 3

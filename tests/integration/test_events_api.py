@@ -10,7 +10,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.conftest import new_event, work_key
+from tests.conftest import business_input, new_event, work_key
 
 
 def executions_for(env: Any, event_id: str) -> list[Any]:
@@ -26,7 +26,7 @@ def test_event_triggers_the_mapped_workflow_and_records_the_decision(local_env: 
     assert answer.body["workflow"] == "lead_enrichment"
     runs = executions_for(local_env, event["id"])
     assert [run.id for run in runs] == [answer.body["execution_id"]]
-    assert runs[0].input == {
+    assert business_input(runs[0]) == {
         "email": "ann@smallco.io",
         "source": "hubspot",
         "company": "SmallCo",

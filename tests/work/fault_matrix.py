@@ -156,7 +156,7 @@ def run_event_case(env: Any, sweep: Callable[[], Any], name: str, fault: Any) ->
     else:
         env.simulator.inject_fault(fault)
         result.answers.append(send().status)
-        env.simulator._faults.clear()  # noqa: SLF001 - the fault is gone for the settle phase
+        env.simulator._faults.clear()
     _settle(env, send, result, sweep)
     _judge(env, result, event, expected_runs=1)
     return result
@@ -177,7 +177,7 @@ def run_approval_case(env: Any, sweep: Callable[[], Any], name: str, fault: Any)
     else:
         env.simulator.inject_fault(fault)
         result.answers.append(approve().status)
-        env.simulator._faults.clear()  # noqa: SLF001
+        env.simulator._faults.clear()
     for _ in range(4):
         time.sleep(LEASE_S + 0.05)
         again = approve()  # a reviewer clicking again: 409 once the approval is recorded

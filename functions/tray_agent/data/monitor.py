@@ -178,6 +178,10 @@ class MonitorRepository:
             raise
         return True
 
+    def release_claim(self, key: str) -> None:
+        """Forget a claim whose action surely did not happen (so it may be tried again)."""
+        self._table.delete_item(Key={"pk": "ESCALATION", "sk": key})
+
     # -- learnt mappings --------------------------------------------------------------------------
     def mapping(self, field: str, value: str) -> str | None:
         item = self._table.get_item(Key={"pk": "MAPPING", "sk": f"{field}#{value}"}).get("Item")

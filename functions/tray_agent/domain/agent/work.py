@@ -33,7 +33,6 @@ from tray_agent.domain.agent.brain import Brains
 from tray_agent.domain.agent.guardrails import Guardrails, redact
 from tray_agent.domain.agent.holds import Holds
 from tray_agent.domain.agent.memory import CustomerContext, CustomerMemory, OperationsSummary
-from tray_agent.domain.agent.registry import ToolInputError
 from tray_agent.domain.agent.runner import WorkflowRunner
 from tray_agent.domain.reviews import ReviewService
 from tray_agent.errors import ConflictError, DuplicateInProgressError, NotFoundError, TrayAgentError
@@ -293,13 +292,12 @@ class WorkEngine:
                 return self._record_call(work, index, found), False
         try:
             ref = self._runner.run(call, idempotency_key=key)
-        except ToolInputError as exc:
-            return self._to_review(work, exc.message), True
-        except TrayTransportError as exc:
-            return self._unknown(work, exc), True
         except TrayError as exc:
+            # A timeout, a dropped connection, a 5xx without an execution id: Tray may have acted.
+            if exc.outcome_unknown or isinstance(exc, TrayTransportError):
+                return self._unknown(work, exc), True
             return self._refused(work, call, exc), True
-        except TrayAgentError as exc:  # e.g. an unregistered workflow: a person looks at it
+        except TrayAgentError as exc:  # bad data, an unregistered workflow: a person looks at it
             return self._to_review(work, exc.message), True
         return self._record_call(work, index, ref), False
 

@@ -33,7 +33,7 @@ from tray_agent.models.decisions import (
 from tray_agent.models.monitor import Alert, AlertKind, FailureClass, Recovery, RecoveryAction, WorkItem
 from tray_agent.models.reviews import ReviewKind
 from tray_agent.observability import logger
-from tray_agent.tray import Execution, TrayClients
+from tray_agent.tray import Execution, TrayClients, TrayError
 
 DECISION_NAMESPACE = uuid.UUID("6f1c9d2e-7a3b-4e51-9c0d-2b8e4f6a1d37")
 MAX_RECORD_LISTS = 3  # how many lists in an input are considered for chunking
@@ -110,11 +110,28 @@ class Recoverer:
         modified_input: dict[str, Any] | None = None,
         rule_suffix: str = "",
     ) -> Recovery:
-        execution = self._tray.workflows.retry_execution(
-            item.execution_id,
-            modified_input=modified_input,
-            idempotency_key=monitor_key(item.root_id, item.attempt + 1),
-        )
+        key = monitor_key(item.root_id, item.attempt + 1)
+        # Tray does not deduplicate retries: the intent is claimed first, so a tick that reads
+        # the same failure again (a lost checkpoint) never retries it a second time.
+        if not self._repository.claim_escalation(f"retry#{key}", now):
+            # The earlier tick's decision record stands; nothing new is recorded or run.
+            return Recovery(
+                execution_id=item.execution_id,
+                root_id=item.root_id,
+                workflow_name=item.workflow_name,
+                failure_class=item.classification.failure_class,
+                action=RecoveryAction.SKIPPED,
+                detail=f"{key} was already retried by an earlier tick",
+                decision_id=decision_id_for(item.execution_id),
+            )
+        try:
+            execution = self._tray.workflows.retry_execution(
+                item.execution_id, modified_input=modified_input, idempotency_key=key
+            )
+        except TrayError as exc:
+            if not exc.outcome_unknown:  # Tray surely did not retry: the next tick may try again
+                self._repository.release_claim(f"retry#{key}")
+            raise
         decision = Decision(
             action=DecisionAction.TRIGGER if modified_input is None else DecisionAction.TRANSFORM_AND_TRIGGER,
             calls=[WorkflowCall(workflow=item.workflow_name, input=modified_input or {})],
