@@ -36,6 +36,7 @@ def error_response(exc: TrayAgentError) -> Response[str]:
 
 def proxy_error_response(exc: TrayAgentError) -> dict[str, Any]:
     """The same answer as ``error_response``, as a raw API Gateway proxy result."""
+    logger.info("request refused", error=type(exc).__name__, status=exc.http_status)
     return {
         "statusCode": exc.http_status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
