@@ -131,9 +131,10 @@ def _parse_float(text: str) -> float | _BadNumber:
     digits = "".join(map(str, number.as_tuple().digits)).strip("0")
     if len(digits) > DYNAMODB_MAX_DIGITS:
         return _BadNumber(f"{len(digits)} significant digits (at most {DYNAMODB_MAX_DIGITS} can be stored)")
-    if abs(number) > DYNAMODB_MAX_MAGNITUDE:
+    magnitude = number.copy_abs()  # exact; abs() would round to the context's 28 digits
+    if magnitude > DYNAMODB_MAX_MAGNITUDE:
         return _BadNumber("too large: numbers above 9.99e125 cannot be stored")
-    if abs(number) < DYNAMODB_MIN_MAGNITUDE:
+    if magnitude < DYNAMODB_MIN_MAGNITUDE:
         return _BadNumber("too small: non-zero numbers below 1e-130 cannot be stored")
     return float(text)
 
@@ -186,7 +187,14 @@ def _join(path: str, key: str | int) -> str:
     if _IDENTIFIER.fullmatch(key):
         return f"{path}.{key}" if path else key
     shown = key if len(key) <= _SHOWN_KEY_CHARS else key[:_SHOWN_KEY_CHARS] + "…"
-    return f"{path}[{json.dumps(shown)}]"  # ensure_ascii: odd keys (surrogates too) shown escaped
+    quoted = json.dumps(shown, ensure_ascii=False)
+    # A lone surrogate stays an escape: the message must be text that can be written anywhere.
+    return f"{path}[{_SURROGATE.sub(_escape, quoted)}]"
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}"
 
 
 def _refuse(path: str, problem: str) -> UnacceptableJsonError:
