@@ -32,6 +32,20 @@ class PayloadTooLargeError(InvalidInputError):
     http_status = 413
 
 
+class MalformedJsonError(InvalidInputError):
+    """The request body is not JSON at all (a syntax error, bad base64)."""
+
+
+class NotUtf8Error(MalformedJsonError):
+    """The request body's bytes are not UTF-8, so they cannot be JSON (RFC 8259)."""
+
+
+class UnacceptableJsonError(InvalidInputError):
+    """Well-formed JSON we refuse to hold: too deep, unstorable numbers, lone surrogates, duplicate keys."""
+
+    http_status = 422
+
+
 class CorruptDocumentError(InvalidInputError):
     """The document is not a readable PDF (truncated, damaged or another format)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass
@@ -16,11 +17,24 @@ def http_api_event(
     *,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
+    stage: str = "$default",
 ) -> dict[str, Any]:
+    """An HTTP API event; a named ``stage`` prefixes the path as API Gateway's stage URL does.
+
+    Bytes that are not UTF-8 travel base64-encoded with ``isBase64Encoded``, as API Gateway
+    sends bodies it cannot pass as text.
+    """
     if isinstance(body, dict):
         body = json.dumps(body)
+    is_base64 = False
     if isinstance(body, bytes):
-        body = body.decode()
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            text, is_base64 = base64.b64encode(body).decode(), True
+        body = text
+    if stage != "$default":
+        path = f"/{stage}{path}"
     now = datetime.now(UTC)
     all_headers = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
     return {
@@ -44,12 +58,12 @@ def http_api_event(
             },
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
-            "stage": "$default",
+            "stage": stage,
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
         },
         "body": body,
-        "isBase64Encoded": False,
+        "isBase64Encoded": is_base64,
     }
 
 

@@ -114,11 +114,13 @@ class LocalEnvironment:
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
         auth: bool = True,
+        stage: str = "$default",
     ) -> HttpAnswer:
         """Call the API Lambda handler in-process with an API Gateway HTTP API event.
 
         By default the request is HMAC-signed as a machine sender would sign it and carries
         the local reviewer's token; ``auth=False`` sends it bare (``headers`` still apply).
+        A named ``stage`` sends it through that stage's URL (``/{stage}{path}``).
         """
         from tray_agent.domain.auth import sign
         from tray_agent.handlers import api
@@ -139,5 +141,5 @@ class LocalEnvironment:
         with _INIT_LOCK:  # the init phase: build what the first request would build
             api._service()
             api._reviews()
-        event = http_api_event(method, path, raw, headers=all_headers, query=query)
+        event = http_api_event(method, path, raw, headers=all_headers, query=query, stage=stage)
         return HttpAnswer.from_proxy_result(api.handler(event, LambdaContext()))

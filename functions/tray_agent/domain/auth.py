@@ -31,9 +31,14 @@ from tray_agent.errors import AuthenticationError
 TIMESTAMP_HEADER = "x-tray-agent-timestamp"
 SIGNATURE_HEADER = "x-tray-agent-signature"
 NONCE_HEADER = "x-tray-agent-nonce"
-NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 AUTHORIZATION_HEADER = "authorization"
 SIGNATURE_VERSION = "v1"
+# Header shapes, matched with fullmatch (``$`` would let a trailing newline through). Checked
+# before any use: int() accepts "1_0" and non-ASCII digits, and hmac.compare_digest raises
+# TypeError on non-ASCII text, which would surface as a 500 instead of a 401.
+NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
+SIGNATURE_PATTERN = re.compile(rf"{SIGNATURE_VERSION}=[0-9a-f]{{64}}")
 
 
 class Access(StrEnum):
@@ -68,6 +73,14 @@ def sign(secret: str, timestamp: int | str, nonce: str, body: bytes) -> str:
     return f"{SIGNATURE_VERSION}={digest}"
 
 
+def _is_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Authenticator:
     def __init__(self, settings: Settings, nonces: NonceStore | None = None) -> None:
         self._settings = settings
@@ -89,12 +102,16 @@ class Authenticator:
         nonce = headers.get(NONCE_HEADER, "")
         if not timestamp or not signature:
             raise AuthenticationError("the request is not signed")
-        if not NONCE_PATTERN.match(nonce):
+        if not isinstance(nonce, str) or not NONCE_PATTERN.fullmatch(nonce):
             raise AuthenticationError("the request needs a nonce (16-128 of A-Z a-z 0-9 _ -)")
-        try:
-            sent_at = int(timestamp)
-        except ValueError:
-            raise AuthenticationError("the signature timestamp is not unix seconds") from None
+        if not isinstance(timestamp, str) or not TIMESTAMP_PATTERN.fullmatch(timestamp):
+            raise AuthenticationError("the signature timestamp is not unix seconds")
+        signature = signature.strip() if isinstance(signature, str) else ""
+        if not SIGNATURE_PATTERN.fullmatch(signature):
+            raise AuthenticationError(
+                f"the signature header is malformed (expected {SIGNATURE_VERSION}=<64 hex>)"
+            )
+        sent_at = int(timestamp)
         now = time.time()
         window = self._settings.signature_tolerance_s
         if abs(now - sent_at) > window:
@@ -102,7 +119,7 @@ class Authenticator:
         secret = self._signing_secret()
         if not secret:
             raise AuthenticationError("request signing is not configured")
-        if not hmac.compare_digest(sign(secret, timestamp, nonce, body), signature.strip()):
+        if not hmac.compare_digest(sign(secret, timestamp, nonce, body), signature):
             raise AuthenticationError("the signature does not match")
         # Only a valid signature claims its nonce, so garbage cannot burn a sender's nonces.
         if not self._nonces.first_use(nonce, now=int(now), expires_at=int(now) + 2 * window):
@@ -110,11 +127,15 @@ class Authenticator:
         return Principal("sender", "signed-sender")
 
     def _reviewer(self, authorization: str) -> Principal:
+        if not isinstance(authorization, str) or not _is_latin1(authorization):
+            # HTTP header values are latin-1 at most; anything else (a lone surrogate) has no bytes.
+            raise AuthenticationError("the Authorization header is not valid header text")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("use Authorization: Bearer <reviewer token>")
+        presented = token.strip().encode()
         for name, known in self._reviewer_tokens().items():
-            if known and hmac.compare_digest(known.encode(), token.strip().encode()):
+            if known and hmac.compare_digest(known.encode(errors="surrogatepass"), presented):
                 return Principal("reviewer", name)
         raise AuthenticationError("unknown reviewer token")
 

@@ -5,7 +5,6 @@ Thin: authenticate, parse, call the domain, answer. Heavy modules load on first 
 
 from __future__ import annotations
 
-import base64
 import threading
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,9 +20,10 @@ from tray_agent.config import Settings, get_settings
 from tray_agent.domain.agent.memory import DailySummary, OperationsSummary
 from tray_agent.domain.agent.service import EventService, build_event_service
 from tray_agent.domain.auth import Authenticator, Principal
-from tray_agent.errors import PayloadTooLargeError, StorageUnavailableError, TrayAgentError
+from tray_agent.errors import StorageUnavailableError, TrayAgentError
 from tray_agent.handlers.http_errors import error_response, proxy_error_response, validation_error_response
 from tray_agent.handlers.po_routes import router as po_router
+from tray_agent.handlers.request_guard import check_json_body, request_body
 from tray_agent.models.decisions import DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewStatus
@@ -66,6 +66,16 @@ class _Resolver(APIGatewayHttpResolver):
     def _to_proxy_event(self, event: dict[str, Any]) -> Any:
         self._local.event = super()._to_proxy_event(event)
         return self._local.event
+
+    def routed_request(self, event: dict[str, Any]) -> tuple[str, str]:
+        """The method and path ``resolve`` will route this event by, computed the way it does.
+
+        Powertools routes ``current_event.path`` (``rawPath`` without the named stage) after
+        ``strip_prefixes``; authentication must decide on that very path, or ``/prod/reviews/…``
+        would be judged as a non-review path and then routed to a review route.
+        """
+        proxy = super()._to_proxy_event(event)  # the resolver's own event class; no per-request state
+        return proxy.http_method.upper(), self._remove_prefix(proxy.path)
 
 
 app = _Resolver(enable_validation=True)
@@ -205,18 +215,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
-    body = event.get("body") or ""
-    # Checked before routing: the resolver's validation would otherwise parse a huge body first.
-    if len(body) > settings.max_body_bytes * (4 / 3 if event.get("isBase64Encoded") else 1):
-        too_large = PayloadTooLargeError(f"request body exceeds the {settings.max_body_bytes} byte limit")
-        return proxy_error_response(too_large)
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
-    http = event.get("requestContext", {}).get("http", {})
     try:
-        principal = Authenticator(settings).authenticate(
-            http.get("method", ""), event.get("rawPath", ""), event.get("headers") or {}, raw
-        )
-    except TrayAgentError as exc:  # 401 before routing: nothing is parsed, nothing changes
+        # Size first (before authentication: cheap, and the HMAC would otherwise hash a huge body).
+        raw = request_body(event, settings.max_body_bytes)
+        method, path = app.routed_request(event)
+        principal = Authenticator(settings).authenticate(method, path, event.get("headers") or {}, raw)
+        # Then the body's shape, before routing, validation or any storage: 400/422, never a 500.
+        check_json_body(raw)
+    except TrayAgentError as exc:  # refused before routing: nothing is parsed further, nothing changes
         return proxy_error_response(exc)
     app.append_context(principal=principal)
     return app.resolve(event, context)

@@ -37,6 +37,7 @@ def error_response(exc: TrayAgentError) -> Response[str]:
 
 def proxy_error_response(exc: TrayAgentError) -> dict[str, Any]:
     """The same answer as ``error_response``, as a raw API Gateway proxy result."""
+    logger.info("request refused", error=type(exc).__name__, status=exc.http_status)
     headers = {"Content-Type": content_types.APPLICATION_JSON}
     if isinstance(exc, DuplicateInProgressError | StorageUnavailableError):
         headers["Retry-After"] = "1"

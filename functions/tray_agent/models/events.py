@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from tray_agent.models.decisions import DecisionAction
+
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+MAX_ID_LENGTH = 256
+
+
+def _no_control_characters(value: str) -> str:
+    # Any other Unicode is welcome (senders use emoji and CJK ids); control characters are not
+    # ids, and they break log lines and terminals. Lone surrogates never get this far: the API
+    # refuses them while parsing the body.
+    if found := _CONTROL_CHARACTERS.search(value):
+        raise ValueError(f"must not contain control characters (U+{ord(found.group()):04X})")
+    return value
+
+
+# A sender's identifier: 1-256 characters (code points) of any Unicode except control characters.
+ExternalId = Annotated[
+    str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_control_characters)
+]
 
 
 class InboundEvent(BaseModel):
@@ -14,13 +33,13 @@ class InboundEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(min_length=1, max_length=200, description="Sender's unique id; the idempotency key")
+    id: ExternalId = Field(description="Sender's unique id, any Unicode; the idempotency key")
     type: str = Field(
         min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_.-]*$", description="e.g. lead.created"
     )
     source: str = Field(min_length=1, max_length=100, description="Sending system, e.g. hubspot")
     occurred_at: AwareDatetime = Field(description="When it happened, ISO 8601 with a timezone")
-    customer_id: str | None = Field(default=None, max_length=200)
+    customer_id: ExternalId | None = None
     data: dict[str, Any] = Field(default_factory=dict, description="The event's payload")
 
 
