@@ -86,7 +86,11 @@ class DeadLetters(Construct):
         return queue
 
     def invoked_asynchronously(
-        self, function: lambda_.Function, *, retry_attempts: int | None = None, max_event_age: Duration | None = None
+        self,
+        function: lambda_.Function,
+        *,
+        retry_attempts: int | None = None,
+        max_event_age: Duration | None = None,
     ) -> None:
         """Lambda's async retry settings, and the on-failure destination once they are used up."""
         function.configure_async_invoke(
