@@ -57,3 +57,8 @@ class TrayAgentStack(Stack):
         }.items():
             api.function.add_environment(name, value)
         CfnOutput(self, "ApiUrl", value=api.url)
+        # What `tray-agent redrive` needs (TRAY_AGENT_<name in upper snake case>).
+        CfnOutput(self, "FailedInvocationsQueue", value=dead_letters.failed_invocations.queue_url)
+        CfnOutput(self, "UndeliveredEventsQueue", value=dead_letters.undelivered_events.queue_url)
+        CfnOutput(self, "PoIntakeFunctionName", value=po_pipeline.intake_function.function_name)
+        CfnOutput(self, "MonitorFunctionName", value=monitor.function.function_name)
