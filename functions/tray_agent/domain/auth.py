@@ -56,7 +56,7 @@ def required_access(method: str, path: str) -> Access:
     """Which credential a route needs (decided before routing, so 401 precedes validation)."""
     if path in ("/health", "/openapi.json"):
         return Access.PUBLIC
-    if path.startswith("/reviews"):
+    if path.startswith(("/reviews", "/dead-letters")):  # people: reviewers and operators
         return Access.REVIEWER
     if method == "GET":
         return Access.READER
