@@ -363,3 +363,31 @@ def test_dead_letters_need_a_reviewer_token_and_a_well_formed_request(env: DeadL
     bad_queue = env.local.api("POST", "/dead-letters/redrive", {"queue": "elsewhere"})
     assert bad_queue.status == 422 and "queue" in bad_queue.body["message"]
     assert env.local.api("GET", "/dead-letters", query={"limit": "0"}).status == 422
+
+
+def test_a_record_of_an_event_too_old_to_run_is_redrivable_and_says_so() -> None:
+    """Lambda drops an event that waited past its maximum age with no response at all."""
+    from tray_agent.data.dead_letters import QueuedMessage
+    from tray_agent.domain.redrive import read_dead_letter
+    from tray_agent.models.dead_letters import DeadLetterQueue
+
+    record = {
+        "version": "1.0",
+        "timestamp": "2026-12-01T07:10:00.000Z",
+        "requestContext": {
+            "requestId": "r-1",
+            "functionArn": "arn:aws:lambda:eu-west-1:111122223333:function:TrayAgent-MonitorFn-AbC:$LATEST",
+            "condition": "EventAgeExceeded",
+            "approximateInvokeCount": 0,
+        },
+        "requestPayload": {"detail-type": "Scheduled Event"},
+    }
+    message = QueuedMessage("m-1", "h-1", json.dumps(record), {"ApproximateReceiveCount": "2"})
+    letter = read_dead_letter(
+        DeadLetterQueue.FAILED_INVOCATIONS, message, frozenset({"TrayAgent-MonitorFn-AbC"})
+    )
+    assert letter.function == "TrayAgent-MonitorFn-AbC"
+    assert letter.reason == "EventAgeExceeded"
+    assert letter.failed_at == datetime(2026, 12, 1, 7, 10, tzinfo=UTC)
+    assert (letter.attempts, letter.times_received, letter.problem) == (0, 2, None)
+    assert letter.payload == {"detail-type": "Scheduled Event"}
