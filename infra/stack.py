@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.bundling import lambda_code
 from infra.constructs.api import Api
 from infra.constructs.data import Data
+from infra.constructs.dead_letters import DeadLetters
 from infra.constructs.monitor import Monitor
 from infra.constructs.observability import Observability
 from infra.constructs.po_pipeline import PoPipeline
@@ -19,6 +20,7 @@ class TrayAgentStack(Stack):
         code = lambda_code()
         data = Data(self, "Data")
         observability = Observability(self, "Observability")
+        dead_letters = DeadLetters(self, "DeadLetters", observability=observability)
         environment = {
             **data.environment,
             "TRAY_AGENT_ALERTS_TOPIC_ARN": observability.alerts_topic.topic_arn,
@@ -27,14 +29,36 @@ class TrayAgentStack(Stack):
         }
         api = Api(self, "Api", code=code, data=data, environment=environment)
         observability.watch("Api", api.function)
-        Monitor(self, "Monitor", code=code, data=data, observability=observability, environment=environment)
-        PoPipeline(
+        monitor = Monitor(
+            self,
+            "Monitor",
+            code=code,
+            data=data,
+            observability=observability,
+            dead_letters=dead_letters,
+            environment=environment,
+        )
+        po_pipeline = PoPipeline(
             self,
             "PoPipeline",
             code=code,
             data=data,
             environment=environment,
             api_function=api.function,
+            dead_letters=dead_letters,
             observability=observability,
         )
+        # The API redrives dead letters (POST /dead-letters/redrive) to the functions they came from.
+        dead_letters.grant_redrive(api.function)
+        for name, value in {
+            **dead_letters.environment,
+            "TRAY_AGENT_PO_INTAKE_FUNCTION_NAME": po_pipeline.intake_function.function_name,
+            "TRAY_AGENT_MONITOR_FUNCTION_NAME": monitor.function.function_name,
+        }.items():
+            api.function.add_environment(name, value)
         CfnOutput(self, "ApiUrl", value=api.url)
+        # What `tray-agent redrive` needs (TRAY_AGENT_<name in upper snake case>).
+        CfnOutput(self, "FailedInvocationsQueue", value=dead_letters.failed_invocations.queue_url)
+        CfnOutput(self, "UndeliveredEventsQueue", value=dead_letters.undelivered_events.queue_url)
+        CfnOutput(self, "PoIntakeFunctionName", value=po_pipeline.intake_function.function_name)
+        CfnOutput(self, "MonitorFunctionName", value=monitor.function.function_name)

@@ -45,6 +45,17 @@ class Settings(BaseModel):
     # Documents too large for a DynamoDB item (a near-1 MB event, its decision's inputs).
     payloads_bucket: str = "tray-agent-payloads"
 
+    # Dead letters (a queue's name or URL; the stack sets URLs) and the functions they may be
+    # redriven to: records naming any other function are reported, never invoked.
+    failed_invocations_queue: str = "tray-agent-failed-invocations"  # Lambda on-failure destination
+    undelivered_events_queue: str = "tray-agent-undelivered-events"  # EventBridge targets' DLQ
+    po_intake_function_name: str = "tray-agent-po-intake"
+    monitor_function_name: str = "tray-agent-monitor"
+    # Long polling (seconds) makes SQS look at every server, so a listing or a redrive misses nothing.
+    dead_letter_wait_s: int = Field(default=1, ge=0, le=20)
+    # Messages hidden from other readers while one is redriven (then deleted, or shown again).
+    dead_letter_visibility_s: int = Field(default=60, ge=1, le=43200)
+
     # Tray
     tray_region: TrayRegion = "us"
     tray_api_base_url: HttpUrl | None = None  # overrides the region's URL (simulator, proxies)

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tray_local.cli_po",
     "tray_local.cli_catalog",
     "tray_local.cli_monitor",
+    "tray_local.cli_redrive",
 )
 
 

@@ -66,3 +66,17 @@ def create_tables(settings: Settings) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     if settings.payloads_bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
         s3.create_bucket(Bucket=settings.payloads_bucket)
+
+
+def queue_name(name_or_url: str) -> str:
+    """Settings name a queue by name (local) or URL (deployed): the name either way."""
+    return name_or_url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def create_queues(settings: Settings) -> None:
+    """The dead-letter queues, as the stack creates them (14 days' retention)."""
+    client = boto3.client("sqs", region_name="us-east-1")
+    for name_or_url in (settings.failed_invocations_queue, settings.undelivered_events_queue):
+        client.create_queue(
+            QueueName=queue_name(name_or_url), Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
+        )

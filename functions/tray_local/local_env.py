@@ -22,7 +22,8 @@ from moto import mock_aws
 from tray_agent.config import DEFAULT_WORKFLOWS_FILE, Settings, get_settings
 from tray_agent.data import aws
 from tray_local.apigw import HttpAnswer, LambdaContext, http_api_event
-from tray_local.local_aws import create_tables, use_fake_aws_credentials
+from tray_local.lambda_local import LocalLambda
+from tray_local.local_aws import create_queues, create_tables, use_fake_aws_credentials
 from tray_local.simulator import TraySimulator
 
 # Lambda finishes a container's init before it serves a request; concurrent local requests
@@ -35,10 +36,19 @@ LOCAL_REVIEWER = "local-reviewer"
 LOCAL_REVIEWER_TOKEN = "local-reviewer-token"  # noqa: S105
 
 
+def local_functions(settings: Settings) -> dict[str, str]:
+    """The functions invoked asynchronously (and so redriven), by name: their handler modules."""
+    return {
+        settings.po_intake_function_name: "tray_agent.handlers.po_intake",
+        settings.monitor_function_name: "tray_agent.handlers.monitor",
+    }
+
+
 @dataclass
 class LocalEnvironment:
     settings: Settings
     simulator: TraySimulator
+    lambdas: LocalLambda  # Lambda's Invoke API: our handlers, in-process
 
     @classmethod
     @contextmanager
@@ -67,10 +77,14 @@ class LocalEnvironment:
                 }
             )
             get_settings.cache_clear()
-            aws.reset_clients()
             settings = get_settings()
             create_tables(settings)
-            yield cls(settings=settings, simulator=simulator)
+            create_queues(settings)
+            with LocalLambda(
+                local_functions(settings), on_failure_queue=settings.failed_invocations_queue
+            ) as lambdas:
+                aws.reset_clients()  # after LocalLambda: clients made from now on carry its hooks
+                yield cls(settings=settings, simulator=simulator, lambdas=lambdas)
 
     @contextmanager
     def reconfigured(self, **env: str) -> Iterator[Settings]:

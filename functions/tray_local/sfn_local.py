@@ -346,6 +346,15 @@ class LocalLambdaContext:
         return max(0, int((self.timeout_s - (time.monotonic() - self.started_at)) * 1000))
 
 
+def lambda_error_payload(
+    error_type: str, message: str, error: BaseException | None = None, request_id: str = ""
+) -> dict[str, Any]:
+    """What the Python Lambda runtime answers for an unhandled exception."""
+    # Like the runtime: the handler's frames, not the dispatcher's.
+    stack = traceback.format_tb(error.__traceback__.tb_next) if error and error.__traceback__ else []
+    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
+
+
 # --------------------------------------------------------------------------------------------------
 # The moto patch
 # --------------------------------------------------------------------------------------------------
@@ -546,9 +555,7 @@ class LocalStepFunctions:
         self, error_type: str, message: str, name: str, event: Any, error: BaseException | None = None
     ) -> dict[str, Any]:
         self.invocations.append(Invocation(function_name=name, event=event, error_type=error_type))
-        # Like the Python Lambda runtime: the handler's frames, not the dispatcher's.
-        stack = traceback.format_tb(error.__traceback__.tb_next) if error and error.__traceback__ else []
-        payload = {"errorMessage": message, "errorType": error_type, "requestId": "", "stackTrace": stack}
+        payload = lambda_error_payload(error_type, message, error)
         return {
             "StatusCode": 200,
             "FunctionError": "Unhandled",

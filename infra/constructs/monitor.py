@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.constructs.data import Data
+from infra.constructs.dead_letters import DeadLetters
 from infra.constructs.function import python_function
 from infra.constructs.observability import Observability
 from infra.nag import acknowledge
@@ -25,6 +25,7 @@ class Monitor(Construct):
         code: lambda_.Code,
         data: Data,
         observability: Observability,
+        dead_letters: DeadLetters,
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -43,8 +44,9 @@ class Monitor(Construct):
             reserved_concurrency=1,
         )
         # A failed tick is not re-run by Lambda: the next tick resumes from the checkpoint, and
-        # stale events waiting behind a slow tick are dropped rather than piling up.
-        self.function.configure_async_invoke(retry_attempts=0, max_event_age=TICK)
+        # stale events waiting behind a slow tick are not run late. Either way the tick's record
+        # goes to the failed-invocations queue, so a lost tick is seen (and can be redriven).
+        dead_letters.invoked_asynchronously(self.function, retry_attempts=0, max_event_age=TICK)
         # context_table: the agent's daily operations summary, which the monitor feeds.
         # work_table: the tick also sweeps the work ledger (resumes, probes incidents, drains held work).
         data.grant(
@@ -68,6 +70,6 @@ class Monitor(Construct):
             "Schedule",
             description="tray-agent monitor tick",
             schedule=events.Schedule.rate(TICK),
-            targets=[targets.LambdaFunction(self.function, retry_attempts=0, max_event_age=TICK)],
+            targets=[dead_letters.rule_target(self.function, retry_attempts=0, max_event_age=TICK)],
         )
         observability.watch("Monitor", self.function)

@@ -11,7 +11,6 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -21,6 +20,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.constructs.data import Data
+from infra.constructs.dead_letters import DeadLetters
 from infra.constructs.function import python_function
 from infra.constructs.observability import Observability
 from infra.nag import acknowledge
@@ -46,6 +46,7 @@ class PoPipeline(Construct):
         data: Data,
         environment: dict[str, str],
         api_function: lambda_.Function,
+        dead_letters: DeadLetters,
         observability: Observability | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -98,6 +99,9 @@ class PoPipeline(Construct):
         self._read_objects(intake, INBOX_PREFIX)
         data.grant(intake, "po_intake_table")
         self.state_machine.grant_start_execution(intake)
+        # Lambda's default async retries (2), then the record goes to the failed-invocations
+        # queue: a document whose intake kept failing is never silently dropped.
+        dead_letters.invoked_asynchronously(intake)
         events.Rule(
             self,
             "PoDropped",
@@ -110,7 +114,7 @@ class PoPipeline(Construct):
                     "object": {"key": [{"prefix": INBOX_PREFIX}]},
                 },
             ),
-            targets=[targets.LambdaFunction(intake, retry_attempts=8, max_event_age=Duration.hours(6))],
+            targets=[dead_letters.rule_target(intake, retry_attempts=8, max_event_age=Duration.hours(6))],
         )
         self.intake_function = intake
         if observability is not None:

@@ -61,8 +61,8 @@ def required_access(method: str, path: str) -> Access:
     """Which credential a route needs (decided before routing, so 401 precedes validation)."""
     if path in ("/health", "/openapi.json"):
         return Access.PUBLIC
-    if path.startswith("/reviews") or (method == "POST" and path.startswith("/work/")):
-        return Access.REVIEWER  # people decide: approvals, releasing or cancelling held work
+    if path.startswith(("/reviews", "/dead-letters")) or (method == "POST" and path.startswith("/work/")):
+        return Access.REVIEWER  # people decide: approvals, held work, dead letters
     if method == "GET":
         return Access.READER
     return Access.SIGNED
