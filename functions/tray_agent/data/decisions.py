@@ -9,6 +9,7 @@ from boto3.dynamodb.conditions import Key
 from tray_agent.data import aws
 from tray_agent.data.serialization import from_item, to_item
 from tray_agent.models.decisions import DecisionRecord
+from tray_agent.redaction import mask_decision_record
 
 
 class DecisionsRepository:
@@ -17,7 +18,8 @@ class DecisionsRepository:
         self._retention = retention
 
     def put(self, record: DecisionRecord) -> None:
-        item = to_item(record.model_dump(mode="json"))
+        """Store the record masked: the audit trail never holds a secret, card, SSN or IBAN."""
+        item = to_item(mask_decision_record(record).model_dump(mode="json"))
         item["expires_at"] = int((record.created_at + self._retention).timestamp())
         if record.customer_id is None:
             item.pop("customer_id", None)  # GSI keys must be absent, not null
