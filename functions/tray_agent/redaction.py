@@ -273,11 +273,17 @@ def _pair_spans(text: str) -> Iterator[Span]:
         value = _PAIR_VALUE.match(text, match.end())
         if value is None:
             continue
-        end = value.end()
+        start, end = value.start(), value.end()
         if value.group().lower() in _SCHEMES:  # "Basic dXNlcjpw...": the credential follows the scheme
             credential = _SCHEME_CREDENTIAL.match(text, end)
             end = credential.end() if credential else end
-        yield value.start(), end, kind
+        already = MARKER.search(text, start)
+        if (
+            already is not None and already.start() < end
+        ):  # "Bearer [redacted:token]": masked before, stop at the marker
+            end = start if text[start : already.start()].strip().lower() in _SCHEMES else already.start()
+        if end > start:
+            yield start, end, kind
 
 
 def _mask_text(text: str, pieces: list[Piece] | None = None) -> str:
@@ -346,6 +352,8 @@ def _walk(value: Any, depth: int, *, max_depth: int, max_text: int | None, max_i
             _walk(item, depth + 1, max_depth=max_depth, max_text=max_text, max_items=max_items)
             for item in items
         ]
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10**12 and _is_card(str(value)):
+        return marker("card")  # a card number sent as a JSON number
     if isinstance(value, str):
         text = _mask_text(value)
         if max_text is not None and len(text) > max_text:
