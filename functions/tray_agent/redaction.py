@@ -278,10 +278,10 @@ def _pair_spans(text: str) -> Iterator[Span]:
             credential = _SCHEME_CREDENTIAL.match(text, end)
             end = credential.end() if credential else end
         already = MARKER.search(text, start)
-        if (
-            already is not None and already.start() < end
-        ):  # "Bearer [redacted:token]": masked before, stop at the marker
-            end = start if text[start : already.start()].strip().lower() in _SCHEMES else already.start()
+        if already is not None and already.start() < end:
+            # "Bearer [redacted:token]" was masked before: stop at the marker (and keep the scheme)
+            before = text[start : already.start()]
+            end = start if before.strip().lower() in _SCHEMES else already.start()
         if end > start:
             yield start, end, kind
 
@@ -352,14 +352,18 @@ def _walk(value: Any, depth: int, *, max_depth: int, max_text: int | None, max_i
             _walk(item, depth + 1, max_depth=max_depth, max_text=max_text, max_items=max_items)
             for item in items
         ]
+    return _leaf(value, max_text)
+
+
+def _leaf(value: Any, max_text: int | None) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 10**12 and _is_card(str(value)):
         return marker("card")  # a card number sent as a JSON number
-    if isinstance(value, str):
-        text = _mask_text(value)
-        if max_text is not None and len(text) > max_text:
-            return text[:max_text] + "…[truncated]"
-        return text
-    return value
+    if not isinstance(value, str):
+        return value
+    text = _mask_text(value)
+    if max_text is not None and len(text) > max_text:
+        return text[:max_text] + "…[truncated]"
+    return text
 
 
 def _text(value: str | None) -> str | None:

@@ -167,9 +167,11 @@ def test_a_sensitive_key_masks_its_whole_value_at_any_depth_and_keeps_the_rest()
 @pytest.mark.parametrize("card", CARDS)
 def test_card_numbers_are_masked_in_free_text_plain_spaced_or_dashed(card: str) -> None:
     assert luhn_ok(card)
-    for printed in (card, grouped(card), grouped(card, sep="-")):
-        if len(card) in (14, 15):  # Amex/Diners print 4-6-5 / 4-6-4
-            printed = printed if printed == card else f"{card[:4]} {card[4:10]} {card[10:]}"
+    if len(card) in (14, 15):  # Amex and Diners print 4-6-5 / 4-6-4
+        printings = [card, f"{card[:4]} {card[4:10]} {card[10:]}", f"{card[:4]}-{card[4:10]}-{card[10:]}"]
+    else:
+        printings = [card, grouped(card), grouped(card, sep="-")]
+    for printed in printings:
         text = f"Please refund to card {printed}, thanks."
         assert mask_text(text) == "Please refund to card [redacted:card], thanks."
 
