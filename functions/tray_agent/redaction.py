@@ -91,6 +91,7 @@ _ANYWHERE: dict[tuple[str, ...], str] = {
 _AT_END: dict[str, str] = {
     "token": "secret",
     "pwd": "secret",
+    "pw": "secret",
     "cookie": "secret",
     "auth": "secret",
     "card": "card",
@@ -133,7 +134,9 @@ _API_KEYS = re.compile(
 # ``password=hunter2``, ``"api_key": "abc"``, ``Authorization: Basic …`` inside free text: the key
 # is judged by ``key_kind``, the value runs to the next space, quote or separator.
 _PAIR_KEY = re.compile(r"""(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9_-]{1,40})["']?\s*[:=]\s*["']?""")
-_PAIR_VALUE = re.compile(r"""[^\s"',;&}\]]{1,512}""")
+# A value stops at a space, a quote, a closing bracket, "&next=" (a query string) or ", "/"; "
+# (a list); a password such as "Tr0ub4dor&3-horse,x" stays whole.
+_PAIR_VALUE = re.compile(r"""(?:[^\s"'&,;}\]]|&(?![\w.-]+=)|[,;](?=[^\s"'])(?![\w.-]+=)){1,512}""")
 _SCHEMES = {"bearer", "basic", "token", "digest"}
 
 # IBAN length per country (ISO 13616 registry).
