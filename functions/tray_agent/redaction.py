@@ -22,7 +22,9 @@ imports only models.
 
 from __future__ import annotations
 
+import bisect
 import copy
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -104,7 +106,12 @@ _WHOLE_KEY: dict[str, str] = {"pass": "secret"}
 
 def key_kind(key: object) -> str | None:
     """The kind of secret a key holds (``"secret"``, ``"card"``, …), or None for an ordinary key."""
-    words = tuple(w.lower() for w in _WORDS.findall(str(key)))
+    return _key_kind(str(key))
+
+
+@functools.lru_cache(maxsize=4096)  # documents repeat their keys: each name is split once
+def _key_kind(key: str) -> str | None:
+    words = tuple(w.lower() for w in _WORDS.findall(key))
     if not words:
         return None
     if len(words) == 1 and words[0] in _WHOLE_KEY:
@@ -249,16 +256,25 @@ Piece = tuple[str, str]  # (marker, the raw text it replaced)
 Span = tuple[int, int, str]  # (start, end, kind) in the original text
 
 
+_DIGIT = re.compile(r"\d")
+# One cheap search before the token patterns: what every one of them starts with.
+_TOKEN_HINT = re.compile(r"(?i:bearer)|[spr]k[-_]|gh[pousr]_|xox[abprs]-|AKIA|eyJ")
+_SHORTEST_NUMBER = 11  # an SSN; IBANs (15+) and cards (13+) are longer
+
+
 def _pattern_spans(text: str) -> Iterator[Span]:
-    for start, end in _iban_spans(text):
-        yield start, end, "iban"
-    for match in _CARD.finditer(text):
-        length = _card_end(match.group())
-        if length:
-            yield match.start(), match.start() + length, "card"
-    for match in _SSN.finditer(text):
-        if _is_ssn(*match.groups()):
-            yield match.start(), match.end(), "ssn"
+    if len(text) >= _SHORTEST_NUMBER and _DIGIT.search(text):  # most short strings skip this
+        for start, end in _iban_spans(text):
+            yield start, end, "iban"
+        for match in _CARD.finditer(text):
+            length = _card_end(match.group())
+            if length:
+                yield match.start(), match.start() + length, "card"
+        for match in _SSN.finditer(text):
+            if _is_ssn(*match.groups()):
+                yield match.start(), match.end(), "ssn"
+    if _TOKEN_HINT.search(text) is None:
+        return
     for match in _BEARER.finditer(text):
         yield match.start(3), match.end(3), "token"
     for match in _API_KEYS.finditer(text):
@@ -269,6 +285,8 @@ _SCHEME_CREDENTIAL = re.compile(r"\s+" + _PAIR_VALUE.pattern)
 
 
 def _pair_spans(text: str) -> Iterator[Span]:
+    if ":" not in text and "=" not in text:
+        return
     for match in _PAIR_KEY.finditer(text):
         kind = key_kind(match.group(1))
         if kind is None or MARKER.match(text, match.end()):
@@ -292,15 +310,17 @@ def _pair_spans(text: str) -> Iterator[Span]:
 def _mask_text(text: str, pieces: list[Piece] | None = None) -> str:
     """``text`` with every sensitive value pattern replaced by its marker (in place, in order);
     ``pieces`` collects each (marker, raw text) pair, for ``restore_masked``."""
-    found: list[Span] = []
-    for start, end, kind in itertools.chain(_pattern_spans(text), _pair_spans(text)):
-        if not any(s < end and start < e for s, e, _ in found):  # the first finder of a span wins
-            found.append((start, end, kind))
+    found: list[Span] = []  # kept sorted and non-overlapping
+    for span in itertools.chain(_pattern_spans(text), _pair_spans(text)):
+        at = bisect.bisect_left(found, span)
+        if (at > 0 and found[at - 1][1] > span[0]) or (at < len(found) and found[at][0] < span[1]):
+            continue  # overlaps a span found earlier: the first finder wins
+        found.insert(at, span)
     if not found:
         return text
     out: list[str] = []
     cursor = 0
-    for start, end, kind in sorted(found):
+    for start, end, kind in found:
         out.append(text[cursor:start])
         out.append(marker(kind))
         if pieces is not None:
