@@ -153,7 +153,7 @@ def test_secrets_and_sensitive_fields_never_reach_the_model_or_the_audit(
     sent = str(fake_openai.requests[0])
     assert "sk-live-SECRET123" not in sent and "4111111111111111" not in sent
     record = decision(llm_env, answer.body["decision_id"])
-    assert record["inputs"]["data"]["api_key"] == "[redacted]"
+    assert record["inputs"]["data"]["api_key"] == "[redacted:secret]"
     logs = capsys.readouterr()
     assert "sk-live-SECRET123" not in logs.out + logs.err
     assert "4111111111111111" not in logs.out + logs.err

@@ -74,7 +74,8 @@ def test_redaction_masks_secrets_and_personal_identifiers_and_cuts_long_text() -
     }
     clean = redact(data)
     assert clean["email"] == "ann@x.io"  # tools need it
-    assert clean["password"] == clean["nested"]["apiKey"] == clean["nested"]["card_number"] == "[redacted]"
-    assert clean["items"][0]["ssn"] == "[redacted]"
+    assert clean["password"] == clean["nested"]["apiKey"] == "[redacted:secret]"
+    assert clean["nested"]["card_number"] == "[redacted:card]"
+    assert clean["items"][0]["ssn"] == "[redacted:ssn]"
     assert len(clean["nested"]["notes"]) < 2100
     assert data["password"] == "hunter2"  # a copy, the event itself is untouched

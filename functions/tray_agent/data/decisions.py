@@ -13,6 +13,7 @@ from tray_agent.data import aws
 from tray_agent.data.payloads import INLINE_LIMIT_BYTES, PayloadStore
 from tray_agent.data.serialization import from_item, to_item
 from tray_agent.models.decisions import DecisionRecord
+from tray_agent.redaction import mask_decision_record
 
 
 class DecisionsRepository:
@@ -22,7 +23,8 @@ class DecisionsRepository:
         self._payloads = payloads
 
     def put(self, record: DecisionRecord) -> None:
-        document = record.model_dump(mode="json")
+        """Store the record masked: the audit trail never holds a secret, card, SSN or IBAN."""
+        document = mask_decision_record(record).model_dump(mode="json")
         inputs_text = json.dumps(document["inputs"], separators=(",", ":"))
         if self._payloads is not None and len(inputs_text.encode()) > INLINE_LIMIT_BYTES // 2:
             # An item holds at most 400 KB: large inputs live in S3, referenced from the record.

@@ -11,6 +11,7 @@ from tray_agent.data import aws
 from tray_agent.data.serialization import from_item, to_item
 from tray_agent.errors import ConflictError
 from tray_agent.models.reviews import ReviewItem, ReviewStatus
+from tray_agent.redaction import mask_review_item
 
 
 class ReviewAlreadyResolvedError(ConflictError):
@@ -23,7 +24,9 @@ class ReviewsRepository:
         self._retention = retention
 
     def put(self, item: ReviewItem) -> None:
-        record = to_item(item.model_dump(mode="json"))
+        """Store the item masked: reviewers see ``[redacted:…]`` markers, never the raw values
+        (approval restores them from where the real document lives, see ``restore_masked``)."""
+        record = to_item(mask_review_item(item).model_dump(mode="json"))
         if item.task_token:
             record["task_token"] = item.task_token  # excluded from the model's dump on purpose
         record["expires_at"] = int((item.created_at + self._retention).timestamp())
@@ -52,16 +55,20 @@ class ReviewsRepository:
         note: str | None,
         payload: dict[str, object] | None,
     ) -> ReviewItem:
-        """Pending → approved/rejected, exactly once (a conditional write, not a read-then-write)."""
-        resolved = item.model_copy(
-            update={
-                "status": status,
-                "resolved_by": by,
-                "resolved_at": at,
-                "resolution_note": note,
-                "resolution_payload": payload,
-            }
-        )
+        """Pending → approved/rejected, exactly once (a conditional write, not a read-then-write).
+
+        Returns the resolved item as stored, masked; ``payload`` itself is the caller's to act on."""
+        resolved = mask_review_item(
+            item.model_copy(
+                update={
+                    "status": status,
+                    "resolved_by": by,
+                    "resolved_at": at,
+                    "resolution_note": note,
+                    "resolution_payload": payload,
+                }
+            )
+        )  # masked: what is stored and what the API answers with (the real payload goes to the resolver)
         record = to_item(resolved.model_dump(mode="json"))
         if item.task_token:
             record["task_token"] = item.task_token

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tray_agent.models.purchase_order import PurchaseOrder
+from tray_agent.redaction import contains_marker, restore_masked
 
 
 def intake_id_for(bucket: str, key: str, etag: str, attachment_index: int | None) -> str:
@@ -128,12 +129,28 @@ class PoPipelineState(BaseModel):
     outcome: Outcome | None = None
 
     def approved_order(self) -> PurchaseOrder:
-        """What goes to Tray: the reviewer's (possibly edited) PO, else the parsed one."""
+        """What goes to Tray: the reviewer's (possibly edited) PO, else the parsed one.
+
+        Reviewers see the PO masked (a vendor IBAN reads ``[redacted:iban]``); what they left
+        masked is put back here from the parsed PO this execution carries, so the order holds
+        the real values.
+        """
         if self.review is not None:
-            return self.review.purchase_order
+            reviewed = self.review.purchase_order
+            if self.purchase_order is None:
+                return reviewed
+            edited = reviewed.model_dump(mode="json")
+            if not contains_marker(edited):
+                return reviewed
+            original = self.purchase_order.model_dump(mode="json")
+            return PurchaseOrder.model_validate(restore_masked(edited, original))
         if self.purchase_order is None:
             raise ValueError("the state holds no purchase order yet")
         return self.purchase_order
+
+    def final_order(self) -> PurchaseOrder | None:
+        """The approved order when there is one (see ``approved_order``), else None."""
+        return None if self.review is None and self.purchase_order is None else self.approved_order()
 
     def dump(self) -> dict[str, Any]:
         """The JSON Step Functions passes on to the next state."""

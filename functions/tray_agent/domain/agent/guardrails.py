@@ -4,44 +4,27 @@
 - high-risk workflows, workflows that require approval, and decisions below the confidence
   threshold are held for human review instead of executing;
 - what a model may read of an event is redacted (secrets and sensitive personal data out,
-  long text cut), and the same redaction applies to what is stored as the decision's inputs.
+  long text cut; ``tray_agent.redaction``, the one redaction the audit trail uses too).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from tray_agent import redaction
 from tray_agent.domain.agent.registry import ToolInputError, ToolRegistry, UnknownToolError
 from tray_agent.models.decisions import ACTING_ACTIONS, Decision, WorkflowCall
 from tray_agent.models.workflows import RiskLevel
 
-# Keys whose values never reach a model, a log or the audit record.
-SENSITIVE_KEY = re.compile(
-    r"(pass(word)?|secret|token|api[_-]?key|authori[sz]ation|cookie|ssn|social_security|"
-    r"card(_?number)?|cvv|cvc|iban|account_number|routing_number|date_of_birth|dob|tax_id)",
-    re.IGNORECASE,
-)
-MAX_TEXT = 2000
-MAX_DEPTH = 6
-REDACTED = "[redacted]"
+MAX_TEXT = redaction.MODEL_MAX_TEXT
+MAX_DEPTH = redaction.MODEL_MAX_DEPTH
 
 
-def redact(value: Any, depth: int = 0) -> Any:
-    """A copy with sensitive keys masked and long strings cut."""
-    if depth > MAX_DEPTH:
-        return "[truncated]"
-    if isinstance(value, dict):
-        return {
-            str(k): (REDACTED if SENSITIVE_KEY.search(str(k)) else redact(v, depth + 1))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v, depth + 1) for v in value[:100]]
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        return value[:MAX_TEXT] + "…[truncated]"
-    return value
+def redact(value: Any) -> Any:
+    """A copy a model may read: secrets masked by key and by value (``tray_agent.redaction``),
+    long strings and lists cut, deep nesting truncated."""
+    return redaction.redact(value)
 
 
 @dataclass(frozen=True)
@@ -68,17 +51,22 @@ class Guardrails:
             try:
                 tool = self._registry.get(call.workflow)
             except UnknownToolError:
-                if call.retry_of:  # a retry of an execution whose workflow we do not describe
-                    validated.append(call)
-                    continue
-                problems.append(f"{call.workflow!r} is not a registered workflow")
+                # A retry re-runs a workflow just as a trigger does: one we do not describe (no
+                # schema, no risk level) never runs without a person, whatever input it carries.
+                if call.retry_of:
+                    problems.append(
+                        f"retry of execution {call.retry_of}: {call.workflow!r} is not a registered workflow"
+                    )
+                else:
+                    problems.append(f"{call.workflow!r} is not a registered workflow")
                 continue
+            what = f"retry of {tool.name}" if call.retry_of else tool.name
             if tool.requires_approval:
-                problems.append(f"{tool.name} requires human approval")
+                problems.append(f"{what} requires human approval")
             elif tool.risk is RiskLevel.HIGH:
-                problems.append(f"{tool.name} is high-risk")
+                problems.append(f"{what} is high-risk")
             if call.retry_of and not call.input:
-                validated.append(call)
+                validated.append(call)  # the failed execution's own input, already accepted once
                 continue
             try:
                 payload = self._registry.validate_input(call.workflow, call.input)

@@ -21,6 +21,7 @@ from tray_agent.errors import ConflictError, InvalidInputError
 from tray_agent.models.decisions import WorkflowCall
 from tray_agent.models.reviews import ReviewItem
 from tray_agent.observability import logger
+from tray_agent.redaction import restore_masked
 
 if TYPE_CHECKING:
     from tray_agent.domain.agent.work import WorkEngine
@@ -43,6 +44,13 @@ class DecisionReviewResolver:
             payload = {
                 "calls": [held[0].model_copy(update={"input": payload["input"]}).model_dump(mode="json")]
             }
+        if item.work_id:
+            # The review shows masked values; what runs is the held work's real input, with the
+            # reviewer's edits on top (a marker left in place means "unchanged").
+            held_work = self._engine().ledger.get(item.work_id)
+            if held_work is not None:
+                raw = {"calls": [call.model_dump(mode="json") for call in held_work.calls]}
+                payload = restore_masked(payload, raw)
         try:
             calls = _HeldCalls.model_validate(payload).calls
         except ValidationError as exc:

@@ -1,6 +1,8 @@
 """The RECOVERY review kind: a person approves (optionally with edited input) or rejects a retry.
 
 Found by ``build_review_service`` (domain/reviews.py) through ``build_resolver(settings)``.
+The item shows the execution's input masked; ``validate`` restores what the reviewer left
+masked from Tray's record of the execution, so the retry runs with the real values.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tray_agent.models.decisions import (
 )
 from tray_agent.models.reviews import ReviewItem
 from tray_agent.observability import logger
+from tray_agent.redaction import contains_marker, restore_masked
 from tray_agent.tray import TrayClients
 
 
@@ -28,6 +31,18 @@ class RecoveryResolver:
     def __init__(self, tray: TrayClients, decisions: DecisionsRepository) -> None:
         self._tray = tray
         self._decisions = decisions
+
+    def validate(self, item: ReviewItem, payload: dict[str, Any]) -> dict[str, Any]:
+        """Put the real values back where the reviewer left a mask, before anything is resolved.
+
+        The item shows the failed execution's input masked; the original input is Tray's own
+        record of that execution, so it is read from there (only when a marker needs it).
+        """
+        run_input = payload.get("input")
+        if not isinstance(run_input, dict) or not contains_marker(run_input):
+            return payload
+        original = self._tray.workflows.get_execution(str(item.payload["execution_id"])).input
+        return {**payload, "input": restore_masked(run_input, original)}
 
     def on_approve(self, item: ReviewItem, payload: dict[str, Any]) -> None:
         """Retry the failed execution once (the review id is the idempotency key), with the

@@ -188,7 +188,7 @@ class PoPipeline:
                 IntakeStatus.FAILED,
                 "the pipeline ended without an order",
             )
-        order = state.review.purchase_order if state.review else state.purchase_order
+        order = state.final_order()
         if outcome is not Outcome.ORDERED and order is not None and order.po_number:
             # A failed trigger may have claimed the number: a corrected resend must not be a duplicate.
             self._intakes.release_po_number(buyer_key(order), order.po_number, state.intake_id)
@@ -217,7 +217,7 @@ class PoPipeline:
     ) -> None:
         existing = self._intakes.get(state.intake_id)
         now = datetime.now(UTC)
-        order = state.review.purchase_order if state.review else state.purchase_order
+        order = state.final_order()
         document = state.document
         self._intakes.save(
             IntakeRecord(

@@ -1,8 +1,9 @@
 """Purchase-order reviews: approving resumes the paused execution, rejecting fails it.
 
 Found by ``domain.reviews.build_review_service`` (``RESOLVER_FACTORIES``). The review item
-holds the PO as its payload and the execution's task token; approval sends the (possibly
-edited) PO back with SendTaskSuccess, rejection sends ``PurchaseOrderRejectedError``.
+holds the PO as its payload (masked) and the execution's task token; approval sends the
+(possibly edited) PO back with SendTaskSuccess, markers and all: the execution holds the parsed
+PO and restores the real values itself. Rejection sends ``PurchaseOrderRejectedError``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,23 @@ from tray_agent.models.po_pipeline import ReviewResult
 from tray_agent.models.purchase_order import PurchaseOrder
 from tray_agent.models.reviews import ReviewItem
 from tray_agent.observability import logger
+from tray_agent.redaction import check_restorable
 
 
 class PurchaseOrderReviewResolver:
     def __init__(self, stepfunctions: StepFunctionsGateway) -> None:
         self._sfn = stepfunctions
+
+    def validate(self, item: ReviewItem, payload: dict[str, Any]) -> dict[str, Any]:
+        """Refuse, before anything is resolved, a mask marker the pipeline could not put back.
+
+        The item shows the PO masked; the paused execution still carries the parsed PO and puts
+        the real values back where the reviewer left a marker (``PoPipelineState.approved_order``).
+        So every marker must sit where the masked payload shows it. The payload goes on with its
+        markers: the raw values never pass through the review API.
+        """
+        check_restorable(payload, item.payload)
+        return payload
 
     def on_approve(self, item: ReviewItem, payload: dict[str, Any]) -> None:
         token = _token(item)
