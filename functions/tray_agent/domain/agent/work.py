@@ -180,10 +180,14 @@ class WorkEngine:
 
     def _take(self, work: WorkItem) -> WorkItem | None:
         now = self._clock()
+        update: dict[str, Any] = {"lease_until": self._lease(now), "updated_at": now}
+        attempt = work.current_attempt
+        if work.state is WorkState.ACTING and attempt is not None and attempt.status is AttemptStatus.SENDING:
+            # Its worker died while sending: Tray may have acted. Look for the run before resending.
+            unknown = attempt.model_copy(update={"status": AttemptStatus.UNKNOWN})
+            update["attempts"] = [*work.attempts[:-1], unknown]
         try:
-            return self._ledger.save(
-                work.model_copy(update={"lease_until": self._lease(now), "updated_at": now})
-            )
+            return self._ledger.save(work.model_copy(update=update))
         except StaleWorkError:
             return None
 
