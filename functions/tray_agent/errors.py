@@ -96,3 +96,16 @@ class PurchaseOrderRejectedError(ConflictError):
 
 class DuplicatePurchaseOrderError(ConflictError):
     """This buyer's PO number was already ordered from another document."""
+
+
+class TransientStorageError(UpstreamError):
+    """DynamoDB or S3 throttled us or failed (5xx, connection) even after botocore's retries.
+
+    Step Functions retries a step that raises it (by this name) with backoff; the API answers 503.
+    """
+
+    http_status = 503
+
+
+class PurchaseOrderHoldExpiredError(UpstreamError):
+    """A PO held for Tray (outage, long Retry-After) outlived the hold window: it fails, re-runnable."""

@@ -39,7 +39,7 @@ from tray_local.sfn_local import (
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE_NAME = "tray-agent-po-pipeline"
 HANDLER_PREFIX = "tray_agent.handlers."
-PO_HANDLERS = ("po_extract", "po_parse", "po_validate", "po_review", "po_trigger", "po_record")
+PO_HANDLERS = ("po_extract", "po_parse", "po_validate", "po_review", "po_trigger", "po_record", "po_hold")
 
 
 @cache
@@ -151,8 +151,12 @@ class LocalPoPipeline:
                 sfn.create_state_machine(STATE_MACHINE_NAME, definition)
             yield cls(env=env, sfn=sfn, state_machine_arn=arn)
 
-    def execution_arn(self, intake_id: str) -> str:
-        return f"arn:aws:states:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:execution:{STATE_MACHINE_NAME}:{intake_id}"
+    def execution_arn(self, intake_id: str, attempt: int = 1) -> str:
+        """The execution of one attempt: the intake's first, or a re-run's (``<intake id>-r<n>``)."""
+        from tray_agent.models.po_pipeline import execution_name_for
+
+        name = execution_name_for(intake_id, attempt)
+        return f"arn:aws:states:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:execution:{STATE_MACHINE_NAME}:{name}"
 
     def drop(self, key: str, body: bytes, *, timeout_s: float = 60) -> Drop:
         """Put ``body`` at ``key`` in the PO bucket, notify the intake, wait for its executions."""
@@ -173,5 +177,5 @@ class LocalPoPipeline:
             drop.executions[intake_id] = self.sfn.wait_for(self.execution_arn(intake_id), timeout_s=timeout_s)
         return drop
 
-    def wait(self, intake_id: str, timeout_s: float = 60) -> ExecutionResult:
-        return self.sfn.wait_for(self.execution_arn(intake_id), timeout_s=timeout_s)
+    def wait(self, intake_id: str, timeout_s: float = 60, *, attempt: int = 1) -> ExecutionResult:
+        return self.sfn.wait_for(self.execution_arn(intake_id, attempt), timeout_s=timeout_s)
