@@ -167,15 +167,25 @@ class LocalPoPipeline:
 
     def notify(self, key: str, *, etag: str, size: int, timeout_s: float = 60) -> Drop:
         """Deliver an "Object Created" event (again, if you like) to the intake handler."""
+        answer = self.deliver(key, etag=etag, size=size)
+        drop = Drop(key=key, intake=answer)
+        for intake_id in answer["started"]:
+            drop.executions[intake_id] = self.sfn.wait_for(self.execution_arn(intake_id), timeout_s=timeout_s)
+        return drop
+
+    def put(self, key: str, body: bytes) -> str:
+        """Put ``body`` at ``key`` in the PO bucket; its ETag."""
+        s3 = boto3.client("s3", region_name=DEFAULT_REGION)
+        return str(s3.put_object(Bucket=self.settings.po_bucket, Key=key, Body=body)["ETag"])
+
+    def deliver(self, key: str, *, etag: str, size: int) -> dict[str, list[str]]:
+        """The intake handler's answer to an "Object Created" event; executions left running."""
         event = object_created_event(self.settings.po_bucket, key, etag, size)
         context = LocalLambdaContext(
             function_name="po_intake", invoked_function_arn=lambda_function_arn("po_intake")
         )
         answer: dict[str, list[str]] = _handler("po_intake")(event, context)
-        drop = Drop(key=key, intake=answer)
-        for intake_id in answer["started"]:
-            drop.executions[intake_id] = self.sfn.wait_for(self.execution_arn(intake_id), timeout_s=timeout_s)
-        return drop
+        return answer
 
     def wait(self, intake_id: str, timeout_s: float = 60, *, attempt: int = 1) -> ExecutionResult:
         return self.sfn.wait_for(self.execution_arn(intake_id, attempt), timeout_s=timeout_s)
