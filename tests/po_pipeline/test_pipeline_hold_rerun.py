@@ -389,3 +389,61 @@ def test_rerun_needs_a_reviewer_token(po_pipeline: Any) -> None:
     assert (refused.status, anonymous.status, wrong.status) == (401, 401, 401)
     assert intake(intake_id).status is IntakeStatus.FAILED
     assert intake(intake_id).reruns == []
+
+
+def test_a_trigger_whose_outcome_was_unknown_is_re_entered_with_the_same_key_and_orders_once(
+    po_pipeline: Any,
+) -> None:
+    """Tray took the order but the answer never arrived (connection reset after processing),
+    through every Trigger retry and into a hold: every re-entry sends the attempt's same key.
+    """
+    from tray_local.simulator import Fault
+
+    env = po_pipeline.env
+    with env.reconfigured(TRAY_AGENT_TRAY_MAX_ATTEMPTS="1"):
+        env.simulator.inject_fault(
+            Fault(
+                kind="reset",
+                after_processing=True,
+                path_prefix=ORDER_WEBHOOK,
+                times=TRIGGER_INVOCATIONS_PER_HOLD,
+            )
+        )
+        drop = po_pipeline.drop(f"inbox/{unique('msg')}.eml", email_with(clean_order(unique("PO"))))
+
+    ((intake_id, result),) = drop.executions.items()
+    assert result.succeeded, result
+    assert po_pipeline.sfn.state_names_entered(result.execution_arn).count("Hold") == 1
+    assert set(failed_lambda_errors(po_pipeline, result.execution_arn)) == {"TrayTransportError"}
+    (run,) = tray_runs(env, intake_id)  # six sends, one order
+    assert run.idempotency_key == f"{intake_id}:order"
+    assert intake(intake_id).order_execution_id == run.id
+
+
+def test_of_two_concurrent_reruns_only_one_wins(po_pipeline: Any) -> None:
+    from tray_agent.data.po_intake import IntakeRepository
+    from tray_agent.models.po_pipeline import Rerun
+
+    intake_id = _failed_by_tray(po_pipeline)
+    settings = get_settings()
+    repository = IntakeRepository(settings.po_intake_table, retention=timedelta(days=1))
+
+    def rerun(by: str) -> Rerun:
+        return Rerun(
+            attempt=2,
+            execution_name=f"{intake_id}-r2",
+            requested_by=by,
+            requested_at=datetime.now(UTC),
+            previous_error=f"seen by {by}",
+        )
+
+    # Both read "failed at attempt 1"; the conditional write lets one through.
+    first = repository.begin_rerun(intake_id, rerun("ann"), previous_attempt=1)
+    second = repository.begin_rerun(intake_id, rerun("bob"), previous_attempt=1)
+
+    assert (first, second) == (True, False)
+    record = intake(intake_id)
+    assert (record.status, record.attempt) == (IntakeStatus.STARTED, 2)
+    assert (record.error, record.reason) == (None, None)  # the failure now lives in the rerun entry
+    assert [(r.requested_by, r.previous_error) for r in record.reruns] == [("ann", "seen by ann")]
+    assert po_pipeline.env.api("POST", f"/po/intake/{intake_id}/rerun").status == 409  # started now
