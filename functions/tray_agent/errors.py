@@ -98,13 +98,12 @@ class DuplicatePurchaseOrderError(ConflictError):
     """This buyer's PO number was already ordered from another document."""
 
 
-class TransientStorageError(UpstreamError):
+class TransientStorageError(StorageUnavailableError):
     """DynamoDB or S3 throttled us or failed (5xx, connection) even after botocore's retries.
 
-    Step Functions retries a step that raises it (by this name) with backoff; the API answers 503.
+    Step Functions retries a PO pipeline step that raises it (by this name) with backoff; the API
+    answers it like any StorageUnavailableError (503, retry shortly).
     """
-
-    http_status = 503
 
 
 class PurchaseOrderHoldExpiredError(UpstreamError):

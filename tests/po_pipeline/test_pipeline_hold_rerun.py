@@ -417,7 +417,12 @@ def test_a_trigger_whose_outcome_was_unknown_is_re_entered_with_the_same_key_and
     assert set(failed_lambda_errors(po_pipeline, result.execution_arn)) == {"TrayTransportError"}
     (run,) = tray_runs(env, intake_id)  # six sends, one order
     assert run.idempotency_key == f"{intake_id}:order"
-    assert intake(intake_id).order_execution_id == run.id
+    record = intake(intake_id)
+    assert record.order_execution_id == run.id
+    # The intent was recorded before the first send, and kept through the hold.
+    assert record.order_attempt_key == f"{intake_id}:order"
+    assert record.order_sent_at is not None
+    assert record.order_sent_at <= run.created_at
 
 
 def test_of_two_concurrent_reruns_only_one_wins(po_pipeline: Any) -> None:

@@ -8,7 +8,7 @@ buyer's PO number order at most once.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -83,6 +83,29 @@ class IntakeRepository:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
+    def mark_order_sending(self, intake_id: str, attempt_key: str, at: datetime) -> datetime | None:
+        """Record the intent to send ``attempt_key``'s order, before it is sent.
+
+        Returns when an earlier invocation already recorded it (its send may have reached Tray),
+        or None when this is the first send of the attempt (now recorded).
+        """
+        try:
+            aws.table(self._table_name).update_item(
+                Key={"intake_id": intake_id},
+                UpdateExpression="SET order_attempt_key = :key, order_sent_at = :at",
+                ConditionExpression="attribute_exists(object_key) AND "
+                "(attribute_not_exists(order_attempt_key) OR order_attempt_key <> :key)",
+                ExpressionAttributeValues={":key": attempt_key, ":at": at.isoformat()},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            record = self.get(intake_id)
+            if record is None or record.order_attempt_key != attempt_key:
+                return None  # no intake record to hold the intent: the key alone protects the send
+            return record.order_sent_at or at
+        return None
+
     def begin_rerun(self, intake_id: str, rerun: Rerun, *, previous_attempt: int) -> bool:
         """Move a failed intake to ``started`` for ``rerun.attempt``, the rerun appended.
 
@@ -112,7 +135,8 @@ class IntakeRepository:
                 UpdateExpression=(
                     "SET #s = :started, attempt = :attempt, execution_name = :name, updated_at = :now, "
                     "hold_count = :zero, reruns = list_append(if_not_exists(reruns, :empty), :entry) "
-                    "REMOVE reason, #e, retry_at, held_since, order_execution_id"
+                    "REMOVE reason, #e, retry_at, held_since, order_execution_id, "
+                    "order_attempt_key, order_sent_at"
                 ),
                 ConditionExpression=f"attribute_exists(object_key) AND #s = :failed AND {same_attempt}",
                 ExpressionAttributeNames={"#s": "status", "#e": "error"},

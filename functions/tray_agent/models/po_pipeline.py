@@ -246,6 +246,10 @@ class IntakeRecord(BaseModel):
     buyer: str | None = None
     review_id: str | None = None
     order_execution_id: str | None = None
+    # Written before Trigger calls Tray: an attempt whose order may have reached Tray (a timeout,
+    # a crash after sending) looks for the run carrying this key before it ever sends again.
+    order_attempt_key: str | None = None
+    order_sent_at: datetime | None = None
     # Where the document is, so a failed PO can be re-run from it (absent on older records).
     document: DocumentRef | None = None
     attempt: int = 1

@@ -44,6 +44,7 @@ from tray_agent.observability import logger, metrics
 
 ORDER_WORKFLOW = "order_processing"
 
+_CLOCK_SKEW = timedelta(minutes=1)  # between our clock and Tray's, when looking for an earlier run
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -198,10 +199,19 @@ class PoPipeline:
         call = WorkflowCall(
             workflow=ORDER_WORKFLOW, input={"order_data": order_data(state, order), "expedited": False}
         )
+        # One key per attempt: a Trigger re-entered after a retry or a hold, whatever happened to
+        # the earlier call, is the same order to Tray; only a re-run of a failed PO is a new one.
+        key = state.attempt_key
+        sent_before = self._intakes.mark_order_sending(state.intake_id, key, datetime.now(UTC))
+        found = None
+        if sent_before is not None:
+            # An earlier send of this attempt may have reached Tray: find its run before resending
+            # (workflows whose payload carries the key; for others the idempotency key must do).
+            found = runner.find(call, attempt_key=key, since=sent_before - _CLOCK_SKEW)
+            if found is not None:
+                logger.info("earlier order found", intake_id=state.intake_id, execution_id=found.execution_id)
         try:
-            # One key per attempt: a Trigger re-entered after a retry or a hold, whatever happened
-            # to the earlier call, is the same order to Tray; only a re-run of a failed PO is new.
-            ref = runner.run(call, idempotency_key=state.attempt_key)
+            ref = found or runner.run(call, idempotency_key=key)
         except TrayRateLimitedError as exc:
             limit = self._settings.po_trigger_max_retry_after_s
             if exc.retry_after_s is not None and exc.retry_after_s > limit:
@@ -311,6 +321,7 @@ class PoPipeline:
         review_id: str | None = None,
     ) -> None:
         existing = self._intakes.get(state.intake_id)
+        sent = existing if existing and existing.order_attempt_key == state.attempt_key else None
         now = datetime.now(UTC)
         order = state.final_order()
         document = state.document
@@ -332,6 +343,8 @@ class PoPipeline:
                 or (state.review.review_id if state.review else None)
                 or (existing.review_id if existing else None),
                 order_execution_id=state.order.execution_id if state.order else None,
+                order_attempt_key=sent.order_attempt_key if sent else None,
+                order_sent_at=sent.order_sent_at if sent else None,
                 document=state.document.model_copy(update={"pdf_key": None, "pages": None}),
                 attempt=state.attempt,
                 execution_name=execution_name_for(state.intake_id, state.attempt),
