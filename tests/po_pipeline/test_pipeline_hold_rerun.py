@@ -391,38 +391,69 @@ def test_rerun_needs_a_reviewer_token(po_pipeline: Any) -> None:
     assert intake(intake_id).reruns == []
 
 
-def test_a_trigger_whose_outcome_was_unknown_is_re_entered_with_the_same_key_and_orders_once(
+def _order_sends(env: Any) -> int:
+    return sum(1 for call in env.simulator.calls() if call.path.startswith(ORDER_WEBHOOK))
+
+
+def test_a_trigger_whose_outcome_was_unknown_finds_the_run_instead_of_sending_again(
     po_pipeline: Any,
 ) -> None:
-    """Tray took the order but the answer never arrived (connection reset after processing),
-    through every Trigger retry and into a hold: every re-entry sends the attempt's same key.
+    """Tray took the order but the answer never arrived (connection reset after processing): the
+    retried Trigger finds the run carrying the attempt's key and sends nothing more.
     """
     from tray_local.simulator import Fault
 
     env = po_pipeline.env
+    sends_before = _order_sends(env)
+    with env.reconfigured(TRAY_AGENT_TRAY_MAX_ATTEMPTS="1"):
+        lost_answer = Fault(kind="reset", after_processing=True, path_prefix=ORDER_WEBHOOK, times=1)
+        env.simulator.inject_fault(lost_answer)
+        drop = po_pipeline.drop(f"inbox/{unique('msg')}.eml", email_with(clean_order(unique("PO"))))
+
+    ((intake_id, result),) = drop.executions.items()
+    assert result.succeeded, result
+    assert failed_lambda_errors(po_pipeline, result.execution_arn) == ["TrayTransportError"]
+    assert _order_sends(env) - sends_before == 1
+    (run,) = tray_runs(env, intake_id)
+    assert run.idempotency_key == f"{intake_id}:order"
+    record = intake(intake_id)
+    assert record.order_execution_id == run.id
+    # The intent was recorded before the one send.
+    assert record.order_attempt_key == f"{intake_id}:order"
+    assert record.order_sent_at is not None
+    assert record.order_sent_at <= run.created_at
+
+
+def test_an_unknown_outcome_then_an_outage_holds_the_po_and_it_still_orders_once(po_pipeline: Any) -> None:
+    """The answer to the order is lost, then Tray's API is down while the Trigger retries look for
+    the run: the PO is held, and after the hold the run is found: one order, one send.
+    """
+    from tray_local.simulator import Fault
+
+    env = po_pipeline.env
+    sends_before = _order_sends(env)
     with env.reconfigured(TRAY_AGENT_TRAY_MAX_ATTEMPTS="1"):
         env.simulator.inject_fault(
-            Fault(
-                kind="reset",
-                after_processing=True,
-                path_prefix=ORDER_WEBHOOK,
-                times=TRIGGER_INVOCATIONS_PER_HOLD,
-            )
+            Fault(kind="reset", after_processing=True, path_prefix=ORDER_WEBHOOK, times=1)
+        )
+        # Each retry's look-up is one listing call: all four retries of the first round fail.
+        env.simulator.inject_fault(
+            Fault(kind="status", status=503, path_prefix="/api/v1/executions", times=4)
         )
         drop = po_pipeline.drop(f"inbox/{unique('msg')}.eml", email_with(clean_order(unique("PO"))))
 
     ((intake_id, result),) = drop.executions.items()
     assert result.succeeded, result
-    assert po_pipeline.sfn.state_names_entered(result.execution_arn).count("Hold") == 1
-    assert set(failed_lambda_errors(po_pipeline, result.execution_arn)) == {"TrayTransportError"}
-    (run,) = tray_runs(env, intake_id)  # six sends, one order
-    assert run.idempotency_key == f"{intake_id}:order"
+    assert (
+        failed_lambda_errors(po_pipeline, result.execution_arn)
+        == ["TrayTransportError"] + ["TrayServerError"] * 4
+    )
+    entered = po_pipeline.sfn.state_names_entered(result.execution_arn)
+    assert entered.count("Hold") == 1
+    assert _order_sends(env) - sends_before == 1
+    (run,) = tray_runs(env, intake_id)
     record = intake(intake_id)
-    assert record.order_execution_id == run.id
-    # The intent was recorded before the first send, and kept through the hold.
-    assert record.order_attempt_key == f"{intake_id}:order"
-    assert record.order_sent_at is not None
-    assert record.order_sent_at <= run.created_at
+    assert (record.status, record.order_execution_id, record.hold_count) == (IntakeStatus.ORDERED, run.id, 1)
 
 
 def test_of_two_concurrent_reruns_only_one_wins(po_pipeline: Any) -> None:
