@@ -128,6 +128,13 @@ class Settings(BaseModel):
     po_vision_dpi: int = Field(default=110, ge=50, le=300)
     po_model_timeout_s: float = Field(default=60.0, gt=0)
     po_model_max_retries: int = Field(default=2, ge=0)
+    # A PO whose Tray order cannot be sent now (an outage past the Trigger step's retries, or a
+    # 429 asking to wait longer than po_trigger_max_retry_after_s) is held, retried with backoff,
+    # and fails with its reason only when it has been held for po_hold_window_s.
+    po_hold_window_s: int = Field(default=24 * 3600, ge=0)
+    po_hold_backoff_base_s: int = Field(default=60, ge=1)
+    po_hold_backoff_max_s: int = Field(default=30 * 60, ge=1)
+    po_trigger_max_retry_after_s: float = Field(default=30.0, ge=0)
 
     @property
     def model_configured(self) -> bool:

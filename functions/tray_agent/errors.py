@@ -96,3 +96,15 @@ class PurchaseOrderRejectedError(ConflictError):
 
 class DuplicatePurchaseOrderError(ConflictError):
     """This buyer's PO number was already ordered from another document."""
+
+
+class TransientStorageError(StorageUnavailableError):
+    """DynamoDB or S3 throttled us or failed (5xx, connection) even after botocore's retries.
+
+    Step Functions retries a PO pipeline step that raises it (by this name) with backoff; the API
+    answers it like any StorageUnavailableError (503, retry shortly).
+    """
+
+
+class PurchaseOrderHoldExpiredError(UpstreamError):
+    """A PO held for Tray (outage, long Retry-After) outlived the hold window: it fails, re-runnable."""

@@ -1,4 +1,11 @@
-"""``tray-agent parse-po FILE [--json]``: read a purchase order from a PDF or a raw .eml message."""
+"""``tray-agent parse-po FILE [--json]``: read a purchase order from a PDF or a raw .eml message.
+
+``tray-agent po rerun ID``: re-run a failed PO from its original document (a new execution),
+against the intake table and state machine named by ``TRAY_AGENT_PO_INTAKE_TABLE`` and
+``TRAY_AGENT_PO_STATE_MACHINE_ARN`` with the AWS credentials in the environment (the deployed
+stack), or moto inside the local environment and tests. The API's ``POST /po/intake/{id}/rerun``
+does the same with a reviewer token.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +39,17 @@ def register(subparsers: Any) -> None:
         help="auto: layout when the PDF has text, the model when that is not confident (default)",
     )
     parser.set_defaults(func=_run)
+
+    po = subparsers.add_parser("po", help="operate on purchase orders in the pipeline")
+    po_commands = po.add_subparsers(dest="po_command", required=True)
+    rerun = po_commands.add_parser(
+        "rerun",
+        help="re-run a failed PO from its original document",
+        description="Start a new execution for a failed PO intake (409-like refusal unless it failed).",
+    )
+    rerun.add_argument("intake_id", help="the intake id (GET /po/intake/... shows it)")
+    rerun.add_argument("--by", default=None, help="who asks (recorded on the intake; default: cli:$USER)")
+    rerun.set_defaults(func=_rerun)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -102,3 +120,19 @@ def _describe(name: str, order: PurchaseOrder, threshold: float) -> str:
 
 def _money(value: Any) -> str:
     return "-" if value is None else f"{value:,}"
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    import getpass
+
+    from tray_agent.domain.po.rerun import build_rerun_service
+
+    logger.setLevel("WARNING")
+    requested_by = args.by or f"cli:{getpass.getuser()}"
+    try:
+        answer = build_rerun_service(get_settings()).rerun(args.intake_id, requested_by=requested_by)
+    except TrayAgentError as exc:
+        print(f"po rerun: {exc.__class__.__name__}: {exc.message}", file=sys.stderr)
+        return 2
+    print(json.dumps(answer.model_dump(mode="json"), indent=2))
+    return 0

@@ -39,7 +39,7 @@ from tray_local.sfn_local import (
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE_NAME = "tray-agent-po-pipeline"
 HANDLER_PREFIX = "tray_agent.handlers."
-PO_HANDLERS = ("po_extract", "po_parse", "po_validate", "po_review", "po_trigger", "po_record")
+PO_HANDLERS = ("po_extract", "po_parse", "po_validate", "po_review", "po_trigger", "po_record", "po_hold")
 
 
 @cache
@@ -151,8 +151,12 @@ class LocalPoPipeline:
                 sfn.create_state_machine(STATE_MACHINE_NAME, definition)
             yield cls(env=env, sfn=sfn, state_machine_arn=arn)
 
-    def execution_arn(self, intake_id: str) -> str:
-        return f"arn:aws:states:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:execution:{STATE_MACHINE_NAME}:{intake_id}"
+    def execution_arn(self, intake_id: str, attempt: int = 1) -> str:
+        """The execution of one attempt: the intake's first, or a re-run's (``<intake id>-r<n>``)."""
+        from tray_agent.models.po_pipeline import execution_name_for
+
+        name = execution_name_for(intake_id, attempt)
+        return f"arn:aws:states:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:execution:{STATE_MACHINE_NAME}:{name}"
 
     def drop(self, key: str, body: bytes, *, timeout_s: float = 60) -> Drop:
         """Put ``body`` at ``key`` in the PO bucket, notify the intake, wait for its executions."""
@@ -163,15 +167,25 @@ class LocalPoPipeline:
 
     def notify(self, key: str, *, etag: str, size: int, timeout_s: float = 60) -> Drop:
         """Deliver an "Object Created" event (again, if you like) to the intake handler."""
-        event = object_created_event(self.settings.po_bucket, key, etag, size)
-        context = LocalLambdaContext(
-            function_name="po_intake", invoked_function_arn=lambda_function_arn("po_intake")
-        )
-        answer: dict[str, list[str]] = _handler("po_intake")(event, context)
+        answer = self.deliver(key, etag=etag, size=size)
         drop = Drop(key=key, intake=answer)
         for intake_id in answer["started"]:
             drop.executions[intake_id] = self.sfn.wait_for(self.execution_arn(intake_id), timeout_s=timeout_s)
         return drop
 
-    def wait(self, intake_id: str, timeout_s: float = 60) -> ExecutionResult:
-        return self.sfn.wait_for(self.execution_arn(intake_id), timeout_s=timeout_s)
+    def put(self, key: str, body: bytes) -> str:
+        """Put ``body`` at ``key`` in the PO bucket; its ETag."""
+        s3 = boto3.client("s3", region_name=DEFAULT_REGION)
+        return str(s3.put_object(Bucket=self.settings.po_bucket, Key=key, Body=body)["ETag"])
+
+    def deliver(self, key: str, *, etag: str, size: int) -> dict[str, list[str]]:
+        """The intake handler's answer to an "Object Created" event; executions left running."""
+        event = object_created_event(self.settings.po_bucket, key, etag, size)
+        context = LocalLambdaContext(
+            function_name="po_intake", invoked_function_arn=lambda_function_arn("po_intake")
+        )
+        answer: dict[str, list[str]] = _handler("po_intake")(event, context)
+        return answer
+
+    def wait(self, intake_id: str, timeout_s: float = 60, *, attempt: int = 1) -> ExecutionResult:
+        return self.sfn.wait_for(self.execution_arn(intake_id, attempt), timeout_s=timeout_s)

@@ -2,7 +2,12 @@
 
 Extract → Parse → Validate → Choice (clean → Trigger; findings → Review, a ``.waitForTaskToken``
 task that files a review item) → Trigger → Record → Succeed, or Fail when the outcome is
-"failed". Every task catches ``States.ALL`` into Record, so nothing ends without an outcome.
+"failed". Every task retries Lambda's own transient errors and ``TransientStorageError``
+(DynamoDB/S3 throttling or 5xx past botocore's retries) with backoff, and catches ``States.ALL``
+into Record, so nothing ends without an outcome. Tray still unavailable after Trigger's retries
+(or a 429 asking to wait longer than the step should) goes to Hold (records the PO as held, says
+how long) → HoldWait (``SecondsPath``) → Trigger again, until Tray takes the order or the hold
+window closes (Hold raises ``PurchaseOrderHoldExpiredError``, recorded as the failure).
 """
 
 from __future__ import annotations
@@ -31,9 +36,20 @@ INBOX_PREFIX = _DEFAULTS.po_inbox_prefix
 WORK_PREFIX = _DEFAULTS.po_work_prefix
 # Tray answered 429/5xx or the connection failed: the same request may succeed later.
 TRAY_TRANSIENT_ERRORS = ["TrayRateLimitedError", "TrayServerError", "TrayTransportError", "TrayTimeoutError"]
-# AWS throttling inside a step is retried by botocore (standard mode); this is Lambda throttling itself.
-THROTTLING_ERRORS = ["Lambda.TooManyRequestsException"]
+# Tray still unavailable after Trigger's retries, or asking (429 Retry-After) to come back later: hold.
+TRAY_HOLD_ERRORS = [*TRAY_TRANSIENT_ERRORS, "TrayRetryLaterError"]
+# Lambda's own transient failures, and AWS storage throttling/5xx that outlived botocore's retries
+# (standard mode) inside a step, which our handlers raise as TransientStorageError.
+TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "TransientStorageError",
+]
+TRANSIENT_RETRY = {"interval": Duration.seconds(2), "max_attempts": 6, "backoff_rate": 2}
 REVIEW_TIMEOUT = Duration.days(7)
+HOLD_WINDOW = Duration.seconds(_DEFAULTS.po_hold_window_s)
 
 
 class PoPipeline(Construct):
@@ -79,6 +95,7 @@ class PoPipeline(Construct):
             "trigger", "PO pipeline: trigger the Tray order workflow", timeout=Duration.seconds(60)
         )
         record = function("record", "PO pipeline: record the outcome")
+        hold = function("hold", "PO pipeline: hold the PO while Tray cannot take the order")
 
         self._read_objects(extract, INBOX_PREFIX)
         self._write_objects(extract, WORK_PREFIX)
@@ -89,9 +106,16 @@ class PoPipeline(Construct):
         data.grant(trigger, "po_intake_table")
         data.tray_tokens.grant_read(trigger)
         data.grant(record, "po_intake_table")
+        data.grant(hold, "po_intake_table")
 
         self.state_machine = self._state_machine(
-            extract=extract, parse=parse, validate=validate, review=review, trigger=trigger, record=record
+            extract=extract,
+            parse=parse,
+            validate=validate,
+            review=review,
+            trigger=trigger,
+            record=record,
+            hold=hold,
         )
 
         intake = function("intake", "PO intake: one pipeline execution per PO document dropped in S3")
@@ -131,7 +155,10 @@ class PoPipeline(Construct):
 
         # Reviewers approve/reject through the API: it resumes or fails the paused execution.
         self.state_machine.grant_task_response(api_function)
-        data.grant(api_function, "po_intake_table", read_only=True)
+        # POST /po/intake/{id}/rerun: marks the failed intake re-run and starts a new execution.
+        self.state_machine.grant_start_execution(api_function)
+        api_function.add_environment("TRAY_AGENT_PO_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
+        data.grant(api_function, "po_intake_table")
 
     # -- storage --------------------------------------------------------------------------------
 
@@ -212,34 +239,40 @@ class PoPipeline(Construct):
         review: lambda_.Function,
         trigger: lambda_.Function,
         record: lambda_.Function,
+        hold: lambda_.Function,
     ) -> sfn.StateMachine:
         record_step = tasks.LambdaInvoke(self, "Record", lambda_function=record, payload_response_only=True)
-        record_step.add_retry(
-            errors=THROTTLING_ERRORS, interval=Duration.seconds(2), max_attempts=5, backoff_rate=2
-        )
+        record_step.add_retry(errors=TRANSIENT_ERRORS, **TRANSIENT_RETRY)  # type: ignore[arg-type]
         record_step.add_catch(
             sfn.Fail(self, "RecordFailed", error="RecordFailed", cause="the outcome could not be recorded"),
             errors=["States.ALL"],
             result_path="$.record_error",
         )
 
-        def step(construct_id: str, function: lambda_.Function) -> tasks.LambdaInvoke:
+        def step(
+            construct_id: str, function: lambda_.Function, *, catch_all: bool = True
+        ) -> tasks.LambdaInvoke:
             task = tasks.LambdaInvoke(
                 self, construct_id, lambda_function=function, payload_response_only=True
             )
-            task.add_retry(
-                errors=THROTTLING_ERRORS, interval=Duration.seconds(2), max_attempts=5, backoff_rate=2
-            )
-            task.add_catch(record_step, errors=["States.ALL"], result_path="$.error")
+            task.add_retry(errors=TRANSIENT_ERRORS, **TRANSIENT_RETRY)  # type: ignore[arg-type]
+            if catch_all:
+                task.add_catch(record_step, errors=["States.ALL"], result_path="$.error")
             return task
 
         extract_step = step("Extract", extract)
         parse_step = step("Parse", parse)
         validate_step = step("Validate", validate)
-        trigger_step = step("Trigger", trigger)
+        trigger_step = step("Trigger", trigger, catch_all=False)
         trigger_step.add_retry(
             errors=TRAY_TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=4, backoff_rate=2
         )
+        hold_step = step("Hold", hold)
+        hold_wait = sfn.Wait(self, "HoldWait", time=sfn.WaitTime.seconds_path("$.hold.wait_s"))
+        # Catchers are tried in order: the Tray ones first, States.ALL must come last.
+        trigger_step.add_catch(hold_step, errors=TRAY_HOLD_ERRORS, result_path="$.error")
+        trigger_step.add_catch(record_step, errors=["States.ALL"], result_path="$.error")
+        hold_step.next(hold_wait).next(trigger_step)
         review_step = tasks.LambdaInvoke(
             self,
             "Review",
@@ -251,9 +284,7 @@ class PoPipeline(Construct):
             result_path="$.review",
             task_timeout=sfn.Timeout.duration(REVIEW_TIMEOUT),
         )
-        review_step.add_retry(
-            errors=THROTTLING_ERRORS, interval=Duration.seconds(2), max_attempts=5, backoff_rate=2
-        )
+        review_step.add_retry(errors=TRANSIENT_ERRORS, **TRANSIENT_RETRY)  # type: ignore[arg-type]
         # A rejection (PurchaseOrderRejectedError), an invalid edit or the timeout: all recorded.
         review_step.add_catch(record_step, errors=["States.ALL"], result_path="$.error")
 
@@ -283,7 +314,10 @@ class PoPipeline(Construct):
             "PoPipelineStateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             state_machine_type=sfn.StateMachineType.STANDARD,
-            timeout=Duration.days(8),
+            # A week in review, the hold window, and a day for everything else.
+            timeout=Duration.seconds(
+                REVIEW_TIMEOUT.to_seconds() + HOLD_WINDOW.to_seconds() + Duration.days(1).to_seconds()
+            ),
             tracing_enabled=True,
             # No execution data in the logs: states carry buyers' names and addresses.
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
@@ -294,7 +328,7 @@ class PoPipeline(Construct):
             "CloudWatch Logs delivery and X-Ray actions accept only Resource '*' (logging and tracing).",
         )
         stack = Stack.of(self)
-        for function in (extract, parse, validate, review, trigger, record):
+        for function in (extract, parse, validate, review, trigger, record, hold):
             logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
             acknowledge(
                 machine.role,

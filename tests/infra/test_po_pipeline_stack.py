@@ -30,7 +30,8 @@ def _po_functions(template: Template) -> dict[str, Any]:
 def test_one_small_function_per_state_plus_the_intake(synthesized: Any) -> None:
     functions = _po_functions(_template(synthesized))
     assert sorted(functions) == [
-        "po_extract", "po_intake", "po_parse", "po_record", "po_review", "po_trigger", "po_validate",
+        "po_extract", "po_hold", "po_intake", "po_parse", "po_record", "po_review", "po_trigger",
+        "po_validate",
     ]  # fmt: skip
     for function in functions.values():
         assert function["Properties"]["Environment"]["Variables"]["TRAY_AGENT_PO_BUCKET"]
@@ -124,12 +125,47 @@ def test_states_flow_and_every_task_catches_into_record(synthesized: Any) -> Non
     assert states["NeedsReview"]["Default"] == "Trigger"
     assert states["Review"]["Next"] == "Trigger"
     assert states["Trigger"]["Next"] == "Record"
-    for name in ("Extract", "Parse", "Validate", "Review", "Trigger"):
+    for name in ("Extract", "Parse", "Validate", "Review", "Hold"):
         assert states[name]["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record"}
         ]
+    # Trigger: Tray unavailable → Hold first; everything else (States.ALL, last) → Record.
+    hold_catch, other_catch = states["Trigger"]["Catch"]
+    assert set(hold_catch["ErrorEquals"]) == {
+        "TrayRateLimitedError", "TrayServerError", "TrayTransportError", "TrayTimeoutError",
+        "TrayRetryLaterError",
+    }  # fmt: skip
+    assert (hold_catch["ResultPath"], hold_catch["Next"]) == ("$.error", "Hold")
+    assert other_catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record"}
     assert states["Outcome"]["Choices"][0]["Next"] == "Failed"
     assert states["Outcome"]["Default"] == "Done"
+
+
+def test_hold_waits_the_time_it_computed_then_tries_trigger_again(synthesized: Any) -> None:
+    definition = _definition(_template(synthesized))
+    states = definition["States"]
+    assert states["Hold"]["Next"] == "HoldWait"
+    assert states["HoldWait"] == {"Type": "Wait", "SecondsPath": "$.hold.wait_s", "Next": "Trigger"}
+    # The execution outlives a week in review plus the default 24 h hold window.
+    assert definition.get("TimeoutSeconds", 0) >= 8 * 24 * 3600
+
+
+def test_every_task_retries_lambda_and_storage_transients_with_backoff(synthesized: Any) -> None:
+    states = _definition(_template(synthesized))["States"]
+    transient = {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "TransientStorageError",
+    }
+    tasks = [name for name, state in states.items() if state["Type"] == "Task"]
+    assert sorted(tasks) == ["Extract", "Hold", "Parse", "Record", "Review", "Trigger", "Validate"]
+    for name in tasks:
+        (retry,) = [r for r in states[name]["Retry"] if "TransientStorageError" in r["ErrorEquals"]]
+        assert set(retry["ErrorEquals"]) == transient, name
+        assert retry["BackoffRate"] == 2
+        assert retry["MaxAttempts"] >= 3
 
 
 def test_review_waits_for_a_task_token_with_a_timeout(synthesized: Any) -> None:
@@ -147,6 +183,7 @@ def test_trigger_retries_tray_throttling_and_server_errors_with_backoff(synthesi
     assert tray["BackoffRate"] == 2
     assert tray["MaxAttempts"] >= 3
     assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in retries)
+    assert not any("TrayRetryLaterError" in r["ErrorEquals"] for r in retries)  # held, not retried
 
 
 def _statements_of(template: Template, handler: str) -> list[dict[str, Any]]:
@@ -180,6 +217,11 @@ def test_grants_are_least_privilege(synthesized: Any) -> None:
     api = json.dumps(_statements_of(template, "api"))
     assert "states:SendTaskSuccess" in api
     assert "states:SendTaskFailure" in api
+    assert "states:StartExecution" in api  # POST /po/intake/{id}/rerun
+    hold = json.dumps(_statements_of(template, "po_hold"))
+    assert "dynamodb:PutItem" in hold
+    assert "s3:" not in hold
+    assert "secretsmanager:" not in hold
 
 
 def test_failed_executions_alarm_the_operators(synthesized: Any) -> None:

@@ -2,17 +2,79 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from tray_agent.errors import TransientStorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
 
 # Bounded, jittered retries for throttling are botocore's "standard" mode.
 _BOTO_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+
+
+# What botocore's standard retry mode itself treats as throttling or transient
+# (botocore.retries.standard), minus LimitExceededException, which is often a hard quota.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "EC2ThrottledException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "InternalServerError",
+        "InternalError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether the same AWS call may succeed later: throttling, a 5xx, a broken connection."""
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        return True
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in TRANSIENT_ERROR_CODES or int(status or 0) >= 500
+    return False
+
+
+@contextmanager
+def transient_storage_errors() -> Iterator[None]:
+    """Re-raise a transient AWS failure that outlived botocore's retries as ``TransientStorageError``.
+
+    Step Functions retries a step by that error's name; anything else passes through unchanged.
+    """
+    try:
+        yield
+    except (ClientError, BotoConnectionError, HTTPClientError) as exc:
+        if not is_transient(exc):
+            raise
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "")
+            what = f"{exc.operation_name}: {code or 'HTTP 5xx'}"
+        else:
+            what = type(exc).__name__
+        raise TransientStorageError(f"AWS storage call failed transiently ({what})") from exc
 
 
 @cache

@@ -8,7 +8,7 @@ buyer's PO number order at most once.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from tray_agent.data import aws
 from tray_agent.data.serialization import from_item, to_item
-from tray_agent.models.po_pipeline import IntakeRecord
+from tray_agent.models.po_pipeline import IntakeRecord, IntakeStatus, Rerun
 
 
 def _claim_id(buyer_key: str, po_number: str) -> str:
@@ -82,3 +82,87 @@ class IntakeRepository:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    def mark_order_sending(self, intake_id: str, attempt_key: str, at: datetime) -> datetime | None:
+        """Record the intent to send ``attempt_key``'s order, before it is sent.
+
+        Returns when an earlier invocation already recorded it (its send may have reached Tray),
+        or None when this is the first send of the attempt (now recorded).
+        """
+        try:
+            aws.table(self._table_name).update_item(
+                Key={"intake_id": intake_id},
+                UpdateExpression="SET order_attempt_key = :key, order_sent_at = :at",
+                ConditionExpression="attribute_exists(object_key) AND "
+                "(attribute_not_exists(order_attempt_key) OR order_attempt_key <> :key)",
+                ExpressionAttributeValues={":key": attempt_key, ":at": at.isoformat()},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            record = self.get(intake_id)
+            if record is None or record.order_attempt_key != attempt_key:
+                return None  # no intake record to hold the intent: the key alone protects the send
+            return record.order_sent_at or at
+        return None
+
+    def begin_rerun(self, intake_id: str, rerun: Rerun, *, previous_attempt: int) -> bool:
+        """Move a failed intake to ``started`` for ``rerun.attempt``, the rerun appended.
+
+        Conditional on the intake still being failed at ``previous_attempt``: of two concurrent
+        re-runs one wins, the other gets False. The failed attempt's reason moves into the entry.
+        """
+        # Records written before re-runs existed have no attempt: they are at attempt 1.
+        same_attempt = "attempt = :previous"
+        if previous_attempt == 1:
+            same_attempt = "(attribute_not_exists(attempt) OR attempt = :previous)"
+        values = to_item(
+            {
+                ":failed": IntakeStatus.FAILED.value,
+                ":started": IntakeStatus.STARTED.value,
+                ":previous": previous_attempt,
+                ":attempt": rerun.attempt,
+                ":name": rerun.execution_name,
+                ":entry": [rerun.model_dump(mode="json")],
+                ":empty": [],
+                ":now": rerun.requested_at.isoformat(),
+                ":zero": 0,
+            }
+        )
+        try:
+            aws.table(self._table_name).update_item(
+                Key={"intake_id": intake_id},
+                UpdateExpression=(
+                    "SET #s = :started, attempt = :attempt, execution_name = :name, updated_at = :now, "
+                    "hold_count = :zero, reruns = list_append(if_not_exists(reruns, :empty), :entry) "
+                    "REMOVE reason, #e, retry_at, held_since, order_execution_id, "
+                    "order_attempt_key, order_sent_at"
+                ),
+                ConditionExpression=f"attribute_exists(object_key) AND #s = :failed AND {same_attempt}",
+                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def undo_rerun(self, intake_id: str, rerun: Rerun) -> None:
+        """The execution could not be started: back to failed, the entry kept and marked so."""
+        aws.table(self._table_name).update_item(
+            Key={"intake_id": intake_id},
+            UpdateExpression="SET #s = :failed, #e = :error, reason = :reason",
+            ConditionExpression="#s = :started AND attempt = :attempt",
+            ExpressionAttributeNames={"#s": "status", "#e": "error"},
+            ExpressionAttributeValues=to_item(
+                {
+                    ":failed": IntakeStatus.FAILED.value,
+                    ":started": IntakeStatus.STARTED.value,
+                    ":attempt": rerun.attempt,
+                    ":error": rerun.previous_error,
+                    ":reason": f"re-run {rerun.attempt} could not be started; before it: "
+                    f"{rerun.previous_reason or 'no reason recorded'}",
+                }
+            ),
+        )

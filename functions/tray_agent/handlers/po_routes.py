@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tray_agent.config import get_settings
+from tray_agent.domain.auth import Principal
 from tray_agent.domain.po.queries import build_intake_queries
-from tray_agent.models.po_pipeline import IntakeRecord
+from tray_agent.domain.po.rerun import build_rerun_service
+from tray_agent.models.po_pipeline import IntakeRecord, RerunAnswer
 
 router = APIGatewayHttpRouter()
 
@@ -26,3 +29,14 @@ def get_intake(intake_id: str) -> IntakeRecord:
 @router.get("/po/intake", summary="Every intake record of one dropped object (an email gives one per PDF)")
 def list_intakes(bucket: Annotated[str, Query()], key: Annotated[str, Query()]) -> list[IntakeRecord]:
     return build_intake_queries(get_settings()).for_object(bucket, key)
+
+
+@router.post(
+    "/po/intake/<intake_id>/rerun",
+    summary="Re-run a failed PO from its original document (reviewer token); 409 unless it failed",
+    responses={202: {"description": "A new execution started"}},
+)
+def rerun_intake(intake_id: str) -> Response[RerunAnswer]:
+    principal: Principal = router.context["principal"]
+    answer = build_rerun_service(get_settings()).rerun(intake_id, requested_by=principal.name)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)

@@ -115,18 +115,45 @@ class Outcome(StrEnum):
     FAILED = "failed"  # a step failed: corrupt, encrypted, too large, not a PO, Tray down...
 
 
+class Hold(BaseModel):
+    """The PO is waiting for Tray (an outage, a long Retry-After): the Hold state's answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime  # when the first hold of this attempt began: the hold window counts from here
+    count: int = Field(ge=1)  # holds so far in this attempt
+    wait_s: int = Field(ge=0)  # the Wait state's SecondsPath: Step Functions wants an integer
+    retry_at: datetime
+    reason: str
+
+
+def execution_name_for(intake_id: str, attempt: int) -> str:
+    """The first attempt's execution is named after the intake; a re-run's gets ``-r<attempt>``."""
+    return intake_id if attempt == 1 else f"{intake_id}-r{attempt}"
+
+
 class PoPipelineState(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     intake_id: str
     document: DocumentRef
+    attempt: int = Field(default=1, ge=1)  # 1, then 2, 3... for each re-run of a failed PO
     purchase_order: PurchaseOrder | None = None
     findings: list[Finding] = Field(default_factory=list)
     needs_review: bool = False
     review: ReviewResult | None = None
     order: OrderRef | None = None
     error: StepError | None = None
+    hold: Hold | None = None
     outcome: Outcome | None = None
+
+    @property
+    def attempt_key(self) -> str:
+        """Tray's idempotency key for this attempt's order: the same however often Trigger re-runs
+        within the attempt (a retry, a return from a hold), a new one for a re-run of a failed PO.
+        """
+        base = f"{self.intake_id}:order"
+        return base if self.attempt == 1 else f"{base}:{self.attempt}"
 
     def approved_order(self) -> PurchaseOrder:
         """What goes to Tray: the reviewer's (possibly edited) PO, else the parsed one.
@@ -170,9 +197,34 @@ class IntakeStatus(StrEnum):
     REFUSED = "refused"  # never started: no PDF in the email, not a document we read, too big
     STARTED = "started"
     IN_REVIEW = "in_review"
+    HELD = "held"  # waiting for Tray to recover (or for a long Retry-After): orders by itself
     ORDERED = "ordered"
     REJECTED = "rejected"
     FAILED = "failed"
+
+
+class Rerun(BaseModel):
+    """One re-run of a failed PO: who asked, when, and what the failed attempt had said."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    attempt: int
+    execution_name: str
+    requested_by: str
+    requested_at: datetime
+    previous_error: str | None = None
+    previous_reason: str | None = None
+
+
+class RerunAnswer(BaseModel):
+    """``POST /po/intake/{id}/rerun``'s answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intake_id: str
+    attempt: int
+    execution_name: str
+    status: IntakeStatus
 
 
 class IntakeRecord(BaseModel):
@@ -194,6 +246,18 @@ class IntakeRecord(BaseModel):
     buyer: str | None = None
     review_id: str | None = None
     order_execution_id: str | None = None
+    # Written before Trigger calls Tray: an attempt whose order may have reached Tray (a timeout,
+    # a crash after sending) looks for the run carrying this key before it ever sends again.
+    order_attempt_key: str | None = None
+    order_sent_at: datetime | None = None
+    # Where the document is, so a failed PO can be re-run from it (absent on older records).
+    document: DocumentRef | None = None
+    attempt: int = 1
+    execution_name: str | None = None  # the Step Functions execution of the current attempt
+    held_since: datetime | None = None  # set while held (status "held"), kept afterwards
+    hold_count: int = 0  # how often the current attempt was held
+    retry_at: datetime | None = None  # while held: when Trigger runs again
+    reruns: list[Rerun] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 

@@ -7,6 +7,8 @@ stable: Step Functions ``Retry``/``Catch`` clauses match them. No error ever car
 
 from __future__ import annotations
 
+import re
+
 from tray_agent.errors import UpstreamError
 
 # The codes a failed Tray execution or response can carry (seed 001 "Error codes").
@@ -82,6 +84,35 @@ class TrayRateLimitedError(TrayError):
     @property
     def retryable(self) -> bool:
         return True
+
+
+class TrayRetryLaterError(TrayRateLimitedError):
+    """A 429 whose Retry-After is longer than the caller can wait in place: hold the work and come back.
+
+    Its message ends with ``(retry after N s)`` so a Step Functions state that only sees the
+    error's name and message (a Catch's ``Cause``) can read the wait: ``retry_after_from_message``.
+    """
+
+    _SUFFIX = re.compile(r"\(retry after (\d+(?:\.\d+)?) s\)$")
+
+    @classmethod
+    def from_rate_limited(cls, error: TrayRateLimitedError) -> TrayRetryLaterError:
+        wait = error.retry_after_s or 0.0
+        text = error.message.removeprefix(f"{error.operation}: ")  # TrayError adds it back
+        return cls(
+            f"{text} (retry after {wait:.3f} s)",
+            retry_after_s=wait,
+            operation=error.operation,
+            code=error.code,
+            status_code=error.status_code,
+            execution_id=error.execution_id,
+            details=error.details,
+        )
+
+    @classmethod
+    def retry_after_from_message(cls, message: str) -> float | None:
+        found = cls._SUFFIX.search(message.strip())
+        return float(found.group(1)) if found else None
 
 
 class TrayPayloadTooLargeError(TrayError):

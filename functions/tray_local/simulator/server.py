@@ -243,6 +243,12 @@ class TraySimulator:
         with self._lock:
             self._faults.append(fault)
 
+    def remove_fault(self, fault: Fault) -> None:
+        """End an injected fault early (an outage "recovers"); no-op when it was used up."""
+        with self._lock:
+            if fault in self._faults:
+                self._faults.remove(fault)
+
     def webhook_url(self, workflow_name: str) -> str:
         workflow = self.engine.workflow(workflow_name)
         return f"{self.base_url}{workflow.webhook_path}"

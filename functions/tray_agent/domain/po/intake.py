@@ -167,28 +167,26 @@ class PoIntakeService:
         if existing is not None and existing.status is not IntakeStatus.STARTED:
             result.duplicates.append(intake_id)
             return
-        if existing is None:
-            self._intakes.save(
-                self._record(
-                    dropped,
-                    intake_id,
-                    IntakeStatus.STARTED,
-                    filename=filename,
-                    attachment_index=attachment_index,
-                )
-            )
-        state = PoPipelineState(
-            intake_id=intake_id,
-            document=DocumentRef(
-                bucket=dropped.bucket,
-                key=dropped.key,
-                etag=dropped.etag,
-                size=dropped.size,
-                kind=kind,
-                attachment_index=attachment_index,
-                filename=filename,
-            ),
+        document = DocumentRef(
+            bucket=dropped.bucket,
+            key=dropped.key,
+            etag=dropped.etag,
+            size=dropped.size,
+            kind=kind,
+            attachment_index=attachment_index,
+            filename=filename,
         )
+        if existing is None:
+            record = self._record(
+                dropped,
+                intake_id,
+                IntakeStatus.STARTED,
+                filename=filename,
+                attachment_index=attachment_index,
+            )
+            # The document travels with the record so a failed PO can be re-run from it.
+            self._intakes.save(record.model_copy(update={"document": document, "execution_name": intake_id}))
+        state = PoPipelineState(intake_id=intake_id, document=document)
         # The input is deterministic, so StartExecution is idempotent for a running execution too.
         if self._sfn.start_execution(arn, intake_id, state.dump()) is None:
             result.duplicates.append(intake_id)

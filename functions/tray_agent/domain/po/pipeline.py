@@ -8,10 +8,14 @@ Never logs a PDF's text or a buyer's details: ids, counts and error names only.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, wraps
+from typing import ParamSpec, TypeVar
 
 from tray_agent.config import Settings
+from tray_agent.data.aws import transient_storage_errors
 from tray_agent.data.catalog import CatalogRepository
 from tray_agent.data.po_documents import DocumentStore
 from tray_agent.data.po_intake import IntakeRepository
@@ -19,23 +23,43 @@ from tray_agent.domain.po.validation import CatalogView, buyer_key, validate_ord
 from tray_agent.errors import (
     DuplicatePurchaseOrderError,
     NotAPurchaseOrderError,
+    PurchaseOrderHoldExpiredError,
     PurchaseOrderRejectedError,
 )
 from tray_agent.models.decisions import WorkflowCall
 from tray_agent.models.po_pipeline import (
     DocumentKind,
+    Hold,
     IntakeRecord,
     IntakeStatus,
     OrderRef,
     Outcome,
     PoPipelineState,
     ReviewTaskInput,
+    execution_name_for,
 )
 from tray_agent.models.purchase_order import PurchaseOrder
 from tray_agent.models.reviews import ReviewKind
 from tray_agent.observability import logger, metrics
 
 ORDER_WORKFLOW = "order_processing"
+
+_CLOCK_SKEW = timedelta(minutes=1)  # between our clock and Tray's, when looking for an earlier run
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _step(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A state's work: AWS throttling or 5xx past botocore's retries leaves as TransientStorageError,
+    the name the state machine retries with backoff (a good PO never fails on one DynamoDB blip).
+    """
+
+    @wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with transient_storage_errors():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 class PoPipeline:
@@ -60,6 +84,7 @@ class PoPipeline:
 
     # -- the steps ------------------------------------------------------------------------------
 
+    @_step
     def extract(self, state: PoPipelineState) -> PoPipelineState:
         """The PO's PDF, checked (corrupt, encrypted, too large, too many pages) and kept."""
         from tray_agent.domain.po.parsing import extract_pdfs_from_email
@@ -83,6 +108,7 @@ class PoPipeline:
             update={"document": document.model_copy(update={"pdf_key": pdf_key, "pages": pages})}
         )
 
+    @_step
     def parse(self, state: PoPipelineState) -> PoPipelineState:
         from tray_agent.domain.po.parsing import parse_purchase_order
 
@@ -102,6 +128,7 @@ class PoPipeline:
         )
         return state.model_copy(update={"purchase_order": order})
 
+    @_step
     def validate(self, state: PoPipelineState) -> PoPipelineState:
         order = _order(state)
         skus = {line.sku.upper() for line in order.lines if line.sku}
@@ -125,6 +152,7 @@ class PoPipeline:
         )
         return state.model_copy(update={"findings": findings, "needs_review": bool(findings)})
 
+    @_step
     def file_review(self, request: ReviewTaskInput) -> str:
         """File the review item holding the task token; the execution waits for its answer."""
         from tray_agent.data.reviews import ReviewsRepository
@@ -137,7 +165,8 @@ class PoPipeline:
         reviews = ReviewService(ReviewsRepository(self._settings.reviews_table, retention=retention), {})
         item = reviews.file(
             kind=ReviewKind.PURCHASE_ORDER,
-            review_id=state.intake_id,
+            # A re-run files its own item: the first attempt's review stays in the audit trail.
+            review_id=execution_name_for(state.intake_id, state.attempt),
             title=f"PO {order.po_number or '(no number)'} from {order.buyer.name or 'an unknown buyer'}",
             reason=f"{len(state.findings)} finding(s) need a decision before the order is placed",
             findings=[f.message for f in state.findings],
@@ -149,11 +178,13 @@ class PoPipeline:
         metrics.add_metric(name="PurchaseOrdersToReview", unit="Count", value=1)
         return item.review_id
 
+    @_step
     def trigger(self, state: PoPipelineState) -> PoPipelineState:
         """Claim the buyer's PO number, then run the Tray order workflow once (idempotency key)."""
         from tray_agent.domain.agent.registry import ToolRegistry
         from tray_agent.domain.agent.runner import WorkflowRunner
         from tray_agent.tray import get_tray_clients
+        from tray_agent.tray.errors import TrayRateLimitedError, TrayRetryLaterError
 
         order = state.approved_order()
         if order.po_number:
@@ -168,12 +199,86 @@ class PoPipeline:
         call = WorkflowCall(
             workflow=ORDER_WORKFLOW, input={"order_data": order_data(state, order), "expedited": False}
         )
-        ref = runner.run(call, idempotency_key=f"{state.intake_id}:order")
+        # One key per attempt: a Trigger re-entered after a retry or a hold, whatever happened to
+        # the earlier call, is the same order to Tray; only a re-run of a failed PO is a new one.
+        key = state.attempt_key
+        sent_before = self._intakes.mark_order_sending(state.intake_id, key, datetime.now(UTC))
+        found = None
+        if sent_before is not None:
+            # An earlier send of this attempt may have reached Tray: find its run before resending
+            # (workflows whose payload carries the key; for others the idempotency key must do).
+            found = runner.find(call, attempt_key=key, since=sent_before - _CLOCK_SKEW)
+            if found is not None:
+                logger.info("earlier order found", intake_id=state.intake_id, execution_id=found.execution_id)
+        try:
+            ref = found or runner.run(call, idempotency_key=key)
+        except TrayRateLimitedError as exc:
+            limit = self._settings.po_trigger_max_retry_after_s
+            if exc.retry_after_s is not None and exc.retry_after_s > limit:
+                # Longer than the Trigger step's retries should wait: the Hold state honours it.
+                raise TrayRetryLaterError.from_rate_limited(exc) from exc
+            raise
         metrics.add_metric(name="PurchaseOrdersOrdered", unit="Count", value=1)
         return state.model_copy(
             update={"order": OrderRef(workflow=ref.workflow, execution_id=ref.execution_id)}
         )
 
+    @_step
+    def hold(self, state: PoPipelineState) -> PoPipelineState:
+        """Tray cannot take the order now: hold the PO (recorded), and say how long to wait.
+
+        The wait is Tray's Retry-After when it gave one, else a backoff doubling from
+        ``po_hold_backoff_base_s`` up to ``po_hold_backoff_max_s``. Past ``po_hold_window_s``
+        since the first hold (or when Tray asks to wait beyond it) the PO fails with the reason.
+        """
+        from tray_agent.tray.errors import TrayRetryLaterError
+
+        if state.error is None:
+            raise ValueError("the Hold state needs the caught error at $.error")
+        now = datetime.now(UTC)
+        previous = state.hold
+        since = previous.since if previous is not None else now
+        count = previous.count + 1 if previous is not None else 1
+        deadline = since + timedelta(seconds=self._settings.po_hold_window_s)
+        what = f"{state.error.error}: {state.error.message}"
+        retry_after = TrayRetryLaterError.retry_after_from_message(state.error.message)
+        remaining_s = (deadline - now).total_seconds()
+        if retry_after is not None:
+            wait_s = math.ceil(retry_after)
+            expired = wait_s > remaining_s  # Tray will not take it before the window closes
+        else:
+            base, ceiling = self._settings.po_hold_backoff_base_s, self._settings.po_hold_backoff_max_s
+            backoff = min(ceiling, base * 2 ** min(count - 1, 30))
+            wait_s = max(1, min(backoff, math.ceil(remaining_s)))  # the last try at the window's end
+            expired = remaining_s <= 0
+        if expired:
+            window = _duration(timedelta(seconds=self._settings.po_hold_window_s))
+            raise PurchaseOrderHoldExpiredError(
+                f"Tray could not take the order within the hold window of {window} "
+                f"(held {count - 1} time(s) for {_duration(now - since)}); last error {what}"
+            )
+        retry_at = now + timedelta(seconds=wait_s)
+        hold = Hold(
+            since=since,
+            count=count,
+            wait_s=wait_s,
+            retry_at=retry_at,
+            reason=f"waiting for Tray ({what}); next try at {retry_at.isoformat(timespec='seconds')}",
+        )
+        held = state.model_copy(update={"hold": hold, "error": None})
+        self._save(held, IntakeStatus.HELD, reason=hold.reason)
+        metrics.add_metric(name="PurchaseOrdersHeld", unit="Count", value=1)
+        logger.warning(
+            "purchase order held",
+            intake_id=state.intake_id,
+            attempt=state.attempt,
+            error=state.error.error,
+            holds=count,
+            wait_s=wait_s,
+        )
+        return held
+
+    @_step
     def record(self, state: PoPipelineState) -> PoPipelineState:
         """The outcome, whatever happened: ordered, rejected by a reviewer, or failed (and why)."""
         if state.error is not None and state.error.error == PurchaseOrderRejectedError.__name__:
@@ -216,6 +321,7 @@ class PoPipeline:
         review_id: str | None = None,
     ) -> None:
         existing = self._intakes.get(state.intake_id)
+        sent = existing if existing and existing.order_attempt_key == state.attempt_key else None
         now = datetime.now(UTC)
         order = state.final_order()
         document = state.document
@@ -237,10 +343,28 @@ class PoPipeline:
                 or (state.review.review_id if state.review else None)
                 or (existing.review_id if existing else None),
                 order_execution_id=state.order.execution_id if state.order else None,
+                order_attempt_key=sent.order_attempt_key if sent else None,
+                order_sent_at=sent.order_sent_at if sent else None,
+                document=state.document.model_copy(update={"pdf_key": None, "pages": None}),
+                attempt=state.attempt,
+                execution_name=execution_name_for(state.intake_id, state.attempt),
+                held_since=state.hold.since if state.hold else None,
+                hold_count=state.hold.count if state.hold else 0,
+                retry_at=state.hold.retry_at if state.hold and status is IntakeStatus.HELD else None,
+                reruns=existing.reruns if existing else [],
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
             )
         )
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 def _order(state: PoPipelineState) -> PurchaseOrder:
@@ -254,6 +378,9 @@ def order_data(state: PoPipelineState, order: PurchaseOrder) -> dict[str, object
     data: dict[str, object] = order.model_dump(mode="json", exclude={"confidence", "warnings", "parser"})
     data["source"] = {
         "intake_id": state.intake_id,
+        # For workflows that check processed ids in Data Storage: the same per attempt.
+        "attempt": state.attempt,
+        "attempt_key": state.attempt_key,
         "bucket": state.document.bucket,
         "key": state.document.key,
         "filename": state.document.filename,
