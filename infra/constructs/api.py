@@ -35,7 +35,7 @@ class Api(Construct):
             timeout=Duration.seconds(29),  # API Gateway's integration limit
         )
         data.grant(self.function, "work_table", "decisions_table", "context_table", "reviews_table")
-        data.grant_payloads(self.function, "ledger/", "decisions/")
+        data.grant_payloads(self.function, "ledger/", "decisions/", "reviews/")
         data.tray_tokens.grant_read(self.function)
         data.openai_api_key.grant_read(self.function)
         data.signing_secret.grant_read(self.function)

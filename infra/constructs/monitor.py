@@ -52,7 +52,7 @@ class Monitor(Construct):
         data.grant(
             self.function, "monitor_table", "work_table", "decisions_table", "reviews_table", "context_table"
         )
-        data.grant_payloads(self.function, "ledger/", "decisions/")
+        data.grant_payloads(self.function, "ledger/", "decisions/", "reviews/")
         data.tray_tokens.grant_read(self.function)
         # The agent's LLM brain, asked about failures the monitor cannot classify (when configured).
         data.openai_api_key.grant_read(self.function)

@@ -95,6 +95,7 @@ def monitor_env(local_env: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mon
             "TRAY_AGENT_TRAY_MASTER_TOKEN": sim.master_token,
             "TRAY_AGENT_TRAY_USER_TOKEN": sim.user_token,
             "TRAY_AGENT_MONITOR_TABLE": f"monitor-{suffix}",
+            "TRAY_AGENT_WORK_TABLE": f"work-{suffix}",  # held failed runs and their incidents
             "TRAY_AGENT_ALERTS_TOPIC_ARN": topic_arn,
             "TRAY_AGENT_MONITOR_PROBE_TIMEOUT_S": "2",
         }.items():

@@ -145,14 +145,16 @@ def test_payload_too_large_is_split_into_chunks_of_200(monitor_env: MonitorEnv) 
     assert decision["decision"]["action"] == "chain" and len(decision["executions"]) == 5
 
 
-def test_auth_failure_is_never_retried_and_escalated_once(monitor_env: MonitorEnv) -> None:
+def test_auth_failure_is_held_escalated_once_and_retried_once_after_the_login_is_fixed(
+    monitor_env: MonitorEnv,
+) -> None:
     env = monitor_env
     env.sim.set_script("csm_health_task", SEED_STORIES["csm_health_task"])
     payload = {"customer_id": "c-9", "risk_level": "high", "brief": "usage down 40%"}
     ids = [env.trigger("csm_health_task", payload).json()["executionId"] for _ in range(3)]
 
     summary = run_tick()
-    assert summary["recoveries"] == {"escalated": 1, "skipped": 2}
+    assert summary["recoveries"] == {"held": 3}
     assert all(env.retries_of(i) == [] for i in ids)
     [escalation] = [a for a in env.alerts() if a["kind"] == "escalation"]
     assert escalation["workflow"] == "csm_health_task"
@@ -162,10 +164,27 @@ def test_auth_failure_is_never_retried_and_escalated_once(monitor_env: MonitorEn
     env.trigger("csm_health_task", payload)
     run_tick(later(minutes=5))
     assert [a for a in env.alerts() if a["kind"] == "escalation"] == []  # once per incident
-    assert _decision(env, ids[0])["outcome"] == "ignored"
+    assert _decision(env, ids[0])["outcome"] == "held"
+    assert all(env.retries_of(i) == [] for i in ids)  # retrying now would only fail again
+
+    # The login is fixed: a run succeeds, the monitor sees it, the held runs are retried once each.
+    env.sim.set_script("csm_health_task", WorkflowScript())
+    env.trigger("csm_health_task", payload)
+    run_tick(later(minutes=10))
+    env.sim.wait_idle()
+    assert all(len(env.retries_of(i)) == 1 for i in ids), [env.retries_of(i) for i in ids]
+    assert _decision(env, ids[0])["outcome"] == "triggered"
+    run_tick(later(minutes=15))
+    assert all(len(env.retries_of(i)) == 1 for i in ids)  # drained once, never again
+
+    # It expires again: a new incident, escalated again.
+    env.sim.set_script("csm_health_task", SEED_STORIES["csm_health_task"])
+    env.trigger("csm_health_task", payload)
+    run_tick(later(minutes=20))
+    assert len([a for a in env.alerts() if a["kind"] == "escalation"]) == 1
 
 
-def test_disabled_workflow_is_escalated_not_retried(monitor_env: MonitorEnv) -> None:
+def test_disabled_workflow_is_held_and_retried_once_enabled(monitor_env: MonitorEnv) -> None:
     env = monitor_env
     env.sim.set_enabled("order_processing", False)
     response = env.trigger("order_processing", {"order_data": {"id": "o-1"}})
@@ -173,10 +192,18 @@ def test_disabled_workflow_is_escalated_not_retried(monitor_env: MonitorEnv) -> 
     failed_id = response.json()["executionId"]
 
     summary = run_tick()
-    assert summary["recoveries"] == {"escalated": 1}
+    assert summary["recoveries"] == {"held": 1}
     assert env.retries_of(failed_id) == []
     [escalation] = env.alerts()
     assert escalation["failure_class"] == "disabled" and escalation["workflow"] == "order_processing"
+    assert "retried once" in escalation["action_needed"]
+    # Enabled again: the sweep's GraphQL probe sees it, and the held run is retried once.
+    env.sim.set_enabled("order_processing", True)
+    run_tick(later(minutes=5))
+    env.sim.wait_idle()
+    assert len(env.retries_of(failed_id)) == 1
+    run_tick(later(minutes=10))
+    assert len(env.retries_of(failed_id)) == 1
 
 
 def test_outage_opens_a_circuit_holds_retries_probes_and_drains(monitor_env: MonitorEnv) -> None:

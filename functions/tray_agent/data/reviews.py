@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from tray_agent.data import aws
-from tray_agent.data.serialization import from_item, to_item
+from tray_agent.data.payloads import PayloadStore
+from tray_agent.data.serialization import from_item
 from tray_agent.errors import ConflictError
 from tray_agent.models.reviews import ReviewItem, ReviewStatus
 from tray_agent.redaction import mask_review_item
@@ -19,22 +21,49 @@ class ReviewAlreadyResolvedError(ConflictError):
 
 
 class ReviewsRepository:
-    def __init__(self, table_name: str, retention: timedelta) -> None:
+    def __init__(self, table_name: str, retention: timedelta, payloads: PayloadStore | None = None) -> None:
         self._table_name = table_name
         self._retention = retention
+        self._payloads = payloads
+
+    def _record(self, item: ReviewItem, masked: ReviewItem) -> dict[str, Any]:
+        """Keys and index attributes as attributes; the item itself as one JSON document.
+
+        A payload is the held work's input: as deep (32 levels) and as large (1 MB) as an event,
+        past what DynamoDB holds in nested maps (32 levels including the item's own) or in one
+        item (400 KB): as a JSON string, in S3 when large, neither limit applies.
+        """
+        doc = masked.model_dump_json()
+        key = f"reviews/{item.review_id}/{masked.status.value}.json"
+        stored = self._payloads.inline_or_ref(doc, key) if self._payloads else {"doc": doc}
+        record: dict[str, Any] = {
+            "review_id": item.review_id,
+            "status": masked.status.value,
+            "created_at": masked.created_at.isoformat(),
+            "expires_at": int((item.created_at + self._retention).timestamp()),
+            **stored,
+        }
+        if item.task_token:
+            record["task_token"] = item.task_token  # excluded from the model's dump on purpose
+        return record
+
+    def _item(self, record: dict[str, Any]) -> ReviewItem:
+        if "doc" in record or "doc_ref" in record:
+            text = self._payloads.read(record) if self._payloads else str(record["doc"])
+            item = ReviewItem.model_validate_json(text)
+            if "task_token" in record:  # kept beside the document, never inside what reviewers see
+                item.task_token = str(record["task_token"])
+            return item
+        return ReviewItem.model_validate(from_item(record))  # written before documents
 
     def put(self, item: ReviewItem) -> None:
         """Store the item masked: reviewers see ``[redacted:…]`` markers, never the raw values
         (approval restores them from where the real document lives, see ``restore_masked``)."""
-        record = to_item(mask_review_item(item).model_dump(mode="json"))
-        if item.task_token:
-            record["task_token"] = item.task_token  # excluded from the model's dump on purpose
-        record["expires_at"] = int((item.created_at + self._retention).timestamp())
-        aws.table(self._table_name).put_item(Item=record)
+        aws.table(self._table_name).put_item(Item=self._record(item, mask_review_item(item)))
 
     def get(self, review_id: str) -> ReviewItem | None:
         record = aws.table(self._table_name).get_item(Key={"review_id": review_id}).get("Item")
-        return None if record is None else ReviewItem.model_validate(from_item(record))
+        return None if record is None else self._item(record)
 
     def list(self, status: ReviewStatus = ReviewStatus.PENDING, limit: int = 50) -> list[ReviewItem]:
         response = aws.table(self._table_name).query(
@@ -43,7 +72,7 @@ class ReviewsRepository:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [ReviewItem.model_validate(from_item(record)) for record in response.get("Items", [])]
+        return [self._item(record) for record in response.get("Items", [])]
 
     def resolve(
         self,
@@ -69,10 +98,7 @@ class ReviewsRepository:
                 }
             )
         )  # masked: what is stored and what the API answers with (the real payload goes to the resolver)
-        record = to_item(resolved.model_dump(mode="json"))
-        if item.task_token:
-            record["task_token"] = item.task_token
-        record["expires_at"] = int((item.created_at + self._retention).timestamp())
+        record = self._record(item, resolved)
         try:
             aws.table(self._table_name).put_item(
                 Item=record,

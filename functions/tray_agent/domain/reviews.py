@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from tray_agent.config import Settings
+from tray_agent.data.payloads import PayloadStore
 from tray_agent.data.reviews import ReviewsRepository
 from tray_agent.errors import ConflictError, NotFoundError
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewKind, ReviewStatus
@@ -151,6 +152,8 @@ def build_review_service(settings: Settings) -> ReviewService:
             continue
         resolvers[kind] = module.build_resolver(settings)
     repository = ReviewsRepository(
-        settings.reviews_table, retention=timedelta(days=settings.decision_retention_days)
+        settings.reviews_table,
+        retention=timedelta(days=settings.decision_retention_days),
+        payloads=PayloadStore(settings.payloads_bucket),
     )
     return ReviewService(repository, resolvers)

@@ -38,5 +38,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = report.summary()
     logger.info("monitor tick done", event_id=scheduled.id, **summary)
     # The same schedule sweeps the work ledger: what a crash left mid-way, incidents, held work.
-    summary["sweep"] = _sweeper(get_settings()).sweep().model_dump()
+    summary["sweep"] = _sweeper(get_settings()).sweep(scheduled.time).model_dump()
     return summary

@@ -63,6 +63,7 @@ class Attempt(BaseModel):
 class WorkKind(StrEnum):
     EVENT = "event"  # an inbound business event (POST /events)
     SITUATION = "situation"  # a decision the monitor asked the agent for
+    RECOVERY = "recovery"  # a failed Tray execution the monitor holds until its cause is fixed
 
 
 class WorkItem(BaseModel):
@@ -131,6 +132,7 @@ class Incident(BaseModel):
     escalated_at: datetime | None = None
     closed_at: datetime | None = None
     next_probe_at: datetime
+    workflow_id: str | None = None  # a disabled workflow's Tray id: probed through GraphQL
     probes: int = 0
     held_items: int = 0  # held while it was open
     drained_items: int = 0  # run after it closed

@@ -10,7 +10,7 @@ drain, oldest first. A failure after closing opens a new incident, escalated aga
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tray_agent.clock import Clock, utc_now
 from tray_agent.config import Settings
@@ -61,18 +61,42 @@ class Holds:
         self._alerts = alerts
         self._summary = summary
         self._probe_interval = timedelta(seconds=settings.work_probe_interval_s)
+        self._auth_probe_interval = timedelta(seconds=settings.work_auth_probe_interval_s)
         self._clock = clock
 
-    def hold_for(self, work: WorkItem, call: WorkflowCall, exc: TrayError) -> Incident | None:
+    def hold_for(
+        self, work: WorkItem, call: WorkflowCall, exc: TrayError, *, workflow_id: str | None = None
+    ) -> Incident | None:
         """The open incident ``work`` is held behind, or None when the refusal is final."""
         found = incident_for(call.workflow, exc)
         if found is None:
             return None
         kind, key, reason = found
-        now = self._clock()
-        wait = self._probe_interval
+        wait = None
         if isinstance(exc, TrayRateLimitedError) and exc.retry_after_s:
-            wait = max(wait, timedelta(seconds=exc.retry_after_s))
+            wait = timedelta(seconds=exc.retry_after_s)
+        incident, _ = self.open(
+            kind, key, reason, first_held=work.work_id, code=exc.code, workflow_id=workflow_id, wait=wait
+        )
+        return incident
+
+    def open(
+        self,
+        kind: IncidentKind,
+        key: str,
+        reason: str,
+        *,
+        first_held: str,
+        code: str | None = None,
+        workflow_id: str | None = None,
+        wait: timedelta | None = None,
+        notify: bool = True,
+    ) -> tuple[Incident, bool]:
+        """The open incident for ``key`` (opened now if none is), and whether it is new: escalated once.
+
+        ``notify`` False: the caller escalates it itself (the monitor, through its own alerter).
+        """
+        now = self._clock()
         incident = self._ledger.open_incident(
             Incident(
                 incident_id=f"{key}@{int(now.timestamp() * 1000)}",
@@ -80,14 +104,21 @@ class Holds:
                 kind=kind,
                 reason=reason,
                 opened_at=now,
-                next_probe_at=now + wait,
+                next_probe_at=now + max(self._interval(kind, key), wait or timedelta(0)),
+                workflow_id=workflow_id,
             )
         )
-        if self._ledger.claim_escalation(incident.incident_id):
-            self._escalate(incident, work, exc)
-        return incident
+        first = self._ledger.claim_escalation(incident.incident_id)
+        if first:
+            self._escalate(incident, first_held, code, notify=notify)
+        return incident, first
 
-    def _escalate(self, incident: Incident, work: WorkItem, exc: TrayError) -> None:
+    def _interval(self, kind: IncidentKind, key: str) -> timedelta:
+        """A connector's authentication is probed by a real retry: rarely. Anything else is cheap."""
+        connector_auth = kind is IncidentKind.AUTH and key != TRAY_AUTH
+        return self._auth_probe_interval if connector_auth else self._probe_interval
+
+    def _escalate(self, incident: Incident, first_held: str, code: str | None, *, notify: bool) -> None:
         now = self._clock()
         incident.escalated_at = now
         self._ledger.put_incident(incident)
@@ -95,23 +126,45 @@ class Holds:
             "incident_id": incident.incident_id,
             "kind": incident.kind.value,
             "reason": incident.reason,
-            "code": exc.code,
-            "first_held_work": work.work_id,
+            "code": code,
+            "first_held_work": first_held,
             "what_to_do": _what_to_do(incident.kind),
         }
-        self._alerts.publish(f"tray-agent: work held — {incident.reason}", message, severity="high")
+        if notify:
+            self._alerts.publish(f"tray-agent: work held — {incident.reason}", message, severity="high")
         self._summary.record(None, "incident", incident.key, "opened", note=f"{incident.reason} (held)")
         metrics.add_metric(name="IncidentOpened", unit="Count", value=1)
         logger.warning("incident opened", incident_id=incident.incident_id, kind=incident.kind.value)
 
     def recovered(self, work: WorkItem) -> list[Incident]:
-        """A run went through: close the incidents its success disproves (held work then drains)."""
-        keys = {TRAY_SERVICE, TRAY_AUTH}
-        for call in work.calls:
-            keys |= {f"workflow:{call.workflow}", f"auth:{call.workflow}"}
-        closed = [incident for incident in self._ledger.open_incidents() if incident.key in keys]
+        """Tray took the work's calls: close the incidents that acceptance disproves.
+
+        Tray answering proves Tray is up, our credentials work and the workflow is enabled. It
+        proves nothing about a connector's authentication (that run fails later, on its own):
+        those incidents close when a run is seen succeeding (``observed_success``).
+        """
+        keys = {TRAY_SERVICE, TRAY_AUTH} | {f"workflow:{call.workflow}" for call in work.calls}
+        return self._close_keys(keys, why=f"Tray took {work.work_id}")
+
+    def observed_successes(self, last_success: dict[str, datetime]) -> list[Incident]:
+        """Runs succeeded (the monitor saw them, by workflow name): their auth works, they are enabled."""
+        closed = []
+        for incident in self._ledger.open_incidents():
+            kind, _, workflow = incident.key.partition(":")
+            at = last_success.get(workflow) if kind in ("auth", "workflow") else None
+            if at is not None and at > incident.opened_at:
+                self.close(incident, why=f"a {workflow} run succeeded")
+                closed.append(incident)
+        return closed
+
+    def _close_keys(self, keys: set[str], *, why: str, after: datetime | None = None) -> list[Incident]:
+        closed = [
+            incident
+            for incident in self._ledger.open_incidents()
+            if incident.key in keys and (after is None or after > incident.opened_at)
+        ]
         for incident in closed:
-            self.close(incident, why=f"a run went through ({work.work_id})")
+            self.close(incident, why=why)
         return closed
 
     def close(self, incident: Incident, *, why: str) -> None:
@@ -123,7 +176,7 @@ class Holds:
     def probed(self, incident: Incident) -> None:
         """The probe did not go through: look again after the interval."""
         incident.probes += 1
-        incident.next_probe_at = self._clock() + self._probe_interval
+        incident.next_probe_at = self._clock() + self._interval(incident.kind, incident.key)
         self._ledger.put_incident(incident)
 
 

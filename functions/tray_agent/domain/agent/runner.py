@@ -46,6 +46,10 @@ class WorkflowRunner:
         logger.info("workflow triggered", workflow=tool.name, execution_id=ref.execution_id)
         return ref
 
+    def workflow_id(self, workflow: str) -> str | None:
+        """Tray's id of a registered workflow (for probes), None when unknown."""
+        return self._registry.get(workflow).trigger.workflow_id if workflow in self._registry else None
+
     @staticmethod
     def _with_attempt_key(tool: Any, payload: dict[str, Any], key: str) -> dict[str, Any]:
         """Workflows that check processed ids (Tray Data Storage) get the attempt key in the payload."""

@@ -8,7 +8,7 @@ The sender's answer comes from the ledger, so every redelivery gets the same one
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -133,11 +133,31 @@ def build_event_service(settings: Settings) -> EventService:
 
 
 def build_sweeper(settings: Settings) -> Sweeper:
-    engine = build_work_engine(settings)
-    ledger = engine.ledger
-    summary = OperationsSummary(settings)
-    holds = Holds(ledger, AlertsTopic(settings.alerts_topic_arn), summary, settings)
-    return Sweeper(engine, holds, build_review_service(settings), settings)
+    from tray_agent.tray import get_tray_clients
+
+    graphql = get_tray_clients(settings).graphql
+    return Sweeper(
+        build_work_engine(settings), build_review_service(settings), settings, graphql.workflow_enabled
+    )
+
+
+class FailedRunHolds:
+    """What the monitor needs of the ledger: hold a failed run behind an incident; report successes."""
+
+    def __init__(self, engine: WorkEngine) -> None:
+        self._engine = engine
+
+    def hold(self, **failed_run: Any) -> tuple[str, bool]:
+        """(the incident holding it, whether that incident is new and must be escalated)."""
+        work, first = self._engine.hold_failed_execution(**failed_run)
+        return work.incident_id or "", first
+
+    def observed_successes(self, last_success: dict[str, datetime]) -> None:
+        self._engine.holds.observed_successes(last_success)
+
+
+def build_failed_run_holds(settings: Settings) -> FailedRunHolds:
+    return FailedRunHolds(build_work_engine(settings))
 
 
 def build_work_repository(settings: Settings) -> WorkRepository:

@@ -12,21 +12,23 @@ Run by the scheduled tick (and by ``tray-agent sweep`` locally). Each pass:
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
 from tray_agent.clock import Clock, utc_now
 from tray_agent.config import Settings
 from tray_agent.data.work import StaleWorkError
-from tray_agent.domain.agent.holds import Holds
 from tray_agent.domain.agent.work import WorkEngine
 from tray_agent.domain.reviews import ReviewService
 from tray_agent.errors import ConflictError
 from tray_agent.models.decisions import WorkflowCall
 from tray_agent.models.reviews import ReviewStatus
-from tray_agent.models.work import Incident, WorkState
+from tray_agent.models.work import Incident, IncidentKind, WorkState
 from tray_agent.observability import logger
+from tray_agent.redaction import restore_masked
+from tray_agent.tray.errors import TrayError
 
 
 class SweepReport(BaseModel):
@@ -42,20 +44,24 @@ class Sweeper:
     def __init__(
         self,
         engine: WorkEngine,
-        holds: Holds,
         reviews: ReviewService,
         settings: Settings,
+        workflow_enabled: Callable[[str], bool] | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._engine = engine
         self._ledger = engine.ledger
-        self._holds = holds
+        self._holds = engine.holds
+        self._workflow_enabled = workflow_enabled  # GraphQL: the probe of a disabled workflow
         self._reviews = reviews
         self._settings = settings
         self._clock = clock
+        self._now = clock()
 
-    def sweep(self) -> SweepReport:
+    def sweep(self, now: datetime | None = None) -> SweepReport:
+        """One pass; ``now`` is the schedule's time (the tick's), so a simulated day sweeps on time."""
         report = SweepReport()
+        self._now = now or self._clock()
         self._resume_moving(report)
         self._apply_reviews(report)
         self._probe_incidents(report)
@@ -64,7 +70,7 @@ class Sweeper:
         return report
 
     def _resume_moving(self, report: SweepReport) -> None:
-        now = self._clock()
+        now = max(self._now, self._clock())
         for state in (WorkState.RECEIVED, WorkState.DECIDED, WorkState.ACTING):
             for item in list(self._ledger.open_items(state, due_before=now)):
                 try:
@@ -74,7 +80,7 @@ class Sweeper:
                     continue  # someone else moved it first
 
     def _apply_reviews(self, report: SweepReport) -> None:
-        settled = self._clock() - timedelta(seconds=self._settings.work_lease_s)
+        settled = max(self._now, self._clock()) - timedelta(seconds=self._settings.work_lease_s)
         for item in list(self._ledger.open_items(WorkState.IN_REVIEW, due_before=settled)):
             if not item.review_id:
                 continue
@@ -83,10 +89,10 @@ class Sweeper:
                 continue
             try:
                 if review.status is ReviewStatus.APPROVED:
-                    calls = [
-                        WorkflowCall.model_validate(c)
-                        for c in (review.resolution_payload or {}).get("calls", [])
-                    ]
+                    # The stored resolution is masked; the real values are the held work's.
+                    raw = {"calls": [call.model_dump(mode="json") for call in item.calls]}
+                    approved = restore_masked(review.resolution_payload or raw, raw)
+                    calls = [WorkflowCall.model_validate(c) for c in approved.get("calls", [])]
                     self._engine.approve(item.work_id, calls, review.resolved_by or "reviewer")
                 else:
                     self._engine.reject(
@@ -97,7 +103,7 @@ class Sweeper:
                 continue
 
     def _probe_incidents(self, report: SweepReport) -> None:
-        now = self._clock()
+        now = max(self._now, self._clock())
         for incident in self._ledger.open_incidents():
             if incident.next_probe_at > now:
                 continue
@@ -107,15 +113,33 @@ class Sweeper:
                 report.incidents_closed += 1
                 continue
             report.probes += 1
-            try:
+            if incident.kind is IncidentKind.WORKFLOW and incident.workflow_id and self._workflow_enabled:
+                self._probe_workflow(incident, report)
+                continue
+            try:  # the oldest held item is the probe: if Tray takes it, the incident closes
                 probe = self._engine.release(held[0])
             except (StaleWorkError, ConflictError):
                 continue
-            if probe.state is WorkState.DONE:
+            report.drained += probe.state is WorkState.DONE
+            after = self._ledger.incident(incident.incident_id)
+            if after is not None and after.open:
+                self._holds.probed(after)
+            else:
                 report.incidents_closed += 1
-                report.drained += 1
-            elif probe.incident_id == incident.incident_id:
-                self._holds.probed(incident)
+
+    def _probe_workflow(self, incident: Incident, report: SweepReport) -> None:
+        """A disabled workflow is asked about (GraphQL), not triggered: no refused run, no credits."""
+        assert self._workflow_enabled is not None and incident.workflow_id is not None
+        try:
+            enabled = self._workflow_enabled(incident.workflow_id)
+        except TrayError as exc:
+            logger.warning("probe failed", incident_id=incident.incident_id, code=exc.code)
+            enabled = False
+        if enabled:
+            self._holds.close(incident, why="the workflow is enabled again")
+            report.incidents_closed += 1
+        else:
+            self._holds.probed(incident)
 
     def _held_behind(self, incident: Incident) -> list[str]:
         return [

@@ -50,12 +50,14 @@ from tray_agent.models.work import (
     MOVING_STATES,
     Attempt,
     AttemptStatus,
+    IncidentKind,
     WorkItem,
     WorkKind,
     WorkState,
     work_id_for,
 )
 from tray_agent.observability import logger, metrics
+from tray_agent.redaction import mask_text
 from tray_agent.tray.errors import TrayError, TrayTransportError
 
 REVIEW_NAMESPACE = uuid.UUID("6f1d2c3b-8a4e-4f4b-9d7e-2f0c1a5b7e90")
@@ -104,6 +106,10 @@ class WorkEngine:
     @property
     def ledger(self) -> WorkRepository:
         return self._ledger
+
+    @property
+    def holds(self) -> Holds:
+        return self._holds
 
     # -- entry points ---------------------------------------------------------------------------
     def accept(
@@ -330,7 +336,7 @@ class WorkEngine:
     def _refused(self, work: WorkItem, call: WorkflowCall, exc: TrayError) -> WorkItem:
         attempt = work.attempts[-1].model_copy(update={"status": AttemptStatus.REFUSED, "error": exc.message})
         work = work.model_copy(update={"attempts": [*work.attempts[:-1], attempt]})
-        incident = self._holds.hold_for(work, call, exc)
+        incident = self._holds.hold_for(work, call, exc, workflow_id=self._runner.workflow_id(call.workflow))
         if incident is not None:
             return self._finish(
                 work,
@@ -426,7 +432,7 @@ class WorkEngine:
                     event_type=work.event_type,
                     outcome=outcome,
                     workflow=decision.first_workflow,
-                    summary=decision.reason,
+                    summary=mask_text(decision.reason),
                 )
         except (ClientError, BotoCoreError) as exc:
             logger.warning("memory not updated", work_id=work.work_id, error=type(exc).__name__)
@@ -441,6 +447,64 @@ class WorkEngine:
             attempts=len(work.attempts),
             incident_id=work.incident_id,
         )
+
+    # -- failed executions the monitor holds ----------------------------------------------------
+    def hold_failed_execution(
+        self,
+        *,
+        root_id: str,
+        execution_id: str,
+        workflow: str,
+        workflow_id: str,
+        decision_id: str,
+        incident: tuple[IncidentKind, str, str],
+    ) -> tuple[WorkItem, bool]:
+        """Hold a run that failed because of its auth or a disabled workflow: its retry is the work.
+
+        Recorded before anything else (the retry runs once, when the incident closes); the same
+        failed chain is held once. Returns the work and whether its incident is new (escalated).
+        """
+        kind, key, reason = incident
+        work_id = work_id_for(WorkKind.RECOVERY, root_id)
+        existing = self._ledger.get(work_id)
+        if existing is not None:
+            return existing, False
+        opened, first = self._holds.open(
+            kind,
+            key,
+            reason,
+            first_held=work_id,
+            workflow_id=workflow_id if kind is IncidentKind.WORKFLOW else None,
+            notify=False,  # the monitor escalates it through its own alerter
+        )
+        now = self._clock()
+        call = WorkflowCall(workflow=workflow, retry_of=execution_id)
+        work = WorkItem(
+            work_id=work_id,
+            kind=WorkKind.RECOVERY,
+            origin_id=root_id,
+            state=WorkState.HELD,
+            created_at=now,
+            updated_at=now,
+            event_type="execution_failure",
+            source="tray-monitor",
+            decision_id=decision_id,
+            decision=Decision(
+                action=DecisionAction.RETRY,
+                calls=[call],
+                reason=f"held until {reason.lower()} is fixed, then retried once",
+                rule=f"monitor.{kind.value}",
+            ),
+            calls=[call],
+            reason=reason,
+            incident_id=opened.incident_id,
+        )
+        work.answer = _answer(work)
+        self._audit(work)
+        if not self._ledger.create(work, {"execution_id": execution_id, "workflow": workflow}):
+            return self._get(work_id), False
+        logger.info("failed run held", work_id=work_id, incident_id=opened.incident_id)
+        return work, first
 
     # -- people and operators -------------------------------------------------------------------
     def approve(self, work_id: str, calls: list[WorkflowCall], reviewer: str) -> WorkItem:
@@ -504,14 +568,15 @@ def _outcome(work: WorkItem) -> Outcome:
 
 def _answer(work: WorkItem) -> dict[str, Any]:
     decision = work.decision
+    reason = work.reason if work.state in (WorkState.HELD, WorkState.FAILED) else None
+    reason = reason or (decision.reason if decision else None)
     return EventAccepted(
         decision_id=work.decision_id or "",
         action=decision.action if decision else DecisionAction.REVIEW,
         workflow=work.calls[0].workflow if work.calls else (decision.first_workflow if decision else None),
         execution_id=work.executions[0].execution_id if work.executions else None,
-        reason=work.reason
-        if work.state in (WorkState.HELD, WorkState.FAILED)
-        else (decision.reason if decision else None),
+        # The reason may quote the event (a model's words): masked like the audit trail.
+        reason=mask_text(reason) if reason else None,
         brain=decision.brain if decision else None,
         review_id=work.review_id,
         status=work.state.value,

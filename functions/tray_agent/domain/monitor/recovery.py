@@ -12,7 +12,7 @@ import difflib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from tray_agent.config import Settings
 from tray_agent.data.decisions import DecisionsRepository
@@ -32,6 +32,7 @@ from tray_agent.models.decisions import (
 )
 from tray_agent.models.monitor import Alert, AlertKind, FailureClass, Recovery, RecoveryAction, WorkItem
 from tray_agent.models.reviews import ReviewKind
+from tray_agent.models.work import IncidentKind
 from tray_agent.observability import logger
 from tray_agent.tray import Execution, TrayClients, TrayError
 
@@ -53,6 +54,12 @@ class Retried:
     modified_input: dict[str, Any] | None = None
 
 
+class FailedRunHolder(Protocol):
+    """The work ledger's side (domain/agent/service.py FailedRunHolds)."""
+
+    def hold(self, **failed_run: Any) -> tuple[str, bool]: ...
+
+
 class Recoverer:
     def __init__(
         self,
@@ -64,6 +71,7 @@ class Recoverer:
         alerter: Alerter,
         reviews: ReviewService,
         advisor: Advisor,
+        holds: FailedRunHolder | None = None,
     ) -> None:
         self._settings = settings
         self._repository = repository
@@ -72,6 +80,7 @@ class Recoverer:
         self._alerter = alerter
         self._reviews = reviews
         self._advisor = advisor
+        self._holds = holds
         self._picklists: dict[str, list[str]] = {}
         self._salesforce_auth: str | None = settings.monitor_salesforce_auth_id or None
 
@@ -244,14 +253,44 @@ class Recoverer:
             executions=executions,
         )
 
-    # -- not retried ------------------------------------------------------------------------------
+    # -- not retried now: held until the cause is fixed ---------------------------------------------
     def _escalate(self, item: WorkItem, now: datetime) -> Recovery:
         cls = item.classification
         subject = cls.auth_name or cls.service or "workflow"
         key = f"{cls.failure_class.value}:{item.workflow_id}:{subject}"
-        first = self._repository.claim_escalation(key, now)
+        if self._holds is not None:
+            # Retrying now would fail the same way; dropping it would lose the work. It waits in
+            # the ledger behind an incident (escalated once per incident) and is retried once
+            # when the login is fixed or the workflow enabled again.
+            if cls.failure_class is FailureClass.AUTH:
+                incident = (
+                    IncidentKind.AUTH,
+                    f"auth:{item.workflow_name}",
+                    f"the authentication {subject} has expired",
+                )
+            else:
+                incident = (
+                    IncidentKind.WORKFLOW,
+                    f"workflow:{item.workflow_name}",
+                    f"workflow {item.workflow_name} is disabled",
+                )
+            incident_id, first = self._holds.hold(
+                root_id=item.root_id,
+                execution_id=item.execution_id,
+                workflow=item.workflow_name,
+                workflow_id=item.workflow_id,
+                decision_id=decision_id_for(item.execution_id),
+                incident=incident,
+            )
+            key = incident_id
+        else:
+            first = self._repository.claim_escalation(key, now)
         if first:
-            what = f"authentication {subject!r}" if cls.failure_class is FailureClass.AUTH else "the workflow"
+            fix = (
+                f"re-connect authentication {subject!r}"
+                if cls.failure_class is FailureClass.AUTH
+                else "enable the workflow"
+            )
             self._alerter.send(
                 Alert(
                     kind=AlertKind.ESCALATION,
@@ -264,11 +303,26 @@ class Recoverer:
                         "execution_id": item.execution_id,
                         "failure_class": cls.failure_class.value,
                         "auth": cls.auth_name,
-                        "action_needed": f"re-connect {what} in Tray; the monitor does not retry this",
+                        "action_needed": f"{fix} in Tray; "
+                        + (
+                            "the held run is retried once it works again"
+                            if self._holds is not None
+                            else "the monitor does not retry this"
+                        ),
                     },
                 )
             )
         detail = ("escalated to engineering" if first else "already escalated") + f": {cls.reason}"
+        if self._holds is not None:  # the ledger recorded it (and its decision): nothing is dropped
+            return Recovery(
+                execution_id=item.execution_id,
+                root_id=item.root_id,
+                workflow_name=item.workflow_name,
+                failure_class=cls.failure_class,
+                action=RecoveryAction.HELD,
+                detail=f"held behind {key}; {detail}",
+                decision_id=decision_id_for(item.execution_id),
+            )
         decision = Decision(
             action=DecisionAction.IGNORE,
             reason=f"not retried; {detail}",

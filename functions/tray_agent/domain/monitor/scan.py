@@ -15,9 +15,10 @@ from tray_agent.tray import Execution
 
 # Retries the monitor makes carry "monitor:<root>:<attempt>" (":c<n>" for one chunk of a split run).
 MONITOR_KEY = re.compile(r"^monitor:(?P<root>[^:]+):(?P<attempt>\d+)(?::c(?P<chunk>\d+))?$")
-# Runs the agent triggers carry "<event id>:<index>:<workflow>" (domain/agent/service.py).
-# The agent's attempt keys (domain/agent/work.py): "<work id>.a<attempt>.<call index>".
-AGENT_KEY = re.compile(r"^(?P<event>(?:event|situation)-[0-9a-f]{32})\.a(?P<attempt>\d+)\.(?P<index>\d+)$")
+# Runs the agent starts carry its attempt keys (domain/agent/work.py): "<work id>.a<n>.<call index>".
+AGENT_KEY = re.compile(
+    r"^(?P<event>(?:event|situation|recovery)-[0-9a-f]{32})\.a(?P<attempt>\d+)\.(?P<index>\d+)$"
+)
 # Steps that are Tray's own plumbing, not a service that can be in outage.
 NOT_A_SERVICE = frozenset({"webhook", "script", "trigger", None})
 

@@ -57,6 +57,7 @@ class MonitorService:
         recoverer: Recoverer,
         alerter: Alerter,
         summary: SummarySink,
+        successes: Callable[[dict[str, datetime]], None] | None = None,
     ) -> None:
         self._settings = settings
         self._repository = repository
@@ -64,6 +65,8 @@ class MonitorService:
         self._recoverer = recoverer
         self._alerter = alerter
         self._summary = summary
+        # Runs seen succeeding close the ledger's incidents for their auth or workflow.
+        self._successes = successes
 
     @tracer.capture_method
     def tick(self, now: datetime, *, remaining_ms: Callable[[], int] | None = None) -> TickReport:
@@ -190,6 +193,14 @@ class MonitorService:
             metrics.add_metric(name="MonitorExecutions", unit="Count", value=runs)
             metrics.add_metric(name="MonitorFailures", unit="Count", value=failures)
         report.health.sort(key=lambda h: h.workflow_name)
+        if self._successes is not None:
+            seen = {
+                counts.workflow_name: counts.last_success_at
+                for counts in checkpoint.counts.values()
+                if counts.last_success_at is not None
+            }
+            if seen:
+                self._successes(seen)
         opened = self._open_circuits(checkpoint, now, report)
         checkpoint.scanned = True
         self._repository.save_checkpoint(checkpoint)
@@ -415,12 +426,14 @@ def build_monitor_service(settings: Settings, tray: TrayClients | None = None) -
     from tray_agent.data.decisions import DecisionsRepository
     from tray_agent.domain.agent.registry import ToolRegistry
     from tray_agent.domain.agent.runner import WorkflowRunner
+    from tray_agent.domain.agent.service import build_failed_run_holds  # the ledger loads only here
     from tray_agent.domain.monitor.advisor import build_advisor
     from tray_agent.domain.monitor.summary import build_summary
     from tray_agent.domain.reviews import build_review_service
     from tray_agent.tray import get_tray_clients
 
     clients = tray or get_tray_clients(settings)
+    holds = build_failed_run_holds(settings)
     registry = ToolRegistry.from_file(settings.workflows_file)
     runner = WorkflowRunner(registry, clients) if settings.monitor_alert_workflow in registry else None
     alerter = Alerter(AlertsTopic(settings.alerts_topic_arn), runner, settings.monitor_alert_workflow)
@@ -435,6 +448,7 @@ def build_monitor_service(settings: Settings, tray: TrayClients | None = None) -
         alerter=alerter,
         reviews=build_review_service(settings),
         advisor=build_advisor(settings),
+        holds=holds,
     )
     return MonitorService(
         settings=settings,
@@ -443,4 +457,5 @@ def build_monitor_service(settings: Settings, tray: TrayClients | None = None) -
         recoverer=recoverer,
         alerter=alerter,
         summary=build_summary(settings),
+        successes=holds.observed_successes,
     )
