@@ -253,7 +253,9 @@ def unicode_ids(draw: st.DrawFn) -> HostileRequest:
     field_name = draw(st.sampled_from(["id", "customer_id"]))
     suffix = f"-{draw(st.uuids()).hex[:8]}" if field_name == "id" and text.strip() else ""
     value = text + suffix
-    body = event(draw(event_ids), **{field_name: value})
+    # A lead the policy sends to Tray (unique, so no content duplicate): the id travels all the way.
+    lead = {"email": "ann@smallco.io", "company": f"Co {draw(st.uuids()).hex[:12]}", "employees": 12}
+    body = event(draw(event_ids), lead, **{field_name: value})
     plain = value == value.strip() and not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
     expect = 202 if plain and 1 <= len(value) <= 256 else (422 if len(value.strip()) > 256 else None)
     return HostileRequest(f"unicode {field_name}", _dumps(body), expect=expect)

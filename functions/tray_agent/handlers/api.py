@@ -132,7 +132,7 @@ def get_customer_decisions(customer_id: str) -> list[DecisionRecord]:
 
 @app.get("/summary/<day>", summary="The daily operations summary (day: YYYY-MM-DD)")
 def get_summary(day: str) -> DailySummary:
-    return OperationsSummary(get_settings()).read(day)
+    return _service().daily_summary(day, OperationsSummary(get_settings()))
 
 
 @app.get("/reviews", summary="Review items by status (reviewer token)")

@@ -168,6 +168,9 @@ class DailySummary(BaseModel):
     workflows: list[WorkflowDay] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     notes: list[SummaryNote] = Field(default_factory=list)
+    # Now, not per day: work waiting on an incident, and the incidents holding it (the ledger's).
+    held_work: int | None = None
+    open_incidents: list[str] = Field(default_factory=list)
 
 
 class OperationsSummary:

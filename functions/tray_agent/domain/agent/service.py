@@ -20,7 +20,7 @@ from tray_agent.data.work import WorkRepository
 from tray_agent.domain.agent.brain import build_brains
 from tray_agent.domain.agent.guardrails import Guardrails
 from tray_agent.domain.agent.holds import Holds
-from tray_agent.domain.agent.memory import CustomerMemory, OperationsSummary
+from tray_agent.domain.agent.memory import CustomerMemory, DailySummary, OperationsSummary
 from tray_agent.domain.agent.registry import ToolRegistry
 from tray_agent.domain.agent.runner import WorkflowRunner
 from tray_agent.domain.agent.sweeper import Sweeper
@@ -98,6 +98,19 @@ class EventService:
 
     def incidents(self) -> list[Incident]:
         return self._engine.ledger.open_incidents()
+
+    def daily_summary(self, day: str, summary: OperationsSummary) -> DailySummary:
+        """The day's summary, with what is held right now and why (nothing waits unseen)."""
+        report = summary.read(day)
+        incidents = self.incidents()
+        held = self.list_work(WorkState.HELD)
+        report.held_work = len(held)
+        report.open_incidents = [
+            f"{i.reason} since {i.opened_at.isoformat()}: "
+            f"{sum(1 for w in held if w.incident_id == i.incident_id)} held"
+            for i in incidents
+        ]
+        return report
 
     def release(self, work_id: str) -> WorkItem:
         return self._engine.release(work_id)
