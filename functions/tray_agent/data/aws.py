@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -89,6 +89,16 @@ def client(service: str) -> Any:
 
 def table(name: str) -> Table:
     return dynamodb().Table(name)
+
+
+def all_items(operation: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a Table ``query`` or ``scan``, page after page."""
+    while True:
+        response = operation(**kwargs)
+        yield from response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def reset_clients() -> None:

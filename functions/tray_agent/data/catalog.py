@@ -97,10 +97,4 @@ class CatalogRepository:
             kwargs["FilterExpression"] = condition
         if projection:
             kwargs["ProjectionExpression"] = projection
-        records: list[dict[str, Any]] = []
-        while True:
-            response = table.scan(**kwargs)
-            records.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return records
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return list(aws.all_items(table.scan, **kwargs))

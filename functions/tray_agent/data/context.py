@@ -60,14 +60,8 @@ class ContextRepository:
 
     def summary_items(self, day: str) -> list[dict[str, Any]]:
         table = aws.table(self._table_name)
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"summary#{day}")}
-        while True:
-            response = table.query(**kwargs)
-            items.extend(from_item(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        found = aws.all_items(table.query, KeyConditionExpression=Key("pk").eq(f"summary#{day}"))
+        return [from_item(item) for item in found]
 
     # -- duplicate detection -----------------------------------------------------------------
     def claim_fingerprint(self, fingerprint: str, event_id: str, now: int, expires_at: int) -> str | None:

@@ -58,13 +58,7 @@ class MonitorRepository:
         return None if item is None else model.model_validate_json(str(item["doc"]))
 
     def _query(self, pk: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True}
-        while True:
-            response = self._table.query(**kwargs)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return aws.all_items(self._table.query, KeyConditionExpression=Key("pk").eq(pk), ConsistentRead=True)
 
     def _delete(self, pk: str, sk: str) -> None:
         self._table.delete_item(Key={"pk": pk, "sk": sk})

@@ -160,13 +160,7 @@ class WorkRepository:
             yield WorkItem.model_validate_json(self._payloads.read(item))
 
     def _query(self, condition: Any) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"IndexName": "by_open_state", "KeyConditionExpression": condition}
-        while True:
-            response = self._table.query(**kwargs)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return aws.all_items(self._table.query, IndexName="by_open_state", KeyConditionExpression=condition)
 
     # -- incidents ------------------------------------------------------------------------------
     def open_incident(self, incident: Incident) -> Incident:
