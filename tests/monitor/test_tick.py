@@ -206,7 +206,8 @@ def test_two_ticks_that_see_the_same_failure_retry_it_once(monitor_env: MonitorE
         Key={"pk": "CHECKPOINT", "sk": "executions"}
     )
     again = run_tick(later(minutes=1))
-    # Tray does not deduplicate retries: the monitor's own claim keeps the second tick from retrying.
-    assert again["failures"] == 1 and again["recoveries"] == {"skipped": 1}
+    # Tray does not deduplicate retries: the monitor's own claim keeps the second tick from retrying;
+    # it records the first tick's retry instead.
+    assert again["failures"] == 1 and again["recoveries"] == {"retried": 1}
     [retry] = env.retries_of(failed.id)
     assert retry.idempotency_key == f"monitor:{failed.id}:1"

@@ -1,5 +1,8 @@
 """The fault-injection matrix: every storage call and every Tray call of a path fails in turn.
 
+Paths: an inbound event, an approval, and a monitor tick that retries a failed run (the PO
+pipeline's faults are tested step by step in tests/po_pipeline/test_pipeline_hold_rerun.py).
+
 Shared by the test suite (tests/work/test_fault_matrix.py) and ``make bench``
 (bench_fault_matrix.py). Faults are injected into our own boto3 clients (a botocore
 ``before-call`` hook raising what DynamoDB/S3 would raise, or a dropped connection) and into the
@@ -18,9 +21,11 @@ the fault gone, and judged:
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -223,9 +228,82 @@ def cases(env: Any) -> Iterator[tuple[str, str, Any]]:
         yield f"approval-{name}", "approval", Fault(**{**fault.__dict__, "path_prefix": "/webhooks/"})
 
 
+@contextmanager
+def monitor_world(env: Any) -> Iterator[Any]:
+    """A Tray of its own and a fresh monitor table: the tick sees only this case's failure."""
+    from tray_local.simulator import TraySimulator
+
+    with (
+        TraySimulator(time_factor=0.01, seed=7) as sim,
+        env.reconfigured(
+            TRAY_AGENT_TRAY_API_BASE_URL=sim.base_url,
+            TRAY_AGENT_TRAY_WEBHOOK_BASE_URL=sim.base_url,
+            TRAY_AGENT_TRAY_MASTER_TOKEN=sim.master_token,
+            TRAY_AGENT_TRAY_USER_TOKEN=sim.user_token,
+            TRAY_AGENT_MONITOR_TABLE=f"monitor-{uuid.uuid4().hex[:10]}",
+        ) as settings,
+    ):
+        from tray_local.local_aws import create_tables
+
+        create_tables(settings)
+        yield sim
+
+
+def _seed_failure(sim: Any) -> Any:
+    from tray_local.demo_monitor import failed_execution
+
+    failed = failed_execution(
+        sim,
+        "support_ticket_triage",
+        code="STEP_TIMEOUT",
+        message="Zendesk step timed out",
+        created_at=datetime.now(UTC) - timedelta(minutes=2),
+    )
+    sim.seed_executions([failed])
+    return failed
+
+
+def run_monitor_case(env: Any, name: str, fault: Any) -> CaseResult:
+    """A tick that retries a timed-out run fails at one storage call; later ticks finish the job."""
+    from tray_agent.domain.monitor.recovery import decision_id_for
+    from tray_local.demo_monitor import run_tick
+
+    result = CaseResult(case=name)
+    with monitor_world(env) as sim:
+        failed = _seed_failure(sim)
+        moment = datetime.now(UTC) + timedelta(seconds=1)
+        with storage_hook(fault):
+            try:
+                run_tick(moment)
+                result.answers.append(200)
+            except Exception:
+                result.answers.append(503)
+        for minutes in (5, 10, 15):
+            run_tick(moment + timedelta(minutes=minutes))
+        sim.wait_idle()
+        retries = [e for e in sim.executions() if e.retry_of == failed.id]
+        decision = env.api("GET", f"/decisions/{decision_id_for(failed.id)}")
+        result.final_state = decision.body.get("outcome") if decision.status == 200 else None
+        result.lost = not retries or result.final_state != "triggered"
+        result.duplicate_runs = max(0, len(retries) - 1)
+    return result
+
+
+def monitor_cases(env: Any) -> Iterator[tuple[str, Any]]:
+    from tray_local.demo_monitor import run_tick
+
+    with monitor_world(env) as sim:
+        _seed_failure(sim)
+        calls = count_storage_calls(lambda: run_tick(datetime.now(UTC) + timedelta(seconds=1)))
+    for nth in range(1, calls + 1):
+        yield f"monitor-storage-error-{nth}", StorageFault(nth, "error")
+
+
 def run_matrix(env: Any, sweep: Callable[[], Any]) -> list[CaseResult]:
     results = []
     for name, path, fault in list(cases(env)):
         runner = run_event_case if path == "event" else run_approval_case
         results.append(runner(env, sweep, name, fault))
+    for name, fault in list(monitor_cases(env)):
+        results.append(run_monitor_case(env, name, fault))
     return results

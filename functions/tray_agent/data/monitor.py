@@ -172,6 +172,18 @@ class MonitorRepository:
             raise
         return True
 
+    def record_claim_result(self, key: str, execution_id: str) -> None:
+        """What a claimed action started (so whoever meets the claim again can record it)."""
+        self._table.update_item(
+            Key={"pk": "ESCALATION", "sk": key},
+            UpdateExpression="SET execution_id = :e",
+            ExpressionAttributeValues={":e": execution_id},
+        )
+
+    def claim_result(self, key: str) -> str | None:
+        item = self._table.get_item(Key={"pk": "ESCALATION", "sk": key}, ConsistentRead=True).get("Item")
+        return None if item is None or "execution_id" not in item else str(item["execution_id"])
+
     def release_claim(self, key: str) -> None:
         """Forget a claim whose action surely did not happen (so it may be tried again)."""
         self._table.delete_item(Key={"pk": "ESCALATION", "sk": key})

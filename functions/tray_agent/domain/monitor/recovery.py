@@ -120,27 +120,25 @@ class Recoverer:
         rule_suffix: str = "",
     ) -> Recovery:
         key = monitor_key(item.root_id, item.attempt + 1)
-        # Tray does not deduplicate retries: the intent is claimed first, so a tick that reads
-        # the same failure again (a lost checkpoint) never retries it a second time.
-        if not self._repository.claim_escalation(f"retry#{key}", now):
-            # The earlier tick's decision record stands; nothing new is recorded or run.
-            return Recovery(
-                execution_id=item.execution_id,
-                root_id=item.root_id,
-                workflow_name=item.workflow_name,
-                failure_class=item.classification.failure_class,
-                action=RecoveryAction.SKIPPED,
-                detail=f"{key} was already retried by an earlier tick",
-                decision_id=decision_id_for(item.execution_id),
-            )
-        try:
-            execution = self._tray.workflows.retry_execution(
-                item.execution_id, modified_input=modified_input, idempotency_key=key
-            )
-        except TrayError as exc:
-            if not exc.outcome_unknown:  # Tray surely did not retry: the next tick may try again
-                self._repository.release_claim(f"retry#{key}")
-            raise
+        # Tray does not deduplicate retries: the intent is claimed first, and the retry's execution
+        # is written on the claim, so a tick that meets the same failure again (a lost checkpoint,
+        # a crash before the decision was written) records that retry instead of sending another.
+        claim = f"retry#{key}"
+        claimed = self._repository.claim_escalation(claim, now)
+        done = None if claimed else self._repository.claim_result(claim) or self._find_retry(item)
+        if done is not None:  # an earlier tick retried it: record that retry, send nothing
+            self._repository.record_claim_result(claim, done)
+            execution = self._tray.workflows.get_execution(done)
+        else:  # ours to send (claimed now, or claimed before and Tray shows no retry)
+            try:
+                execution = self._tray.workflows.retry_execution(
+                    item.execution_id, modified_input=modified_input, idempotency_key=key
+                )
+            except TrayError as exc:
+                if not exc.outcome_unknown:  # Tray surely did not retry: the next tick may try again
+                    self._repository.release_claim(claim)
+                raise
+            self._repository.record_claim_result(claim, execution.id)
         decision = Decision(
             action=DecisionAction.TRIGGER if modified_input is None else DecisionAction.TRANSFORM_AND_TRIGGER,
             calls=[WorkflowCall(workflow=item.workflow_name, input=modified_input or {})],
@@ -156,6 +154,15 @@ class Recoverer:
             detail=detail,
             executions=[execution],
         )
+
+    def _find_retry(self, item: WorkItem) -> str | None:
+        """The retry an earlier tick sent for ``item`` (its outcome was never recorded), if Tray has one."""
+        for execution in self._tray.workflows.list_executions(
+            since=item.failed_at, workflow_id=item.workflow_id
+        ):
+            if execution.retry_of == item.execution_id:
+                return execution.id
+        return None
 
     def _fix_data(self, item: WorkItem, now: datetime) -> Recovery:
         cls = item.classification
