@@ -15,6 +15,7 @@ from typing import Any
 # Sections, in the order the demo tells the story.
 SECTIONS: list[str] = [
     "tray_local.demo_events",
+    "tray_local.demo_ledger",
     "tray_local.demo_scenarios",
     "tray_local.demo_po",
     "tray_local.demo_monitor",
