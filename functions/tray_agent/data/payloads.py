@@ -21,10 +21,10 @@ class PayloadStore:
     def __init__(self, bucket: str) -> None:
         self._bucket = bucket
 
-    def inline_or_ref(self, text: str, key: str) -> dict[str, Any]:
-        """``{"doc": text}`` when it fits in an item, else ``{"doc_ref": key}`` after storing it."""
+    def inline_or_ref(self, text: str, key: str, *, limit: int = INLINE_LIMIT_BYTES) -> dict[str, Any]:
+        """``{"doc": text}`` when it fits in ``limit`` bytes, else ``{"doc_ref": key}`` after storing it."""
         data = text.encode("utf-8")
-        if len(data) <= INLINE_LIMIT_BYTES:
+        if len(data) <= limit:
             return {"doc": text}
         aws.client("s3").put_object(Bucket=self._bucket, Key=key, Body=data, ContentType="application/json")
         return {"doc_ref": key}

@@ -30,6 +30,8 @@ from tray_agent.models.work import TERMINAL_STATES, Incident, WorkItem, WorkStat
 INCIDENT_PREFIX = "incident#"
 OPEN_INCIDENT_PREFIX = "open-incident#"
 OPEN_INCIDENTS = "incident"  # the open_state of an open incident
+# With the document's own 300 KB at most, the item stays under DynamoDB's 400 KB.
+EVENT_INLINE_LIMIT_BYTES = 64 * 1024
 
 
 class StaleWorkError(ConflictError):
@@ -151,12 +153,16 @@ class WorkRepository:
             raise
         return updated
 
-    def open_items(self, state: WorkState, *, due_before: datetime | None = None) -> Iterator[WorkItem]:
+    def open_items(
+        self, state: WorkState, *, due_before: datetime | None = None, limit: int | None = None
+    ) -> Iterator[WorkItem]:
         """Unfinished items in ``state``, by due time (lease expiry; for held, oldest first)."""
         condition: Any = Key("open_state").eq(state.value)
         if due_before is not None:
             condition = condition & Key("due_at").lte(_iso(due_before))
-        for item in self._query(condition):
+        for count, item in enumerate(self._query(condition)):
+            if limit is not None and count >= limit:
+                return
             yield WorkItem.model_validate_json(self._payloads.read(item))
 
     def _query(self, condition: Any) -> Iterator[dict[str, Any]]:

@@ -156,8 +156,11 @@ def reject_review(review_id: str, request: Annotated[RejectRequest, Body()]) -> 
 
 
 @app.get("/work", summary="Unfinished work by state (held, in_review, acting …), oldest first")
-def list_work(state: Annotated[WorkState, Query()] = WorkState.HELD) -> list[WorkItem]:
-    return _service().list_work(state)
+def list_work(
+    state: Annotated[WorkState, Query()] = WorkState.HELD,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[WorkItem]:
+    return _service().list_work(state, limit)
 
 
 @app.get("/work/<work_id>", summary="One work item: its state, attempts, executions and incident")

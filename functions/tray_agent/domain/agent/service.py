@@ -93,8 +93,8 @@ class EventService:
             raise NotFoundError(f"no work {work_id!r}")
         return work
 
-    def list_work(self, state: WorkState) -> list[WorkItem]:
-        return list(self._engine.ledger.open_items(state))
+    def list_work(self, state: WorkState, limit: int | None = None) -> list[WorkItem]:
+        return list(self._engine.ledger.open_items(state, limit=limit))
 
     def incidents(self) -> list[Incident]:
         return self._engine.ledger.open_incidents()
@@ -103,7 +103,7 @@ class EventService:
         """The day's summary, with what is held right now and why (nothing waits unseen)."""
         report = summary.read(day)
         incidents = self.incidents()
-        held = self.list_work(WorkState.HELD)
+        held = self.list_work(WorkState.HELD)  # all of them: counted, not served
         report.held_work = len(held)
         report.open_incidents = [
             f"{i.reason} since {i.opened_at.isoformat()}: "
