@@ -203,15 +203,17 @@ class WorkEngine:
     def advance(self, work: WorkItem) -> WorkItem:
         """Move ``work`` (which this worker owns) until it is finished or waiting."""
         while work.state in MOVING_STATES:
-            before = (work.state, work.version)
             if work.state is WorkState.RECEIVED:
                 work = self._decide(work)
             elif work.state is WorkState.DECIDED:
                 work = self._guard(work)
             else:
-                work = self._act(work)
-            if (work.state, work.version) == before:  # waiting on an unknown outcome: the sweeper
-                break
+                work, lost_answer = self._act(work)
+                if lost_answer:
+                    # Tray's answer was just lost: looking for the run at once could miss one Tray
+                    # has not listed yet. The lease runs out first; then a redelivery or the
+                    # sweeper looks for it, and only then sends again.
+                    break
         return work
 
     # -- steps ----------------------------------------------------------------------------------
@@ -277,18 +279,19 @@ class WorkEngine:
         )
         return self._save(acting)
 
-    def _act(self, work: WorkItem) -> WorkItem:
+    def _act(self, work: WorkItem) -> tuple[WorkItem, bool]:
+        """Run the attempt's remaining calls: (the work after, whether Tray's answer was lost)."""
         attempt = work.current_attempt
         if attempt is None or attempt.status in (AttemptStatus.SENT, AttemptStatus.REFUSED):
-            return self._start_attempt(work)  # a finished attempt never sends again
+            return self._start_attempt(work), False  # a finished attempt never sends again
         while work.calls_done < len(work.calls):
             work, stopped = self._run_next_call(work, attempt)
             if stopped:
-                return work
+                return work, work.state is WorkState.ACTING
         attempt = work.attempts[-1].model_copy(update={"status": AttemptStatus.SENT})
         done = work.model_copy(update={"attempts": [*work.attempts[:-1], attempt]})
         self._holds.recovered(done)
-        return self._finish(done, WorkState.DONE, reason=None)
+        return self._finish(done, WorkState.DONE, reason=None), False
 
     def _run_next_call(self, work: WorkItem, attempt: Attempt) -> tuple[WorkItem, bool]:
         """Run the next call of ``attempt``: (the work after it, whether the attempt stopped)."""
