@@ -29,6 +29,8 @@ class TrayAgentStack(Stack):
         }
         api = Api(self, "Api", code=code, data=data, environment=environment)
         observability.watch("Api", api.function)
+        # Work held behind a new incident is escalated from the request that met it.
+        observability.grant_publish(api.function)
         monitor = Monitor(
             self,
             "Monitor",

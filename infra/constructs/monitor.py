@@ -11,7 +11,6 @@ from infra.constructs.data import Data
 from infra.constructs.dead_letters import DeadLetters
 from infra.constructs.function import python_function
 from infra.constructs.observability import Observability
-from infra.nag import acknowledge
 
 TICK = Duration.minutes(5)
 
@@ -56,15 +55,7 @@ class Monitor(Construct):
         data.tray_tokens.grant_read(self.function)
         # The agent's LLM brain, asked about failures the monitor cannot classify (when configured).
         data.openai_api_key.grant_read(self.function)
-        observability.alerts_topic.grant_publish(self.function)
-        role = self.function.role
-        assert role is not None
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "grant_publish on the KMS-encrypted alerts topic: GenerateDataKey* on that one key only, "
-            "which SNS needs to encrypt what the monitor publishes.",
-        )
+        observability.grant_publish(self.function)
         self.rule = events.Rule(
             self,
             "Schedule",

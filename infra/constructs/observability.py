@@ -11,6 +11,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.nag import acknowledge
+
 
 class Observability(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -28,6 +30,18 @@ class Observability(Construct):
             )
         )
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name="tray-agent")
+
+    def grant_publish(self, function: lambda_.Function) -> None:
+        """Publish to the alerts topic (escalations of incidents, monitor alerts)."""
+        self.alerts_topic.grant_publish(function)
+        role = function.role
+        assert role is not None
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "grant_publish on the KMS-encrypted alerts topic: GenerateDataKey* on that one key only, "
+            "which SNS needs to encrypt what the function publishes.",
+        )
 
     def watch(self, name: str, function: lambda_.IFunction) -> None:
         """An error alarm to the alerts topic and a dashboard row for a function."""

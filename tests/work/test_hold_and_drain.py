@@ -112,3 +112,38 @@ def test_an_operator_can_release_or_cancel_held_work(ledger_env: Any) -> None:
     assert len(runs(env, work_key(keep["id"]))) == 1
     decision = env.api("GET", f"/decisions/{held_drop['decision_id']}").body
     assert decision["outcome"] == "rejected"
+
+
+def test_an_escalation_that_cannot_be_sent_is_owed_not_lost(local_env: Any) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from tests.work.conftest import fresh_ledger
+    from tray_agent.data import aws
+
+    topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="alerts-escalation-test")[
+        "TopicArn"
+    ]
+    with fresh_ledger(local_env, TRAY_AGENT_ALERTS_TOPIC_ARN=topic) as env:
+        failures = {"left": 1}
+
+        def sns_down(**_: Any) -> None:
+            if failures["left"]:
+                failures["left"] -= 1
+                raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"}}, "Publish")
+
+        sns = aws.client("sns")
+        sns.meta.events.register("before-call.sns.Publish", sns_down)
+        try:
+            env.simulator.inject_fault(Fault(kind="status", path_prefix=LEAD_WEBHOOK, status=503, times=2))
+            first = env.api("POST", "/events", _lead())
+            assert first.status == 202 and first.body["status"] == "held"  # the work is safe
+            [incident] = env.api("GET", "/incidents").body
+            assert incident["escalated_at"] is None  # owed
+            second = env.api("POST", "/events", _lead())
+            assert second.body["status"] == "held"
+            [incident] = env.api("GET", "/incidents").body
+            assert incident["escalated_at"] is not None  # sent with the next hold, once
+        finally:
+            sns.meta.events.unregister("before-call.sns.Publish", sns_down)
+        sweep()

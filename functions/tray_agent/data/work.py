@@ -243,6 +243,12 @@ class WorkRepository:
             raise
         return True
 
+    def release_escalation(self, incident_id: str) -> None:
+        """The escalation could not be sent: the next caller claims it again."""
+        self._table.update_item(
+            Key={"work_id": INCIDENT_PREFIX + incident_id}, UpdateExpression="REMOVE escalated"
+        )
+
     def open_incidents(self) -> list[Incident]:
         return [
             Incident.model_validate_json(str(item["doc"]))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from tray_agent.clock import Clock, utc_now
 from tray_agent.config import Settings
 from tray_agent.data.alerts import AlertsTopic
@@ -119,9 +121,6 @@ class Holds:
         return self._auth_probe_interval if connector_auth else self._probe_interval
 
     def _escalate(self, incident: Incident, first_held: str, code: str | None, *, notify: bool) -> None:
-        now = self._clock()
-        incident.escalated_at = now
-        self._ledger.put_incident(incident)
         message = {
             "incident_id": incident.incident_id,
             "kind": incident.kind.value,
@@ -131,7 +130,18 @@ class Holds:
             "what_to_do": _what_to_do(incident.kind),
         }
         if notify:
-            self._alerts.publish(f"tray-agent: work held — {incident.reason}", message, severity="high")
+            try:
+                self._alerts.publish(f"tray-agent: work held — {incident.reason}", message, severity="high")
+            except (ClientError, BotoCoreError) as exc:
+                # The work is held and visible either way; the escalation is owed: the next hold
+                # or probe of this incident sends it.
+                self._ledger.release_escalation(incident.incident_id)
+                logger.error(
+                    "escalation not sent", incident_id=incident.incident_id, error=type(exc).__name__
+                )
+                return
+        incident.escalated_at = self._clock()
+        self._ledger.put_incident(incident)
         self._summary.record(None, "incident", incident.key, "opened", note=f"{incident.reason} (held)")
         metrics.add_metric(name="IncidentOpened", unit="Count", value=1)
         logger.warning("incident opened", incident_id=incident.incident_id, kind=incident.kind.value)
