@@ -120,25 +120,7 @@ class Recoverer:
         rule_suffix: str = "",
     ) -> Recovery:
         key = monitor_key(item.root_id, item.attempt + 1)
-        # Tray does not deduplicate retries: the intent is claimed first, and the retry's execution
-        # is written on the claim, so a tick that meets the same failure again (a lost checkpoint,
-        # a crash before the decision was written) records that retry instead of sending another.
-        claim = f"retry#{key}"
-        claimed = self._repository.claim_escalation(claim, now)
-        done = None if claimed else self._repository.claim_result(claim) or self._find_retry(item)
-        if done is not None:  # an earlier tick retried it: record that retry, send nothing
-            self._repository.record_claim_result(claim, done)
-            execution = self._tray.workflows.get_execution(done)
-        else:  # ours to send (claimed now, or claimed before and Tray shows no retry)
-            try:
-                execution = self._tray.workflows.retry_execution(
-                    item.execution_id, modified_input=modified_input, idempotency_key=key
-                )
-            except TrayError as exc:
-                if not exc.outcome_unknown:  # Tray surely did not retry: the next tick may try again
-                    self._repository.release_claim(claim)
-                raise
-            self._repository.record_claim_result(claim, execution.id)
+        execution = self._retry_once(item, now, key, modified_input)
         decision = Decision(
             action=DecisionAction.TRIGGER if modified_input is None else DecisionAction.TRANSFORM_AND_TRIGGER,
             calls=[WorkflowCall(workflow=item.workflow_name, input=modified_input or {})],
@@ -155,12 +137,45 @@ class Recoverer:
             executions=[execution],
         )
 
-    def _find_retry(self, item: WorkItem) -> str | None:
+    def _retry_once(
+        self, item: WorkItem, now: datetime, key: str, modified_input: dict[str, Any] | None
+    ) -> Execution:
+        """Retry ``item`` under ``key`` at most once, whatever ticks meet it again.
+
+        Tray does not deduplicate retries: the intent is claimed first and the retry's execution
+        is written on the claim, so a tick that meets the same failure again (a lost checkpoint, a
+        crash before the decision was written) records that retry instead of sending another; a
+        claim without a result is looked for in Tray before anything is sent.
+        """
+        claim = f"retry#{key}"
+        claimed = self._repository.claim_escalation(claim, now)
+        done = (
+            None
+            if claimed
+            else self._repository.claim_result(claim) or self._find_retry(item, modified_input)
+        )
+        if done is not None:
+            self._repository.record_claim_result(claim, done)
+            return self._tray.workflows.get_execution(done)
+        try:
+            execution = self._tray.workflows.retry_execution(
+                item.execution_id, modified_input=modified_input, idempotency_key=key
+            )
+        except TrayError as exc:
+            if not exc.outcome_unknown:  # Tray surely did not retry: the next tick may try again
+                self._repository.release_claim(claim)
+            raise
+        self._repository.record_claim_result(claim, execution.id)
+        return execution
+
+    def _find_retry(self, item: WorkItem, modified_input: dict[str, Any] | None) -> str | None:
         """The retry an earlier tick sent for ``item`` (its outcome was never recorded), if Tray has one."""
         for execution in self._tray.workflows.list_executions(
             since=item.failed_at, workflow_id=item.workflow_id
         ):
-            if execution.retry_of == item.execution_id:
+            if execution.retry_of == item.execution_id and (
+                modified_input is None or execution.input == modified_input
+            ):
                 return execution.id
         return None
 
@@ -234,13 +249,8 @@ class Recoverer:
         calls: list[WorkflowCall] = []
         for index, start in enumerate(range(0, len(records), size)):
             chunk = {**original, field: records[start : start + size]}
-            executions.append(
-                self._tray.workflows.retry_execution(
-                    item.execution_id,
-                    modified_input=chunk,
-                    idempotency_key=monitor_key(item.root_id, item.attempt + 1, index),
-                )
-            )
+            key = monitor_key(item.root_id, item.attempt + 1, index)
+            executions.append(self._retry_once(item, now, key, chunk))
             calls.append(
                 WorkflowCall(
                     workflow=item.workflow_name, input={"chunk": index, "records": len(chunk[field])}
