@@ -99,6 +99,8 @@ class Settings(BaseModel):
     monitor_alert_threshold: float = Field(default=0.10, ge=0, le=1)
     monitor_alert_thresholds: str = ""  # per workflow overrides: "lead_enrichment=0.05,order_processing=0.2"
     monitor_alert_min_runs: int = Field(default=10, ge=1)  # runs in the rolling hour before rates count
+    # An open alert clears only after the rate stayed below the threshold this long, with enough runs.
+    monitor_alert_clear_after_s: int = Field(default=1800, ge=0)
     monitor_alert_workflow: str = "ops_alert_notification"
     monitor_max_retries: int = Field(default=3, ge=0)  # per failed execution (its chain of retries)
     monitor_max_retries_per_workflow: int = Field(default=25, ge=0)  # per tick: the task-credit guard

@@ -50,7 +50,11 @@ def test_clearbit_failing_15_percent_is_flagged_by_failure_rate_once(monitor_env
         for i in range(400)
     )
     third = run_tick(later(minutes=10))
-    assert third["alerts"] == [f"cleared:{lead.incident_id}"]
+    assert third["alerts"] == []  # back under the threshold, not yet for long: no flapping
+    assert env.repository.health()[lead.workflow_id].alert_open
+    assert run_tick(later(minutes=25))["alerts"] == []
+    cleared = run_tick(later(minutes=45))  # 35 minutes under the threshold with enough runs
+    assert cleared["alerts"] == [f"cleared:{lead.incident_id}"]
     assert [a["kind"] for a in env.alerts()] == ["cleared"]
     assert not env.repository.health()[lead.workflow_id].alert_open
 
@@ -211,3 +215,37 @@ def test_two_ticks_that_see_the_same_failure_retry_it_once(monitor_env: MonitorE
     assert again["failures"] == 1 and again["recoveries"] == {"retried": 1}
     [retry] = env.retries_of(failed.id)
     assert retry.idempotency_key == f"monitor:{failed.id}:1"
+
+
+def test_an_open_alert_never_clears_above_the_threshold_or_on_too_few_runs(
+    monitor_env: MonitorEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hour by hour, as the tick sees it: one raise, one clear, no flapping in between."""
+    from tray_agent.domain.monitor.service import build_monitor_service
+    from tray_agent.models.monitor import Checkpoint, TickReport, WorkflowHealth
+
+    settings = use_settings(monkeypatch, monitor_alert_min_runs="10", monitor_alert_clear_after_s="1800")
+    service = build_monitor_service(settings)
+    start = datetime.now(UTC)
+    health = WorkflowHealth(workflow_id="wf-x", workflow_name="lead_enrichment", threshold=0.1)
+    kinds: list[str] = []
+
+    def hour(minutes: int, runs: int, failures: int) -> None:
+        now = start + timedelta(minutes=minutes)
+        health.hour_runs, health.hour_failures, health.day_runs = runs, failures, max(runs, 1)
+        report = TickReport()
+        service._alert_on(health, Checkpoint(since=now, until=now), now, report)
+        kinds.extend(alert.kind.value for alert in report.alerts)
+
+    hour(0, 100, 20)  # 20%: raised
+    hour(5, 100, 5)  # 5%: under, not yet for long
+    hour(10, 100, 30)  # above again: the sustained period starts over, still one incident
+    hour(15, 100, 5)
+    hour(20, 4, 0)  # 0% but only 4 runs: too few to judge, never clears
+    hour(60, 100, 5)  # under with enough runs: the period starts again here
+    hour(80, 100, 12)  # 12%, still above: never cleared while above
+    hour(85, 100, 5)
+    hour(100, 100, 5)
+    assert kinds == ["raised"] and health.alert_open
+    hour(116, 100, 5)  # 31 minutes under the threshold with enough runs
+    assert kinds == ["raised", "cleared"] and not health.alert_open

@@ -118,6 +118,8 @@ class WorkflowHealth(BaseModel):
     alert_open: bool = False
     incident_id: str | None = None
     incident_opened_at: datetime | None = None
+    # While an alert is open: since when the rate has been below the threshold, with enough runs.
+    below_since: datetime | None = None
     updated_at: datetime | None = None
 
     @staticmethod

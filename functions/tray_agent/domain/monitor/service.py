@@ -186,7 +186,7 @@ class MonitorService:
                 health.last_success_at = counts.last_success_at
             health.threshold = self._settings.monitor_threshold_for(health.workflow_name)
             health.updated_at = now
-            self._alert_on(health, checkpoint, report)
+            self._alert_on(health, checkpoint, now, report)
             self._repository.put_health(health)
             self._summary.executions(health.workflow_name, runs - failures, failures)
             report.health.append(health)
@@ -214,12 +214,18 @@ class MonitorService:
         )
         return opened
 
-    def _alert_on(self, health: WorkflowHealth, checkpoint: Checkpoint, report: TickReport) -> None:
-        """One alert per incident: raised when the rolling hour crosses the threshold, cleared when
-        it falls back (or the runs dry up), never repeated while it stays open."""
-        above = (
-            health.hour_runs >= self._settings.monitor_alert_min_runs and health.hour_rate > health.threshold
-        )
+    def _alert_on(
+        self, health: WorkflowHealth, checkpoint: Checkpoint, now: datetime, report: TickReport
+    ) -> None:
+        """One alert per incident, without flapping.
+
+        Raised when the rolling hour crosses the threshold with enough runs to count. Cleared only
+        when the rate has stayed at or below the threshold for ``monitor_alert_clear_after_s``
+        with enough runs all along: an hour that merely has too few runs to judge, or one that
+        is still above, never clears it. A workflow with no runs at all for a day is cleared.
+        """
+        enough = health.hour_runs >= self._settings.monitor_alert_min_runs
+        above = enough and health.hour_rate > health.threshold
         details = {
             "workflow": health.workflow_name,
             "failure_rate_hour": health.hour_rate,
@@ -230,6 +236,8 @@ class MonitorService:
             "threshold": health.threshold,
             "last_success_at": health.last_success_at.isoformat() if health.last_success_at else None,
         }
+        if above:
+            health.below_since = None
         if above and not health.alert_open:
             health.alert_open = True
             health.incident_id = f"{health.workflow_id}:{int(checkpoint.until.timestamp())}"
@@ -242,7 +250,7 @@ class MonitorService:
                 f"(threshold {health.threshold:.0%})",
                 details=details,
             )
-        elif health.alert_open and not above:
+        elif health.alert_open and not above and self._settled(health, now, enough):
             alert = Alert(
                 kind=AlertKind.CLEARED,
                 key=health.incident_id or health.workflow_id,
@@ -251,11 +259,23 @@ class MonitorService:
                 details=details,
             )
             health.alert_open = False
+            health.below_since = None
         else:
             return
         self._alerter.send(alert)
         self._summary.record(health.workflow_name, f"alert_{alert.kind.value}", alert.title)
         report.alerts.append(alert)
+
+    def _settled(self, health: WorkflowHealth, at: datetime, enough: bool) -> bool:
+        """Has an open alert's rate stayed below the threshold long enough (with enough runs)?"""
+        if health.day_runs == 0:
+            return True  # nothing ran for a day: nothing is failing
+        if not enough:
+            health.below_since = None  # too few runs to judge: the sustained period starts over
+            return False
+        if health.below_since is None:
+            health.below_since = at
+        return (at - health.below_since).total_seconds() >= self._settings.monitor_alert_clear_after_s
 
     def _open_circuits(self, checkpoint: Checkpoint, now: datetime, report: TickReport) -> set[str]:
         circuits = self._repository.circuits()
