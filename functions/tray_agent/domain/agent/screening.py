@@ -75,7 +75,8 @@ _LEGAL_SUFFIXES = frozenset(
 )  # fmt: skip
 
 # Spam phrases, several languages. Strong: the offer itself is the spam (pharma, gambling,
-# scams, link selling). Medium: pressure wording that real leads rarely use; two are needed.
+# scams, link selling). Medium: pressure wording, or a gambling word alone (a casino chain is a
+# customer too): real leads rarely use them, and two are needed.
 _STRONG_PHRASES = (
     # English
     r"viagra", r"cialis", r"levitra", r"online pharmacy", r"no prescription needed", r"online casinos?",
@@ -300,7 +301,7 @@ def _text_signals(text: str) -> list[Signal]:
     medium = sorted({m.group(0).lower() for m in _MEDIUM.finditer(text)})
     if medium:
         weight = min(0.5 * len(medium), HARD)
-        signals.append(Signal("pushy_phrase", weight, ", ".join(repr(p) for p in medium[:3])))
+        signals.append(Signal("suspect_phrase", weight, ", ".join(repr(p) for p in medium[:3])))
     letters = [ch for ch in _URL.sub(" ", text) if ch.isalpha()]  # links are lower-case anyway
     uppers = sum(1 for ch in letters if ch.isupper())
     if len(letters) >= 20 and uppers / len(letters) >= 0.6:
