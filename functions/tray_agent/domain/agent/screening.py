@@ -125,6 +125,7 @@ _MESSENGER = re.compile(r"\b(?:whats\s?app|telegram|wechat)\b.{0,20}(?:\+?\d[\d\
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _DIGRAPHS = re.compile(r"sch|tsch|[cst]h|ph|ck|gh|qu")
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "qwertzuiop", "yxcvbnm", "azertyuiop", "wxcvbn")
+_KEYBOARD_RUNS = frozenset(row[i : i + 5] for row in _KEYBOARD_ROWS for i in range(len(row) - 4))
 
 
 def _phrases(patterns: tuple[str, ...]) -> re.Pattern[str]:
@@ -176,6 +177,20 @@ class Verdict:
 
 def screen_lead(data: Mapping[str, Any]) -> Verdict:
     """The verdict on one lead's data: every signal that fired, and whether it is a role address."""
+    # Only the text fields matter, as a hashable key: the policy's first pass and its decision
+    # ask about the same event, and the second answer is a cache hit.
+    parts = tuple(
+        (name, value) for name in _LEAD_FIELDS if isinstance(value := data.get(name), str) and value
+    )
+    return _verdict(parts)
+
+
+_LEAD_FIELDS = (*EMAIL_FIELDS, *NAME_FIELDS, *COMPANY_FIELDS, *TEXT_FIELDS)
+
+
+@lru_cache(maxsize=256)
+def _verdict(parts: tuple[tuple[str, str], ...]) -> Verdict:
+    data = dict(parts)
     signals: list[Signal] = []
     email = _first_text(data, EMAIL_FIELDS)
     role = False
@@ -258,7 +273,8 @@ def _fold(text: str) -> str:
 
 
 def _mismatch(company: str, domain: str) -> bool:
-    if domain in _FREEMAIL or any(domain.endswith("." + free) for free in _FREEMAIL):
+    parts = domain.split(".")
+    if any(".".join(parts[start:]) in _FREEMAIL for start in range(len(parts) - 1)):
         return False
     labels = [_fold(label) for label in domain.split(".")[:-1]]  # the TLD names no one
     labels = [label for label in labels if len(label) >= 2]
@@ -335,7 +351,7 @@ def _gibberish(word: str) -> bool:
     lower = word.lower()
     if re.search(r"(.)\1{3}", lower):  # aaaa
         return True
-    if any(lower[i : i + 5] in row for row in _KEYBOARD_ROWS for i in range(len(lower) - 4)):
+    if any(lower[i : i + 5] in _KEYBOARD_RUNS for i in range(len(lower) - 4)):
         return True
     uppers_inside = sum(1 for ch in word[1:] if ch.isupper())
     if uppers_inside >= 3 and any(ch.islower() for ch in word):  # rAnDoM case
