@@ -27,13 +27,19 @@ def local_env() -> Iterator[Any]:
         yield env
 
 
+def _tag() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
 def new_event(event_type: str = "lead.created", **overrides: Any) -> dict[str, Any]:
     event: dict[str, Any] = {
         "id": f"evt-{uuid.uuid4()}",
         "type": event_type,
         "source": "hubspot",
         "occurred_at": datetime.now(UTC).isoformat(),
-        "data": {"email": "ann@smallco.io", "company": "SmallCo", "employees": 12},
+        # Each call is another lead (its own campaign tag): the same content from the same sender
+        # within minutes would be a near-duplicate, which is not what most tests are about.
+        "data": {"email": "ann@smallco.io", "company": "SmallCo", "employees": 12, "utm_campaign": _tag()},
     }
     event.update(overrides)
     return event

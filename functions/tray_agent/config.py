@@ -121,6 +121,9 @@ class Settings(BaseModel):
     work_auth_probe_interval_s: float = Field(default=900.0, gt=0)
     work_drain_per_sweep: int = Field(default=200, ge=1)  # held items run per sweep (Tray's limits)
     work_retention_days: int = Field(default=365, ge=1)
+    # The same content from the same sender under a new id within this window is a duplicate
+    # (a form submitted twice); a resend with the same occurred_at is one for 24 hours.
+    duplicate_window_s: int = Field(default=300, ge=0)
 
     # Retention and limits
     context_retention_days: int = 90

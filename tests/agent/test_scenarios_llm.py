@@ -130,7 +130,7 @@ def test_scenario_3_model_writes_the_csm_brief(llm_env: Any, fake_openai: FakeOp
 
 def test_scenario_4_model_picks_tools_and_permissions(llm_env: Any, fake_openai: FakeOpenAI) -> None:
     provisioning = {
-        "employee_email": "jo@corp.io",
+        "employee_email": "kai@corp.io",  # not the policy scenario's hire: that one is another event
         "role": "Software Engineer",
         "department": "engineering",
         "seniority": "junior",
@@ -147,7 +147,7 @@ def test_scenario_4_model_picks_tools_and_permissions(llm_env: Any, fake_openai:
         )
     )
     data = {
-        "email": "jo@corp.io",
+        "email": "kai@corp.io",
         "role": "Software Engineer",
         "department": "engineering",
         "seniority": "junior",

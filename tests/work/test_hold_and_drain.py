@@ -12,7 +12,7 @@ LEAD_WEBHOOK = "/webhooks/5c1f0d2e-lead-enrichment"
 
 
 def _lead() -> dict[str, Any]:
-    return new_event(data={"email": "ann@smallco.io", "company": "SmallCo", "employees": 12})
+    return new_event()  # each a different lead (see new_event)
 
 
 def test_tray_outage_holds_events_then_drains_each_exactly_once_oldest_first(ledger_env: Any) -> None:

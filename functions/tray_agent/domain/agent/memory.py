@@ -28,7 +28,12 @@ HEALTH_TYPE = "customer.health_signals"
 FLAG_FAILURE_RATE = 0.1
 FLAG_MIN_RUNS = 3
 SUMMARY_RETENTION_DAYS = 35
-DUPLICATE_WINDOW = timedelta(hours=24)
+DUPLICATE_WINDOW = timedelta(hours=24)  # a resend of the same event (same occurred_at)
+NEAR_DUPLICATE_WINDOW = timedelta(minutes=5)  # the same content again (Settings.duplicate_window_s)
+# Submission metadata a sender stamps anew on each resubmission: not the event's content.
+_SUBMISSION_KEYS = frozenset(
+    {"submitted_at", "submission_id", "form_submission_id", "received_at", "sent_at", "request_id", "nonce"}
+)
 
 
 class MemoryEntry(BaseModel):
@@ -63,13 +68,23 @@ class CustomerContext(BaseModel):
 
 
 class CustomerMemory:
-    def __init__(self, repository: ContextRepository, retention: timedelta) -> None:
+    def __init__(
+        self,
+        repository: ContextRepository,
+        retention: timedelta,
+        duplicate_window: timedelta = NEAR_DUPLICATE_WINDOW,
+    ) -> None:
         self._repository = repository
         self._retention = retention
+        self._duplicate_window = duplicate_window
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CustomerMemory:
-        return cls(ContextRepository(settings.context_table), timedelta(days=settings.context_retention_days))
+        return cls(
+            ContextRepository(settings.context_table),
+            timedelta(days=settings.context_retention_days),
+            timedelta(seconds=settings.duplicate_window_s),
+        )
 
     def load(self, customer_id: str, now: datetime | None = None) -> CustomerContext:
         now = now or datetime.now(UTC)
@@ -129,15 +144,35 @@ class CustomerMemory:
         )
 
     def first_with_same_content(self, document: dict[str, Any], now: datetime | None = None) -> str | None:
-        """The earlier event id with the same content (type, source, customer, time, data), if any."""
+        """The earlier event id with the same content, if any.
+
+        Two claims, one per kind of duplicate: the same content from the same sender (type,
+        source, customer, data; not the id, not ``occurred_at``, not submission stamps) within
+        the duplicate window, e.g. a form sent twice; and the same event resent under another id
+        (``occurred_at`` too) within 24 hours. Events whose data differ never share a claim.
+        """
         now = now or datetime.now(UTC)
-        content = {k: document.get(k) for k in ("type", "source", "customer_id", "occurred_at", "data")}
-        fingerprint = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+        event_id = str(document.get("id"))
+        data = document.get("data")
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in _SUBMISSION_KEYS}
+        content = {k: document.get(k) for k in ("type", "source", "customer_id")} | {"data": data}
+        if self._duplicate_window > timedelta(0):
+            earlier = self._claim("content", content, event_id, now, self._duplicate_window)
+            if earlier is not None:
+                return earlier
+        resent = content | {"occurred_at": document.get("occurred_at")}
+        return self._claim("event", resent, event_id, now, DUPLICATE_WINDOW)
+
+    def _claim(
+        self, kind: str, content: dict[str, Any], event_id: str, now: datetime, window: timedelta
+    ) -> str | None:
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
         return self._repository.claim_fingerprint(
-            fingerprint,
-            str(document.get("id")),
+            f"{kind}:{digest}",
+            event_id,
             now=int(now.timestamp()),
-            expires_at=int((now + DUPLICATE_WINDOW).timestamp()),
+            expires_at=int((now + window).timestamp()),
         )
 
 

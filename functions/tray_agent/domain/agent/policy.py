@@ -13,6 +13,10 @@ Conditions: ``path`` is a dotted path into the event (``type``, ``source``, ``cu
 lt, lte, in, not_in, contains, matches, exists, missing. ``then.calls`` (or ``workflow`` plus
 ``input``) map event fields into workflow input: a string ``"$data.email"`` is a path, anything
 else is a literal; ``reason`` may quote fields with ``{path}``.
+
+``screening.…`` (``score``, ``signals``, ``reason``, ``role_address``, ``domain``) is the lead
+screen's verdict on the event's data (``screening.py``), computed only for the event types of
+rules that mention it, so every other event pays nothing for it.
 """
 
 from __future__ import annotations
@@ -176,6 +180,16 @@ def _render_reason(reason: str, document: Mapping[str, Any]) -> str:
     return _PLACEHOLDER.sub(replace, reason)
 
 
+SCREENING = "screening"  # the lead screen's verdict, as the rules see it
+
+
+def _mentions_screening(rule: Rule) -> bool:
+    conditions = [*rule.when.all, *rule.when.any]
+    return any(c.path.split(".", 1)[0] == SCREENING for c in conditions) or (
+        "{" + SCREENING + "." in rule.then.reason
+    )
+
+
 class PolicyBrain:
     """Deterministic decisions from rules; the same ``Decision`` model the LLM brain returns."""
 
@@ -183,6 +197,9 @@ class PolicyBrain:
         self._rules = rules
         self._screens = [rule for rule in rules if rule.screen]
         self._known_types = frozenset(t for rule in rules for t in rule.when.event_type)
+        screened = [rule for rule in rules if _mentions_screening(rule)]
+        self._screened_types = frozenset(t for rule in screened for t in rule.when.event_type)
+        self._screen_every_type = any(not rule.when.event_type for rule in screened)
         if known_workflows is not None:
             unknown = sorted(
                 {
@@ -207,8 +224,19 @@ class PolicyBrain:
         """Does any rule name this event type? (Unknown types are ignored before a model runs.)"""
         return event_type in self._known_types
 
+    def _with_screening(self, document: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The document with the lead screen's verdict, for the types whose rules ask for it."""
+        if not self._screen_every_type and document.get("type") not in self._screened_types:
+            return document
+        from tray_agent.domain.agent.screening import screen_lead
+
+        data = document.get("data")
+        verdict = screen_lead(data if isinstance(data, Mapping) else {})
+        return {**document, SCREENING: verdict.for_rules()}  # a copy: the caller's event is untouched
+
     def screen(self, document: Mapping[str, Any]) -> Decision | None:
         """The first pass: a decision from a screening rule or for an unknown type, else None."""
+        document = self._with_screening(document)
         for rule in self._screens:
             if rule.when.matches(document):
                 return _decision(rule, document)
@@ -218,6 +246,7 @@ class PolicyBrain:
 
     def decide(self, document: Mapping[str, Any]) -> Decision:
         """Decide for an event given as a plain dict (``type``, ``data``, ``context``, ...)."""
+        document = self._with_screening(document)
         for rule in self._rules:
             if rule.when.matches(document):
                 return _decision(rule, document)

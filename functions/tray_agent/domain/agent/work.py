@@ -242,7 +242,7 @@ class WorkEngine:
         return self._save(decided)
 
     def _duplicate_of(self, work: WorkItem, document: dict[str, Any]) -> str | None:
-        original = self._memory.first_with_same_content(document)
+        original = self._memory.first_with_same_content(document, now=self._clock())
         if original is None or original == work.origin_id:
             return None
         first = self._ledger.get(work_id_for(work.kind, original))
