@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.monitor.conftest import MonitorEnv, ago, later
+from tests.monitor.conftest import MonitorEnv, ago, later, use_settings
 from tray_agent.domain.auth import sign
 from tray_agent.domain.monitor.recovery import decision_id_for, review_id_for
 from tray_agent.domain.reviews import build_review_service
@@ -355,3 +355,30 @@ def test_malformed_callback_is_422_naming_the_field(
     assert answer.status == 422, answer.body
     assert field in json.dumps(answer.body)
     assert cb.env.repository.work() == []
+
+
+def test_a_burst_of_callbacks_spends_at_most_the_workflows_retry_budget(
+    cb: CallbackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = cb.env
+    use_settings(monkeypatch, monitor_max_retries_per_workflow="2")
+    failures = [
+        failed_execution(
+            env.sim,
+            "support_ticket_triage",
+            code="HTTP_5XX",
+            message="the service returned HTTP 500",
+            connector=service,  # three services: three failures, not one service's outage
+            created_at=ago(seconds=5 - i),
+        )
+        for i, service in enumerate(("zendesk", "slack", "jira"))
+    ]
+    env.sim.seed_executions(failures)
+    cb.alerting_on()
+    answers = [_accepted(env.sim.deliver_alert(f.id)) for f in failures]
+    assert [a["action"] for a in answers] == ["retried", "retried", "deferred"]
+    assert "budget" in answers[2]["detail"]
+    assert env.retries_of(failures[2].id) == []
+    tick = run_tick(later(minutes=5))  # the next interval: the tick's queue runs it, once
+    assert tick["recoveries"] == {"retried": 1}
+    assert [len(env.retries_of(f.id)) for f in failures] == [1, 1, 1]

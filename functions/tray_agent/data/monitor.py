@@ -12,6 +12,7 @@ model as one JSON document in ``doc``: nothing here is queried by attribute.
     ESCALATION / <key>                an escalation already sent (expires after a day)
     MAPPING    / <field>#<value>      a learnt value mapping ("Account.Industry#SaaS")
     FAILURE    / <execution id>       who handles a failed execution (callback or tick), and the answer
+    BUDGET     / <workflow id>#<start> retries callbacks spent on a workflow in one tick interval
 """
 
 from __future__ import annotations
@@ -245,6 +246,21 @@ class MonitorRepository:
             return None
         answer = item.get("answer")
         return str(item["owner"]), None if answer is None else str(answer)
+
+    def spend_budget(self, workflow_id: str, window_start: int, cap: int, expires_at: int) -> bool:
+        """Count one retry against the workflow's budget for the interval; False when it is spent."""
+        try:
+            self._table.update_item(
+                Key={"pk": "BUDGET", "sk": f"{workflow_id}#{window_start}"},
+                UpdateExpression="ADD spent :one SET expires_at = :e",
+                ConditionExpression=Attr("spent").not_exists() | Attr("spent").lt(cap),
+                ExpressionAttributeValues={":one": 1, ":e": expires_at},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     # -- learnt mappings --------------------------------------------------------------------------
     def mapping(self, field: str, value: str) -> str | None:

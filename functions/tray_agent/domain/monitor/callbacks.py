@@ -116,6 +116,14 @@ class FailureCallbacks:
             return self._queued(item, RecoveryAction.HELD, f"{cls.service} circuit open; the tick probes it")
         if item.due_at > now:
             return self._queued(item, RecoveryAction.DEFERRED, f"due at {item.due_at.isoformat()}")
+        if cls.failure_class not in (FailureClass.AUTH, FailureClass.DISABLED) and not self._budget(
+            item, now
+        ):
+            # The task-credit guard the tick applies per workflow, per tick interval: a burst of
+            # failures (an outage before its circuit opens) is not retried all at once.
+            return self._queued(
+                item, RecoveryAction.DEFERRED, "the workflow's retry budget for this interval is spent"
+            )
         try:
             recovery = self._recoverer.recover(item, now)
         except TrayUnauthorizedError:
@@ -136,6 +144,16 @@ class FailureCallbacks:
             recovery.detail,
             decision_id=recovery.decision_id,
             new_execution_ids=recovery.new_execution_ids,
+        )
+
+    def _budget(self, item: WorkItem, now: datetime) -> bool:
+        interval = max(int(self._settings.monitor_tick_s), 1)
+        start = int(now.timestamp()) // interval * interval
+        return self._repository.spend_budget(
+            item.workflow_id,
+            start,
+            self._settings.monitor_max_retries_per_workflow,
+            expires_at=start + 2 * interval,
         )
 
     def _queued(self, item: WorkItem, action: RecoveryAction, detail: str) -> CallbackAnswer:
