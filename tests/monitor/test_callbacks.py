@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.monitor.conftest import MonitorEnv, ago, later, use_settings
 from tray_agent.domain.auth import sign
@@ -382,3 +383,47 @@ def test_a_burst_of_callbacks_spends_at_most_the_workflows_retry_budget(
     tick = run_tick(later(minutes=5))  # the next interval: the tick's queue runs it, once
     assert tick["recoveries"] == {"retried": 1}
     assert [len(env.retries_of(f.id)) for f in failures] == [1, 1, 1]
+
+
+def test_a_callback_that_dies_after_its_claim_is_taken_over_by_the_tick(
+    cb: CallbackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tray_agent.data import aws
+
+    env = cb.env
+    use_settings(monkeypatch, work_lease_s="1")
+    failed = failed_execution(
+        env.sim,
+        "support_ticket_triage",
+        code="HTTP_5XX",
+        message="Zendesk returned HTTP 500",
+        connector="zendesk",
+        created_at=ago(seconds=5),
+    )
+    env.sim.seed_executions([failed])
+    cb.alerting_on()
+
+    fired: list[str] = []
+
+    def queue_write_fails(params: dict[str, Any], **_: Any) -> None:
+        # Our storage fails right after the claim: the queue item is never written.
+        pk = params.get("Item", {}).get("pk")
+        if not fired and pk in ("WORK", {"S": "WORK"}):
+            fired.append("WORK")
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "PutItem")
+
+    client = aws.dynamodb().meta.client
+    client.meta.events.register("before-parameter-build.dynamodb.PutItem", queue_write_fails)
+    try:
+        delivery = env.sim.deliver_alert(failed.id)
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.PutItem", queue_write_fails)
+    assert fired and delivery.status_code == 503  # "try again", never a 500
+    assert env.retries_of(failed.id) == [] and env.repository.work() == []
+
+    time.sleep(1.2)  # the dead callback's claim goes stale
+    assert run_tick()["recoveries"] == {"retried": 1}  # the safety net: nothing lost
+    assert len(env.retries_of(failed.id)) == 1
+    again = _accepted(env.sim.deliver_alert(failed.id))  # Tray's alerting run retried later
+    assert again["action"] == "already_handled" and again["handled_by"] == "tick"
+    assert len(env.retries_of(failed.id)) == 1
