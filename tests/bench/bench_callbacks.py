@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from tray_local.simulator import TraySimulator
     from tray_local.simulator.alerting import AlertingDelivery
 
-PICKLIST_RUNS = 30
-TRANSIENT_RUNS = 30
+PICKLIST_RUNS = 20
+TRANSIENT_RUNS = 20  # with the 5 chunked: the 25 retries a workflow may spend per interval
 CHUNKED_RUNS = 5
 
 
