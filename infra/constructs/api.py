@@ -34,7 +34,10 @@ class Api(Construct):
             environment=environment,
             timeout=Duration.seconds(29),  # API Gateway's integration limit
         )
-        data.grant(self.function, "work_table", "decisions_table", "context_table", "reviews_table")
+        # monitor_table: failure callbacks recover through the monitor (its queue, claims, circuits).
+        data.grant(
+            self.function, "work_table", "decisions_table", "context_table", "reviews_table", "monitor_table"
+        )
         data.grant_payloads(self.function, "ledger/", "decisions/", "reviews/")
         data.tray_tokens.grant_read(self.function)
         data.openai_api_key.grant_read(self.function)

@@ -11,6 +11,8 @@ model as one JSON document in ``doc``: nothing here is queried by attribute.
     CIRCUIT    / <service>            an open circuit (a service in outage)
     ESCALATION / <key>                an escalation already sent (expires after a day)
     MAPPING    / <field>#<value>      a learnt value mapping ("Account.Industry#SaaS")
+    FAILURE    / <execution id>       who handles a failed execution (callback or tick), and the answer
+    BUDGET     / <workflow id>#<start> retries callbacks spent on a workflow in one tick interval
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ LEASE = ("LEASE", "tick")
 CHECKPOINT = ("CHECKPOINT", "executions")
 ESCALATION_TTL_S = 24 * 3600
 RUNNING_TTL_S = 2 * 24 * 3600
+FAILURE_TTL_S = 2 * 24 * 3600  # longer than any window a tick can still be reading
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -187,6 +190,77 @@ class MonitorRepository:
     def release_claim(self, key: str) -> None:
         """Forget a claim whose action surely did not happen (so it may be tried again)."""
         self._table.delete_item(Key={"pk": "ESCALATION", "sk": key})
+
+    # -- failed executions, handled once (callback or tick) ---------------------------------------
+    def claim_failure(
+        self,
+        execution_id: str,
+        owner: str,
+        now: datetime,
+        *,
+        resume_own: bool,
+        stale_owner: str,
+        stale_before: datetime,
+    ) -> bool:
+        """True when ``owner`` may handle the failure: nobody claimed it, a ``stale_owner`` claim
+        never finished and went stale (that owner crashed), or (``resume_own``) ``owner`` claimed it
+        before (a page read again after a crash)."""
+        now_s = int(now.timestamp())
+        unfinished = Attr("answer").not_exists()
+        condition = Attr("pk").not_exists() | (
+            Attr("owner").eq(stale_owner) & unfinished & Attr("claimed_at").lt(int(stale_before.timestamp()))
+        )
+        if resume_own:
+            condition = condition | (Attr("owner").eq(owner) & unfinished)
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": "FAILURE",
+                    "sk": execution_id,
+                    "owner": owner,
+                    "claimed_at": now_s,
+                    "expires_at": now_s + FAILURE_TTL_S,
+                },
+                ConditionExpression=condition,
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def finish_failure(self, execution_id: str, answer: BaseModel) -> None:
+        """What the claim's owner did (a repeated callback gets this answer)."""
+        self._table.update_item(
+            Key={"pk": "FAILURE", "sk": execution_id},
+            UpdateExpression="SET answer = :a",
+            ExpressionAttributeValues={":a": answer.model_dump_json()},
+        )
+
+    def failure_claim(self, execution_id: str) -> tuple[str, str | None] | None:
+        """(owner, its answer as JSON if finished) for a claimed failure."""
+        item = self._table.get_item(Key={"pk": "FAILURE", "sk": execution_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            return None
+        answer = item.get("answer")
+        return str(item["owner"]), None if answer is None else str(answer)
+
+    def spend_budget(self, workflow_id: str, window_start: int, cap: int, expires_at: int) -> bool:
+        """Count one retry against the workflow's budget for the interval; False when it is spent."""
+        try:
+            self._table.update_item(
+                Key={"pk": "BUDGET", "sk": f"{workflow_id}#{window_start}"},
+                UpdateExpression="ADD spent :one SET expires_at = :e",
+                ConditionExpression=Attr("spent").not_exists() | Attr("spent").lt(cap),
+                ExpressionAttributeValues={":one": 1, ":e": expires_at},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     # -- learnt mappings --------------------------------------------------------------------------
     def mapping(self, field: str, value: str) -> str | None:

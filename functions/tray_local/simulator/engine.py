@@ -194,6 +194,8 @@ class Engine:
         # The Data Storage of processed ids: (workflow id, key) -> the execution that claimed it.
         self._processed: dict[tuple[str, str], str] = {}
         self._threads: list[threading.Thread] = []
+        # Tray's alerting trigger: called once per run that ends failed (server.py wires it).
+        self.on_failed: Callable[[ExecutionRecord], None] | None = None
 
     # -- lookup ---------------------------------------------------------------------------
     def workflow_by_id(self, workflow_id: str) -> SimWorkflow | None:
@@ -270,6 +272,7 @@ class Engine:
         }
         record.finished_at = record.created_at
         record.done.set()
+        self._failed(record)
 
     # -- running ----------------------------------------------------------------------------
     def _plan(self, workflow: SimWorkflow, steps: list[StepScript]) -> list[tuple[StepScript, int | None]]:
@@ -328,6 +331,12 @@ class Engine:
                 record.finished_at = utc_now()
         finally:
             record.done.set()
+        if record.status == "failed":
+            self._failed(record)
+
+    def _failed(self, record: ExecutionRecord) -> None:
+        if self.on_failed is not None:
+            self.on_failed(record)
 
     def _check_processed(
         self, record: ExecutionRecord, workflow: SimWorkflow, step_record: StepRecord

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tray_agent.config import DEFAULT_WORKFLOWS_FILE
 from tray_agent.models.workflows import TriggerMode, load_workflows_file
 from tray_agent.tray.models import Execution
+from tray_local.simulator.alerting import ALL, Alerting, AlertingDelivery
 from tray_local.simulator.catalog import WORKFLOW_AUTHENTICATIONS
 from tray_local.simulator.engine import (
     CallRecord,
@@ -106,6 +107,8 @@ class TraySimulator:
         self.engine = Engine(
             workflows, time_factor=time_factor, seed=seed, auth_state=self.platform.auth_state
         )
+        self.alerting = Alerting()
+        self.engine.on_failed = self.alerting.on_failed
         self.time_factor = time_factor
         self.limiter = SimRateLimiter(rate_limit_rps, burst)
         self.tokens = {master_token: "master", user_token: "user"}
@@ -257,8 +260,30 @@ class TraySimulator:
         return self.engine.workflow(workflow_name).workflow_id
 
     def wait_idle(self, timeout_s: float = 5.0) -> None:
-        """Wait for runs still going in the background."""
+        """Wait for runs still going in the background, and for their alerting posts."""
         self.engine.join(timeout_s)
+        self.alerting.join(timeout_s)
+
+    def set_alerting_url(
+        self, url: str | None, *, workflow: str | None = None, secret: str | None = None
+    ) -> None:
+        """Tray's alerting workflow: each failed run of ``workflow`` (of every workflow when None)
+        is posted to ``url``, signed with ``secret`` as a machine sender; ``url=None`` removes it."""
+        if workflow is not None:
+            self.engine.workflow(workflow)  # a typo is an error, not a silent no-op
+        self.alerting.set_url(url, workflow=workflow or ALL, secret=secret)
+
+    def deliver_alert(self, execution_id: str) -> AlertingDelivery:
+        """Post the alerting payload of a failed run now and wait for the answer (a re-run of the
+        alerting workflow, or a seeded failure's alert)."""
+        record = self.engine.execution(execution_id)
+        if record is None or record.status != "failed":
+            raise KeyError(f"no failed execution {execution_id!r}")
+        return self.alerting.deliver(record)
+
+    def alerting_deliveries(self) -> list[AlertingDelivery]:
+        """Every alerting post so far, in the order they finished."""
+        return self.alerting.deliveries()
 
     # -- internals used by the handler -------------------------------------------------------
     def take_fault(self, path: str) -> Fault | None:

@@ -90,6 +90,11 @@ def count_finished(checkpoint: Checkpoint, execution: Execution, *, backoff_base
             counts.last_success_at = finished
         return None
     counts.failures += 1
+    return work_item_for(execution, counts.workflow_name, backoff_base_s=backoff_base_s)
+
+
+def work_item_for(execution: Execution, workflow_name: str, *, backoff_base_s: float) -> WorkItem:
+    """The recovery queue's item for one failed execution (the tick's scan and the callback)."""
     classification = classify(execution)
     root_id, attempt, event = chain_of(execution)
     failed_at = execution.finished_at or execution.created_at
@@ -97,7 +102,7 @@ def count_finished(checkpoint: Checkpoint, execution: Execution, *, backoff_base
         root_id=root_id,
         execution_id=execution.id,
         workflow_id=execution.workflow_id,
-        workflow_name=counts.workflow_name,
+        workflow_name=workflow_name,
         attempt=attempt,
         classification=classification,
         failed_at=failed_at,

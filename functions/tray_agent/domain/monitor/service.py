@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from tray_agent.config import Settings
 from tray_agent.data.monitor import MonitorRepository
 from tray_agent.domain.monitor.alerts import Alerter
+from tray_agent.domain.monitor.callbacks import claimed_by_tick
 from tray_agent.domain.monitor.recovery import Recoverer
 from tray_agent.domain.monitor.scan import count_finished, count_page
 from tray_agent.domain.monitor.summary import SummarySink
@@ -67,6 +68,23 @@ class MonitorService:
         self._summary = summary
         # Runs seen succeeding close the ledger's incidents for their auth or workflow.
         self._successes = successes
+
+    # The callback path (domain/monitor/callbacks.py) recovers with the very same parts.
+    @property
+    def repository(self) -> MonitorRepository:
+        return self._repository
+
+    @property
+    def tray(self) -> TrayClients:
+        return self._tray
+
+    @property
+    def recoverer(self) -> Recoverer:
+        return self._recoverer
+
+    @property
+    def summary(self) -> SummarySink:
+        return self._summary
 
     @tracer.capture_method
     def tick(self, now: datetime, *, remaining_ms: Callable[[], int] | None = None) -> TickReport:
@@ -125,7 +143,7 @@ class MonitorService:
             if item is not None:
                 work.append(item)
             finished.append(execution_id)
-        self._repository.put_work(work)
+        self._repository.put_work(self._unclaimed(work))
         for execution_id in finished:
             self._repository.running_done(execution_id)
 
@@ -150,7 +168,7 @@ class MonitorService:
             work, running = count_page(
                 checkpoint, page.items, backoff_base_s=self._settings.monitor_backoff_base_s
             )
-            self._repository.put_work(work)
+            self._repository.put_work(self._unclaimed(work))
             self._repository.put_running(running, now)
             checkpoint.pages += 1
             checkpoint.page_cursor = page.next_cursor
@@ -159,6 +177,11 @@ class MonitorService:
                 report.pages, report.executions = checkpoint.pages, checkpoint.executions
                 report.failures = sum(c.failures for c in checkpoint.counts.values())
                 return True
+
+    def _unclaimed(self, work: list[WorkItem]) -> list[WorkItem]:
+        """Failures a callback already has in hand are its own: queued or recovered once, not twice.
+        (Claims are stamped with the wall clock, like the lease: a tick's event time may be replayed.)"""
+        return claimed_by_tick(self._repository, work, datetime.now(UTC), stale_s=self._settings.work_lease_s)
 
     # -- health, alerts, circuits -------------------------------------------------------------------
     def _assess(self, checkpoint: Checkpoint, now: datetime, report: TickReport) -> set[str]:
