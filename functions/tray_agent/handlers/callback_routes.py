@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tray_agent.config import Settings, get_settings
-from tray_agent.models.monitor import CallbackAnswer, TrayFailureCallback
+from tray_agent.models.callbacks import CallbackAnswer, TrayFailureCallback
 
 if TYPE_CHECKING:
     from tray_agent.domain.monitor.callbacks import FailureCallbacks

@@ -1,7 +1,7 @@
 """The Tray client: the only code in the package that talks to Tray.
 
-The errors and models are light and load with the package; the clients (httpx) load on first
-use, so code that only needs to name a Tray error (the API's cold start) never pays for httpx.
+The errors load with the package; the clients (httpx) and the models load on first use, so
+code that only needs to name a Tray error (the API's cold start) pays for neither.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -21,26 +21,36 @@ from tray_agent.tray.errors import (
     TrayUnauthorizedError,
     TrayWorkflowDisabledError,
 )
-from tray_agent.tray.models import (
-    Execution,
-    ExecutionError,
-    ExecutionPage,
-    ExecutionStep,
-    TriggerResult,
-    WorkflowSummary,
-)
 
 if TYPE_CHECKING:
     from tray_agent.tray.clients import TrayClients, build_tray_clients, get_tray_clients
+    from tray_agent.tray.models import (
+        Execution,
+        ExecutionError,
+        ExecutionPage,
+        ExecutionStep,
+        TriggerResult,
+        WorkflowSummary,
+    )
 
-_LAZY = {"TrayClients", "build_tray_clients", "get_tray_clients"}
+_LAZY = {
+    "TrayClients": "clients",
+    "build_tray_clients": "clients",
+    "get_tray_clients": "clients",
+    "Execution": "models",
+    "ExecutionError": "models",
+    "ExecutionPage": "models",
+    "ExecutionStep": "models",
+    "TriggerResult": "models",
+    "WorkflowSummary": "models",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from tray_agent.tray import clients
+        import importlib
 
-        return getattr(clients, name)
+        return getattr(importlib.import_module(f"tray_agent.tray.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

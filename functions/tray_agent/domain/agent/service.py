@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tray_agent.config import Settings
 from tray_agent.data.alerts import AlertsTopic
@@ -23,7 +23,6 @@ from tray_agent.domain.agent.holds import Holds
 from tray_agent.domain.agent.memory import CustomerMemory, DailySummary, OperationsSummary
 from tray_agent.domain.agent.registry import ToolRegistry
 from tray_agent.domain.agent.runner import WorkflowRunner
-from tray_agent.domain.agent.sweeper import Sweeper
 from tray_agent.domain.agent.work import WorkEngine
 from tray_agent.domain.reviews import build_review_service
 from tray_agent.errors import NotFoundError
@@ -31,6 +30,9 @@ from tray_agent.models.decisions import Decision, DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
 from tray_agent.models.work import Incident, WorkItem, WorkKind, WorkState
 from tray_agent.observability import tracer
+
+if TYPE_CHECKING:
+    from tray_agent.domain.agent.sweeper import Sweeper  # the scheduled tick's, not the API's
 
 
 class EventService:
@@ -146,6 +148,7 @@ def build_event_service(settings: Settings) -> EventService:
 
 
 def build_sweeper(settings: Settings) -> Sweeper:
+    from tray_agent.domain.agent.sweeper import Sweeper
     from tray_agent.tray import get_tray_clients
 
     graphql = get_tray_clients(settings).graphql

@@ -23,13 +23,8 @@ from tray_agent.domain.monitor.recovery import Recoverer, decision_id_for
 from tray_agent.domain.monitor.scan import work_item_for
 from tray_agent.domain.monitor.summary import SummarySink
 from tray_agent.errors import NotFoundError
-from tray_agent.models.monitor import (
-    CallbackAnswer,
-    FailureClass,
-    RecoveryAction,
-    TrayFailureCallback,
-    WorkItem,
-)
+from tray_agent.models.callbacks import CallbackAnswer, TrayFailureCallback
+from tray_agent.models.monitor import FailureClass, RecoveryAction, WorkItem
 from tray_agent.observability import logger, metrics
 from tray_agent.tray import (
     Execution,
@@ -195,7 +190,7 @@ class FailureCallbacks:
             execution_id=item.execution_id,
             root_id=item.root_id,
             workflow=item.workflow_name,
-            failure_class=item.classification.failure_class,
+            failure_class=item.classification.failure_class.value,
             reason=item.classification.reason,
             action=str(action),
             detail=detail,
