@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tray_agent.data.alerts import AlertsTopic
@@ -15,16 +16,24 @@ if TYPE_CHECKING:
 
 
 class Alerter:
-    def __init__(self, topic: AlertsTopic, runner: WorkflowRunner | None, workflow: str) -> None:
+    def __init__(
+        self,
+        topic: AlertsTopic,
+        runner: WorkflowRunner | None,
+        workflow: str,
+        claim: Callable[[str], bool] | None = None,
+    ) -> None:
         self._topic = topic
         self._runner = runner
         self._workflow = workflow
+        # Tray does not deduplicate triggers: the notification is claimed (recorded) before it runs.
+        self._claim = claim
 
     def send(self, alert: Alert) -> None:
         """Both channels; one failing does not stop the other or the tick.
 
-        The Tray run carries an idempotency key per incident and kind, so a tick that resumes
-        after a crash does not notify twice through Tray.
+        The Tray notification is claimed per incident and kind before it runs (Tray itself does
+        not deduplicate), so a tick that resumes after a crash does not notify twice through Tray.
         """
         logger.warning(
             "monitor alert", kind=alert.kind.value, key=alert.key, severity=alert.severity, title=alert.title
@@ -48,7 +57,10 @@ class Alerter:
                 "details": {"kind": alert.kind.value, "key": alert.key, **alert.details},
             },
         )
+        key = f"monitor-alert:{alert.kind.value}:{alert.key}"
+        if self._claim is not None and not self._claim(key):
+            return  # already sent for this incident
         try:
-            self._runner.run(call, idempotency_key=f"monitor-alert:{alert.kind.value}:{alert.key}")
+            self._runner.run(call, idempotency_key=key)
         except TrayAgentError as exc:
             logger.warning("alert not sent through Tray", key=alert.key, error=exc.message)

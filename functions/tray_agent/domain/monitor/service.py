@@ -479,8 +479,13 @@ def build_monitor_service(settings: Settings, tray: TrayClients | None = None) -
     holds = build_failed_run_holds(settings)
     registry = ToolRegistry.from_file(settings.workflows_file)
     runner = WorkflowRunner(registry, clients) if settings.monitor_alert_workflow in registry else None
-    alerter = Alerter(AlertsTopic(settings.alerts_topic_arn), runner, settings.monitor_alert_workflow)
     repository = MonitorRepository(settings.monitor_table)
+    alerter = Alerter(
+        AlertsTopic(settings.alerts_topic_arn),
+        runner,
+        settings.monitor_alert_workflow,
+        claim=lambda key: repository.claim_escalation(key, datetime.now(UTC)),
+    )
     recoverer = Recoverer(
         settings=settings,
         repository=repository,
