@@ -125,6 +125,15 @@ class Settings(BaseModel):
     # (a form submitted twice); a resend with the same occurred_at is one for 24 hours.
     duplicate_window_s: int = Field(default=300, ge=0)
 
+    # Fix before trigger (issue 9): picklist values fetched from the Platform API are cached this
+    # long per container; learnt fixes are read from the work table on every trigger (no cache).
+    picklist_cache_ttl_s: float = Field(default=3600.0, ge=0)
+    # A failure callback whose retry is due within this long (a rate limit's Retry-After) waits
+    # for it in the same invocation instead of leaving it to the next tick; API Gateway's 30 s
+    # integration timeout bounds it.
+    callback_wait_max_s: float = Field(default=20.0, ge=0, le=25)
+    fix_before_trigger: bool = True
+
     # Retention and limits
     context_retention_days: int = 90
     decision_retention_days: int = 365

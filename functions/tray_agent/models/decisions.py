@@ -69,6 +69,29 @@ class ToolCallRecord(BaseModel):
     result: str  # truncated text the model saw
 
 
+class InputFix(BaseModel):
+    """A value changed before the trigger, because the run would have failed on it."""
+
+    workflow: str
+    field: str
+    before: str
+    after: str
+    source: str  # "monitor" / "reviewer" (learnt earlier), "picklist" (checked against Tray)
+
+
+class Credits(BaseModel):
+    """Tray task credits of one decision: its runs' usual cost, and what it avoided.
+
+    Estimates from each workflow's ``task_credits`` (its steps): ``avoided`` counts the runs
+    not started (spam, duplicates, batched into one bulk run) and the failing runs not started
+    (fixed before the trigger). The simulator's bill is the ground truth the benchmark uses.
+    """
+
+    spent: int = 0
+    avoided: int = 0
+    avoided_because: str | None = None
+
+
 class Decision(BaseModel):
     """The one decision model both brains produce."""
 
@@ -81,6 +104,8 @@ class Decision(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)  # the LLM's reasoning trail
     usage: Usage | None = None  # tokens and cost, when a model was asked
     fallback_reason: str | None = None  # why the policy decided although a model is configured
+    fixes: list[InputFix] = Field(default_factory=list)  # what was fixed before the trigger
+    credits: Credits | None = None
 
     @property
     def first_workflow(self) -> str | None:

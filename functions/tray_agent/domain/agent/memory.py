@@ -11,11 +11,12 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tray_agent.clock import Clock, utc_now
 from tray_agent.config import Settings
 from tray_agent.data.context import ContextRepository
 from tray_agent.errors import InvalidInputError
@@ -87,7 +88,7 @@ class CustomerMemory:
         )
 
     def load(self, customer_id: str, now: datetime | None = None) -> CustomerContext:
-        now = now or datetime.now(UTC)
+        now = now or utc_now()
         entries = [
             MemoryEntry.model_validate(item)
             for item in self._repository.customer_entries(customer_id, since=now - self._retention)
@@ -127,7 +128,7 @@ class CustomerMemory:
     ) -> None:
         """Add one entry (the agent after each event; the monitor for a failed order, ...)."""
         entry = MemoryEntry(
-            at=at or datetime.now(UTC),
+            at=at or utc_now(),
             kind=kind,
             event_type=event_type,
             outcome=outcome,
@@ -151,7 +152,7 @@ class CustomerMemory:
         the duplicate window, e.g. a form sent twice; and the same event resent under another id
         (``occurred_at`` too) within 24 hours. Events whose data differ never share a claim.
         """
-        now = now or datetime.now(UTC)
+        now = now or utc_now()
         event_id = str(document.get("id"))
         data = document.get("data")
         if isinstance(data, dict):
@@ -194,6 +195,23 @@ class SummaryNote(BaseModel):
     note: str
 
 
+CREDITS = "credits"  # the summary kind under which decisions count Tray task credits
+
+
+class CreditsDay(BaseModel):
+    """Tray task credits the agent's decisions spent and saved (estimates from each workflow's
+    usual run; Tray's own bill is the truth)."""
+
+    spent: int = 0
+    saved: int = 0
+    saved_by: dict[str, int] = Field(default_factory=dict)  # "duplicate", "fixed before trigger", ...
+
+    @property
+    def saved_ratio(self) -> float | None:
+        total = self.spent + self.saved
+        return round(self.saved / total, 3) if total else None
+
+
 class DailySummary(BaseModel):
     """GET /summary/{day}: what ran, what failed, and patterns worth flagging."""
 
@@ -206,6 +224,7 @@ class DailySummary(BaseModel):
     # Now, not per day: work waiting on an incident, and the incidents holding it (the ledger's).
     held_work: int | None = None
     open_incidents: list[str] = Field(default_factory=list)
+    credits: CreditsDay = Field(default_factory=CreditsDay)
 
 
 class OperationsSummary:
@@ -217,8 +236,11 @@ class OperationsSummary:
     (keep it short and free of personal data).
     """
 
-    def __init__(self, settings: Settings, repository: ContextRepository | None = None) -> None:
+    def __init__(
+        self, settings: Settings, repository: ContextRepository | None = None, clock: Clock = utc_now
+    ) -> None:
         self._repository = repository or ContextRepository(settings.context_table)
+        self._clock = clock
 
     def record(
         self,
@@ -231,7 +253,7 @@ class OperationsSummary:
         count: int = 1,
     ) -> None:
         """Count ``count`` occurrences (one atomic ADD) and keep the note, if any."""
-        now = datetime.now(UTC)
+        now = self._clock()
         day_key = _day_key(day or now.date())
         expires_at = int((now + timedelta(days=SUMMARY_RETENTION_DAYS)).timestamp())
         counter = f"{_clean(kind)}#{_clean(workflow or '-')}#{_clean(outcome)}"
@@ -258,11 +280,19 @@ class OperationsSummary:
         outcomes: dict[str, int] = defaultdict(int)
         workflows: dict[str, WorkflowDay] = {}
         notes: list[SummaryNote] = []
+        credits = CreditsDay()
         for item in self._repository.summary_items(day_key):
             sk = str(item["sk"])
             if sk.startswith("count#"):
                 kind, workflow, outcome = sk.removeprefix("count#").split("#", 2)
                 count = int(item.get("count", 0))
+                if kind == CREDITS:  # task credits, not occurrences: counted apart
+                    if outcome == "spent":
+                        credits.spent += count
+                    else:
+                        credits.saved += count
+                        credits.saved_by[workflow] = credits.saved_by.get(workflow, 0) + count
+                    continue
                 totals[kind] += count
                 outcomes[outcome] += count
                 if workflow != "-":
@@ -286,6 +316,7 @@ class OperationsSummary:
             workflows=sorted(workflows.values(), key=lambda w: w.workflow),
             flags=flags,
             notes=notes[:50],
+            credits=credits,
         )
 
 
