@@ -7,6 +7,7 @@ the real API handler, the Tray simulator's picklist check and its Platform API m
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,6 +58,10 @@ def test_a_value_outside_the_picklist_is_mapped_before_the_trigger(picklist_env:
     credits = decision["decision"]["credits"]
     assert credits["spent"] == 4 and credits["avoided"] == 4
     assert credits["avoided_because"] == "fixed before trigger"
+    # The daily summary counts what the decision spent and saved.
+    today = datetime.now(UTC).date().isoformat()
+    credits_today = env.api("GET", f"/summary/{today}").body["credits"]
+    assert credits_today["spent"] >= 4 and credits_today["saved_by"]["fixed before trigger"] >= 4
     # The mapping is now a lesson: the next run is fixed from it.
     lessons = LessonsRepository(get_settings().work_table).lessons(WORKFLOW)
     assert lessons.fixes[("industry", "SaaS")] == "Technology - SaaS"
