@@ -172,3 +172,32 @@ def test_azure_requests_go_to_the_deployment_with_an_api_version() -> None:
         assert _structured_call([{"role": "user", "content": "x"}], settings=settings) == {"ok": True}
         assert fake.rejections == []
         assert fake.requests[0]["model"] == "ops-o4"
+
+
+def test_the_daily_summary_shows_model_spend_and_unknown_cost(llm_env: Any, fake_openai: FakeOpenAI) -> None:
+    from datetime import UTC, datetime
+
+    from tests.agent.conftest import final
+
+    runs = [("openai-chat", "gpt-4o-mini-2024-07-18"), ("compatible", "mistral-small:24b")]
+    try:
+        for endpoint_name, model in runs:
+            endpoint = fake_openai.use(endpoint_name)
+            fake_openai.script(final("review", "unsure: a person should look", 0.5))
+            env = {**endpoint.env(fake_openai), "TRAY_AGENT_OPENAI_MODEL": model}
+            with llm_env.reconfigured(**env):
+                event = new_event(
+                    data={"email": f"spend@{model[:5]}.io", "company": "Spend", "employees": 20}
+                )
+                assert llm_env.api("POST", "/events", event).body["brain"] == "llm"
+        assert fake_openai.rejections == []
+    finally:
+        fake_openai.use("compatible")
+    today = llm_env.api("GET", f"/summary/{datetime.now(UTC).date().isoformat()}").body
+    spend = {s["model"]: s for s in today["model_spend"]}
+    priced = spend["gpt-4o-mini-2024-07-18"]
+    assert priced["requests"] == 1 and priced["prompt_tokens"] == 120 and priced["completion_tokens"] == 40
+    assert priced["cost_usd"] == pytest.approx((120 * 0.15 + 40 * 0.6) / 1_000_000)
+    unpriced = spend["mistral-small:24b"]
+    assert unpriced["prompt_tokens"] == 120 and unpriced["unpriced_requests"] == 1
+    assert unpriced["cost_usd"] is None  # unknown, never 0

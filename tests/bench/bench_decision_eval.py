@@ -22,7 +22,9 @@ def run() -> dict[str, float]:
     for story, figures in report.per_story().items():
         print(f"   policy on {story}: {int(figures['correct'])}/{int(figures['cases'])}")
     with FakeOpenAI() as fake:
-        profiles = {profile_for(Settings.model_validate(e.settings_values(fake))).name for e in ENDPOINTS.values()}
+        profiles = {
+            profile_for(Settings.model_validate(e.settings_values(fake))).name for e in ENDPOINTS.values()
+        }
     return {
         "decision_eval_cases": float(report.cases),
         "decision_eval_policy_accuracy": round(report.accuracy, 4),
