@@ -86,9 +86,8 @@ class Settings(BaseModel):
     # Model providers, prices and checks (issue 13; tray_agent/llm_profiles.py decides the parameters)
     llm_provider: Literal["auto", "openai", "azure", "compatible"] = "auto"  # auto: from the base URL
     llm_reasoning: Literal["auto", "on", "off"] = "auto"  # auto: o1/o3/o4…/gpt-5 by the model name
-    llm_reasoning_effort: Literal["", "none", "minimal", "low", "medium", "high", "xhigh"] = (
-        "low"  # "": default
-    )
+    # "" sends none (the model's default); "low" is accepted by every reasoning model so far.
+    llm_reasoning_effort: Literal["", "none", "minimal", "low", "medium", "high", "xhigh"] = "low"
     llm_reasoning_room_tokens: int = Field(default=4096, ge=0)  # added to the cap for hidden reasoning
     llm_json_schema: Literal["auto", "on", "off"] = "auto"  # auto: strict schema on OpenAI/Azure only
     azure_openai_api_version: str = "2025-04-01-preview"
