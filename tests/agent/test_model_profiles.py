@@ -201,3 +201,25 @@ def test_the_daily_summary_shows_model_spend_and_unknown_cost(llm_env: Any, fake
     unpriced = spend["mistral-small:24b"]
     assert unpriced["prompt_tokens"] == 120 and unpriced["unpriced_requests"] == 1
     assert unpriced["cost_usd"] is None  # unknown, never 0
+
+
+def test_compatible_servers_tool_call_quirks_are_tolerated(llm_env: Any, fake_openai: FakeOpenAI) -> None:
+    """Arguments sent as an object and tool calls without ids (seen from some local servers)."""
+    from tests.agent.conftest import final
+
+    fake_openai.script(
+        ScriptedReply(
+            tool_calls=[("lookup_customer_context", {"customer_id": "cus_quirk"})],
+            arguments_as_object=True,
+            without_call_ids=True,
+        ),
+        final("review", "a person should look at this one", 0.9),
+    )
+    event = new_event("order.created", customer_id="cus_quirk", source="shopify", data={"order_id": "q-1"})
+    answer = llm_env.api("POST", "/events", event)
+    assert answer.status == 202, answer.body
+    assert answer.body["brain"] == "llm" and answer.body["action"] == "review"
+    follow_up = fake_openai.requests[1]["messages"]
+    assert follow_up[-2]["tool_calls"][0]["function"]["arguments"] == '{"customer_id": "cus_quirk"}'
+    assert follow_up[-1]["tool_call_id"] == follow_up[-2]["tool_calls"][0]["id"] == "call_0"
+    assert fake_openai.rejections == []

@@ -45,6 +45,9 @@ class ScriptedReply:
     delay_s: float = 0.0
     prompt_tokens: int = 120
     completion_tokens: int = 40
+    # Quirks of some compatible servers: tool-call arguments as an object, tool calls without ids.
+    arguments_as_object: bool = False
+    without_call_ids: bool = False
 
 
 Script = ScriptedReply | Callable[[dict[str, Any]], ScriptedReply]
@@ -268,9 +271,12 @@ def _completion(request: dict[str, Any], reply: ScriptedReply) -> dict[str, Any]
         finish_reason = "tool_calls"
         message["tool_calls"] = [
             {
-                "id": f"call_{uuid.uuid4().hex[:12]}",
+                "id": None if reply.without_call_ids else f"call_{uuid.uuid4().hex[:12]}",
                 "type": "function",
-                "function": {"name": name, "arguments": json.dumps(arguments)},
+                "function": {
+                    "name": name,
+                    "arguments": arguments if reply.arguments_as_object else json.dumps(arguments),
+                },
             }
             for name, arguments in reply.tool_calls
         ]
