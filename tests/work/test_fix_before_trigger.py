@@ -7,8 +7,8 @@ the real API handler, the Tray simulator's picklist check and its Platform API m
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest

@@ -53,7 +53,11 @@ class Usage(BaseModel):
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    estimated_cost_usd: float = 0.0
+    cached_prompt_tokens: int = 0  # part of prompt_tokens, billed lower
+    reasoning_tokens: int = 0  # part of completion_tokens (hidden reasoning)
+    # None: the model's price is unknown (tokens are still recorded); never a made-up 0.
+    estimated_cost_usd: float | None = None
+    prices_taken_on: str | None = None  # the date of the prices used ("configured": the settings')
 
     @property
     def total_tokens(self) -> int:

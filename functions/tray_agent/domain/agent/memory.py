@@ -20,6 +20,7 @@ from tray_agent.clock import Clock, utc_now
 from tray_agent.config import Settings
 from tray_agent.data.context import ContextRepository
 from tray_agent.errors import InvalidInputError
+from tray_agent.models.decisions import Usage
 
 FAILED_ORDER_TYPES = frozenset({"order.failed", "order.payment_failed", "order.fulfillment_failed"})
 TICKET_OPENED_TYPES = frozenset({"ticket.created", "ticket.reopened"})
@@ -212,6 +213,21 @@ class CreditsDay(BaseModel):
         return round(self.saved / total, 3) if total else None
 
 
+class ModelSpend(BaseModel):
+    """One model's day: calls, tokens and what they cost (``None``: some calls had no known price)."""
+
+    model: str
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+    unpriced_requests: int = 0  # requests to a model the prices file does not know
+
+
+MODEL_SPEND = "model_spend"  # summary counters of the model's spend: model_spend#<model>#<metric>
+NANO_USD = 1_000_000_000  # costs are summed as integers (one atomic ADD each)
+
+
 class DailySummary(BaseModel):
     """GET /summary/{day}: what ran, what failed, and patterns worth flagging."""
 
@@ -221,6 +237,7 @@ class DailySummary(BaseModel):
     workflows: list[WorkflowDay] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     notes: list[SummaryNote] = Field(default_factory=list)
+    model_spend: list[ModelSpend] = Field(default_factory=list)  # per model, when a model was asked
     # Now, not per day: work waiting on an incident, and the incidents holding it (the ledger's).
     held_work: int | None = None
     open_incidents: list[str] = Field(default_factory=list)
@@ -274,6 +291,27 @@ class OperationsSummary:
                 expires_at,
             )
 
+    def record_model_spend(self, usage: Usage, day: date | str | None = None) -> None:
+        """Add one decision's model usage to the day (tokens always; cost only when priced)."""
+        if usage.requests <= 0:
+            return
+        now = self._clock()
+        day_key = _day_key(day or now.date())
+        expires_at = int((now + timedelta(days=SUMMARY_RETENTION_DAYS)).timestamp())
+        metrics = {
+            "requests": usage.requests,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+        }
+        if usage.estimated_cost_usd is None:
+            metrics["unpriced_requests"] = usage.requests
+        else:
+            metrics["cost_nano_usd"] = round(usage.estimated_cost_usd * NANO_USD)
+        for metric, amount in metrics.items():
+            if amount:
+                counter = f"{MODEL_SPEND}#{_clean(usage.model or 'unknown')}#{metric}"
+                self._repository.add_to_counter(day_key, counter, expires_at, amount=amount)
+
     def read(self, day: date | str) -> DailySummary:
         day_key = _day_key(day)
         totals: dict[str, int] = defaultdict(int)
@@ -281,6 +319,7 @@ class OperationsSummary:
         workflows: dict[str, WorkflowDay] = {}
         notes: list[SummaryNote] = []
         credits = CreditsDay()
+        spend: dict[str, dict[str, int]] = {}
         for item in self._repository.summary_items(day_key):
             sk = str(item["sk"])
             if sk.startswith("count#"):
@@ -292,6 +331,9 @@ class OperationsSummary:
                     else:
                         credits.saved += count
                         credits.saved_by[workflow] = credits.saved_by.get(workflow, 0) + count
+                    continue
+                if kind == MODEL_SPEND:  # workflow: the model, outcome: the metric
+                    spend.setdefault(workflow, {})[outcome] = count
                     continue
                 totals[kind] += count
                 outcomes[outcome] += count
@@ -317,6 +359,7 @@ class OperationsSummary:
             flags=flags,
             notes=notes[:50],
             credits=credits,
+            model_spend=[_model_spend(model, metrics) for model, metrics in sorted(spend.items())],
         )
 
 
@@ -326,6 +369,19 @@ def _day_key(day: date | str) -> str:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         raise InvalidInputError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _model_spend(model: str, metrics: dict[str, int]) -> ModelSpend:
+    unpriced = metrics.get("unpriced_requests", 0)
+    return ModelSpend(
+        model=model,
+        requests=metrics.get("requests", 0),
+        prompt_tokens=metrics.get("prompt_tokens", 0),
+        completion_tokens=metrics.get("completion_tokens", 0),
+        # Part of the day unpriced: the total is unknown, not the priced part passed off as all.
+        cost_usd=None if unpriced else metrics.get("cost_nano_usd", 0) / NANO_USD,
+        unpriced_requests=unpriced,
+    )
 
 
 def _clean(part: str) -> str:

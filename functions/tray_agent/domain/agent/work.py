@@ -243,6 +243,11 @@ class WorkEngine:
         )
         decided.inputs = inputs
         self._audit(decided)
+        if decision.usage is not None:  # every model call is spent, whatever happens to the work next
+            try:
+                self._summary.record_model_spend(decision.usage)
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("model spend not recorded", work_id=work.work_id, error=type(exc).__name__)
         return self._save(decided)
 
     def _duplicate_of(self, work: WorkItem, document: dict[str, Any]) -> str | None:
