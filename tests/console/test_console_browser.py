@@ -26,6 +26,8 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# The README's picture; rewritten only on request (TRAY_AGENT_UPDATE_SCREENSHOT=1), so a test run
+# leaves the working tree as it found it.
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console.png"
 BRIGHTLINE = ("Brightline Components Ltd", "7 Mill Lane, Leeds LS1 4AB", "buying@brightline.co.uk")
 WAIT_S = 30
@@ -142,7 +144,7 @@ def _runs(product: Product, key_prefix: str) -> list[Any]:
 
 
 def test_a_reviewer_corrects_a_po_price_approves_it_and_rejects_a_held_refund(
-    product: Product, browser: Any
+    product: Product, browser: Any, tmp_path: Path
 ) -> None:
     intake_id, order = _po_with_price_finding(product)
     customer, refund = _held_refund(product)
@@ -181,8 +183,9 @@ def test_a_reviewer_corrects_a_po_price_approves_it_and_rejects_a_held_refund(
     assert amount.get_attribute("value") == "1250.00"
     console.find("input[name=note]").send_keys("price confirmed with Brightline")
     browser.execute_script("window.scrollTo(0, 0)")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    browser.save_screenshot(str(SCREENSHOT))  # the README's picture: the page, the finding, the edit
+    shot = SCREENSHOT if os.environ.get("TRAY_AGENT_UPDATE_SCREENSHOT") == "1" else tmp_path / "console.png"
+    assert browser.save_screenshot(str(shot))  # the page, the finding, the edit
+    assert shot.read_bytes().startswith(b"\x89PNG")
     console.find("button#approve").click()
     assert console.flash("Approved with your edits.")
     console.until(lambda: "approved by local-reviewer" in console.find("p.resolution").text)

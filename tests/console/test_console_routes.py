@@ -125,3 +125,11 @@ def test_the_console_page_lists_every_asset_it_loads(product: Any) -> None:
         referenced |= set(re.findall(r'from "\./([\w.-]+\.js)"', found[0]))
     assert referenced
     assert referenced <= names
+
+
+def test_the_page_image_route_is_in_the_contract_and_the_console_is_not(product: Product) -> None:
+    with _client(product) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+    route = paths["/po/intake/{intake_id}/pages/{page}.png"]["get"]
+    assert "image/png" in route["responses"]["200"]["content"]
+    assert not [path for path in paths if path.startswith("/console")]

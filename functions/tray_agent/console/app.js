@@ -349,7 +349,13 @@ async function workAndIncidents(query) {
         ["Customer", (w) => w.customer_id || "–"],
         ["Reason", (w) => w.reason || "–"],
         ["Attempts", (w) => String(w.attempts.length)],
-        ["Decision", (w) => (w.decision_id ? h("a", { href: `#/decision/${encodeURIComponent(w.decision_id)}` }, "audit") : "–")],
+        [
+          "Links",
+          (w) => [
+            w.decision_id ? h("a", { href: `#/decision/${encodeURIComponent(w.decision_id)}` }, "audit") : null,
+            w.review_id ? [" ", h("a", { href: `#/review/${encodeURIComponent(w.review_id)}` }, "review")] : null,
+          ],
+        ],
         ["", actions],
       ],
       items,

@@ -30,7 +30,7 @@ export function failureRateChart(workflows, { threshold = 0.1 } = {}) {
   });
   const x = (rate) => labelW + rate * barW;
   svg.append(s("line", { x1: x(threshold), x2: x(threshold), y1: 0, y2: rows.length * rowH, class: "threshold" }));
-  svg.append(s("text", { x: x(threshold) + 3, y: rows.length * rowH + 14, class: "axis" }, `alert ${Math.round(threshold * 100)} %`));
+  svg.append(s("text", { x: x(threshold) + 3, y: rows.length * rowH + 14, class: "axis" }, `${Math.round(threshold * 100)} % (default alert threshold)`));
   svg.append(s("text", { x: labelW, y: rows.length * rowH + 28, class: "axis" }, "0 %"));
   svg.append(s("text", { x: labelW + barW - 30, y: rows.length * rowH + 28, class: "axis" }, "100 %"));
   rows.forEach((w, i) => {
