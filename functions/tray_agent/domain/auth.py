@@ -61,6 +61,8 @@ def required_access(method: str, path: str) -> Access:
     """Which credential a route needs (decided before routing, so 401 precedes validation)."""
     if path in ("/health", "/openapi.json"):
         return Access.PUBLIC
+    if method == "GET" and (path == "/console" or path.startswith("/console/")):
+        return Access.PUBLIC  # the console's static files: no data; its data calls carry a token
     if path.startswith(("/reviews", "/dead-letters")) or (method == "POST" and path.startswith("/work/")):
         return Access.REVIEWER  # people decide: approvals, held work, dead letters
     if method == "POST" and path.startswith("/po/intake/") and path.endswith("/rerun"):
