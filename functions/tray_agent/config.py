@@ -130,7 +130,7 @@ class Settings(BaseModel):
     work_duplicate_wait_s: float = Field(default=5.0, ge=0)  # a redelivery waits for the first
     work_probe_interval_s: float = Field(default=60.0, gt=0)  # how often an open incident is probed
     # A connector's expired authentication is probed by retrying one held run: rarely (task credits).
-    work_auth_probe_interval_s: float = Field(default=300.0, gt=0)
+    work_auth_probe_interval_s: float = Field(default=900.0, gt=0)
     work_drain_per_sweep: int = Field(default=200, ge=1)  # held items run per sweep (Tray's limits)
     work_retention_days: int = Field(default=365, ge=1)
     # The same content from the same sender under a new id within this window is a duplicate

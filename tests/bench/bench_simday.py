@@ -27,4 +27,6 @@ def run() -> dict[str, float]:
     result = run_day(seed=seed, deliveries=int(os.environ.get("SIMDAY_DELIVERIES", DELIVERIES)))
     for problem in result.problems[:5]:
         print(f"   problem: {problem}", flush=True)
+    for note in result.notes[:20]:
+        print(f"   {note}", flush=True)
     return result.figures

@@ -36,6 +36,7 @@ from typing import Any
 DAY_START = datetime(2026, 11, 30, tzinfo=UTC)
 TICK_S = 300
 RETRY_GAP_S = 40  # Tray's default: 3 retries, 40 s apart
+FLAP_WINDOW = timedelta(hours=1)  # a workflow's alert raised again within an hour of clearing: a flap
 BASELINE_RETRIES = 3
 
 # Error codes whose cause is outside anyone's reach until it ends (a service, a login, a switch).
@@ -323,7 +324,8 @@ def _timeline(day: Day, *, ticks: bool) -> list[Happening]:
 @dataclass
 class DayResult:
     figures: dict[str, float]
-    problems: list[str]
+    problems: list[str]  # work lost or left moving: must be empty
+    notes: list[str] = field(default_factory=list)  # what was slow or unfixed, credits, alerts
 
 
 def run_agent_day(day: Day) -> DayResult:
@@ -380,11 +382,11 @@ def run_agent_day(day: Day) -> DayResult:
                 sim.wait_idle()
                 callbacks()
             escalations = topic.escalations()
-            figures, problems = _agent_figures(
+            figures, problems, notes = _agent_figures(
                 env, day, answers=answers, statuses=statuses, alerts=alerts, escalations=escalations
             )
     figures["simday_wall_s"] = round(time.perf_counter() - started, 1)
-    return DayResult(figures, problems)
+    return DayResult(figures, problems, notes)
 
 
 @dataclass
@@ -506,7 +508,7 @@ def _agent_figures(
     statuses: Counter[int],
     alerts: list[tuple[datetime, str]],
     escalations: list[dict[str, Any]],
-) -> tuple[dict[str, float], list[str]]:
+) -> tuple[dict[str, float], list[str], list[str]]:
     import boto3
 
     from tray_agent.models.work import MOVING_STATES, WorkState
@@ -517,6 +519,7 @@ def _agent_figures(
     recoverable = [f for f in fixes if _cause(f[0]) == "recoverable"]
     waiting = [f for f in fixes if _cause(f[0]) != "recoverable"]
     problems: list[str] = []
+    notes: list[str] = []
     ledger = env.api  # the ledger, as a person reads it
     lost = 0
     states: Counter[str] = Counter()
@@ -539,6 +542,17 @@ def _agent_figures(
     ]
     raised = [(at, key) for at, key in alerts if key.startswith("raised:")]
     flaps = _flaps(alerts)
+    for record, to_fix, _ in fixes:
+        if to_fix is None or (_cause(record) == "recoverable" and to_fix > 30):
+            code = (record.error or {}).get("code")
+            at = (record.finished_at or record.created_at).strftime("%H:%M:%S")
+            fixed = "never fixed" if to_fix is None else f"fixed after {to_fix:.0f} s"
+            notes.append(f"{record.workflow_name} failed {code} at {at}: {fixed}")
+    credits_by: Counter[str] = Counter()
+    for record in records:
+        credits_by[record.workflow_name] += record.task_credits
+    notes.append(f"credits by workflow: {dict(credits_by.most_common())}")
+    notes.append(f"alerts: {[(at.strftime('%H:%M'), key) for at, key in alerts]}")
     within = [f for f in recoverable if f[1] is not None and f[1] <= 30]
     fixed_in_day = [f for f in fixes if f[1] is not None]
     credits = sim.task_credits()
@@ -567,11 +581,11 @@ def _agent_figures(
         "simday_work_in_review": float(states.get("in_review", 0)),
         "simday_work_ignored": float(states.get("ignored", 0)),
     }
-    return figures, problems
+    return figures, problems, notes
 
 
 def _flaps(alerts: list[tuple[datetime, str]]) -> int:
-    """A raise for a workflow within 2 hours of that workflow's alert clearing."""
+    """A raise for a workflow within ``FLAP_WINDOW`` of that workflow's alert clearing."""
     last_cleared: dict[str, datetime] = {}
     flaps = 0
     for at, entry in alerts:
@@ -579,11 +593,7 @@ def _flaps(alerts: list[tuple[datetime, str]]) -> int:
         workflow = key.split(":")[0]
         if kind == "cleared":
             last_cleared[workflow] = at
-        elif (
-            kind == "raised"
-            and workflow in last_cleared
-            and at - last_cleared[workflow] <= timedelta(hours=2)
-        ):
+        elif kind == "raised" and workflow in last_cleared and at - last_cleared[workflow] <= FLAP_WINDOW:
             flaps += 1
     return flaps
 
@@ -645,6 +655,10 @@ def run_baseline_day(day: Day) -> dict[str, float]:
                 heapq.heappush(timeline, again)
         credits = sim.task_credits()
         records = sim.engine.executions()
+    credits_by: Counter[str] = Counter()
+    for record in records:
+        credits_by[record.workflow_name] += record.task_credits
+    print(f"   baseline credits by workflow: {dict(credits_by.most_common())}", flush=True)
     failed_first = 0
     fixed = 0
     # The baseline's retries are new runs of the same input: a failure is fixed when a run of the
@@ -673,4 +687,4 @@ def run_day(seed: int = 20261130, deliveries: int = 2000, hours: float = 24.0) -
         agent.figures["simday_agent_task_credits"] / max(1.0, baseline["simday_baseline_task_credits"]), 4
     )
     figures["simday_redeliveries"] = float(day.redeliveries)
-    return DayResult(figures, agent.problems)
+    return DayResult(figures, agent.problems, agent.notes)

@@ -80,7 +80,8 @@ class WindowCounts(BaseModel):
     workflow_name: str
     runs: int = 0
     failures: int = 0
-    recovered: int = 0  # successful retries of failed runs: failures already fixed
+    recovered: int = 0  # failed runs fixed by a successful retry
+    escalated: int = 0  # failed runs held behind an incident that is escalated on its own
     last_success_at: datetime | None = None
 
 
@@ -108,9 +109,11 @@ class WorkflowHealth(BaseModel):
     workflow_name: str
     # Tick buckets: [window end (epoch ms), runs, failures], the last 24 hours.
     buckets: list[tuple[int, int, int]] = Field(default_factory=list)
-    # [window end (epoch ms), failures recovered by a successful retry in that window]
+    # [window end (epoch ms), failures fixed by a retry, failures escalated as an incident]
     recovered_buckets: list[tuple[int, int]] = Field(default_factory=list)
+    escalated_buckets: list[tuple[int, int]] = Field(default_factory=list)
     hour_recovered: int = 0
+    hour_escalated: int = 0
     day_recovered: int = 0
     tick_runs: int = 0
     tick_failures: int = 0
@@ -141,8 +144,9 @@ class WorkflowHealth(BaseModel):
 
     @property
     def paging_rate(self) -> float:
-        """The hour's rate of failures nobody has fixed: auto-recovered ones are counted, not paged."""
-        return self._rate(max(0, self.hour_failures - self.hour_recovered), self.hour_runs)
+        """The hour's rate of failures nobody has fixed or escalated yet: those are counted, not paged."""
+        unhandled = self.hour_failures - self.hour_recovered - self.hour_escalated
+        return self._rate(max(0, unhandled), self.hour_runs)
 
     @property
     def day_rate(self) -> float:

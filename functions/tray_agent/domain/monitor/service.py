@@ -207,6 +207,10 @@ class MonitorService:
             health.recovered_buckets = sorted(recovered)
             health.hour_recovered = sum(b[1] for b in health.recovered_buckets if b[0] > end - HOUR_MS)
             health.day_recovered = sum(b[1] for b in health.recovered_buckets)
+            escalated = [b for b in health.escalated_buckets if b[0] != end and b[0] > end - DAY_MS]
+            escalated.append((end, counts.escalated if counts else 0))
+            health.escalated_buckets = sorted(escalated)
+            health.hour_escalated = sum(b[1] for b in health.escalated_buckets if b[0] > end - HOUR_MS)
             if (
                 counts
                 and counts.last_success_at
