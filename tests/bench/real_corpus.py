@@ -194,6 +194,10 @@ def score(truth: Truth, parsed: PurchaseOrder, text: str, *, threshold: float) -
     }
     for name in HEADER:
         check(name, truth.header[name], values[name], confidence.get(name, 0.0), header=True)
+    if not truth.lines:
+        # A profile without lines (MINIMUM, BASIC WL): the page prints lines the truth lacks.
+        result.unreachable += len(parsed.lines)
+        return result
     pairs = dict(_align(truth.lines, parsed))
     lines_confidence = confidence.get("lines", 0.0)
     for index, line in enumerate(truth.lines):

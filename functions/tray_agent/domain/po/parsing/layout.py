@@ -20,6 +20,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from tray_agent.domain.po.parsing import vocabulary as vocab
+from tray_agent.domain.po.parsing.items import confirmed, value_items
 from tray_agent.domain.po.parsing.lines import Line, Phrase, build_lines
 from tray_agent.domain.po.parsing.pdf_text import PageText, Word
 from tray_agent.domain.po.parsing.reconcile import amounts_match
@@ -76,6 +77,7 @@ class _Context:
     day_first: bool
     confidence: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    item_rows: set[int] = field(default_factory=set)
 
     def number(self, text: str) -> Decimal | None:
         return parse_number(text, decimal_comma=self.decimal_comma)
@@ -455,7 +457,51 @@ def _amount_after(ctx: _Context, rest: str, following: list[Phrase]) -> Decimal 
 
 
 def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
-    """Returns the index of the line after the table and the items read from it."""
+    """Returns the index of the line after the table and the items read from it.
+
+    Two readings compete: the table under a recognised column header, and the items anchored on
+    rows whose values multiply out (items.py). The one the arithmetic confirms better wins; on a
+    tie the header reading (it knows the SKU and description columns by name)."""
+    warned = len(ctx.warnings)
+    header_end, header_items = _header_items(ctx)
+    found = value_items(
+        ctx.lines,
+        number=ctx.number,
+        day_first=ctx.day_first,
+        stop=lambda line: _has_total_label([line]) or _header_like(ctx, line),
+    )
+    if found is not None and _arithmetic_score(found.lines) > _arithmetic_score(header_items):
+        ctx.item_rows = found.rows
+        del ctx.warnings[warned:]  # the header reading's doubts are not about these lines
+        _merge_identifiers(found.lines, header_items)
+        ctx.confidence["lines"] = HIGH if all(confirmed(line) for line in found.lines) else MEDIUM
+        return found.end, found.lines
+    if header_items:
+        ctx.confidence["lines"] = HIGH if all(confirmed(line) for line in header_items) else MEDIUM
+        return header_end, header_items
+    ctx.warnings.append("no line-item table was recognised")
+    ctx.confidence["lines"] = 0.0
+    return 0, []
+
+
+def _arithmetic_score(lines: list[PurchaseOrderLine]) -> int:
+    """Lines that multiply out, less those that do not (a phantom costs what a line gains)."""
+    good = sum(1 for line in lines if confirmed(line))
+    return 2 * good - (len(lines) - good) * 2
+
+
+def _merge_identifiers(lines: list[PurchaseOrderLine], others: list[PurchaseOrderLine]) -> None:
+    """The header reading names its SKU column: keep its SKU for the same line (same amount)."""
+    pool = [line for line in others if line.sku and line.amount is not None]
+    for line in lines:
+        match = next((o for o in pool if o.amount == line.amount and o.quantity == line.quantity), None)
+        if match is not None:
+            pool.remove(match)
+            line.sku = match.sku
+            line.description = line.description or match.description
+
+
+def _header_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     header_index, columns = _find_header(ctx)
     if header_index is not None:
         rows, end = _table_rows(ctx, header_index, columns)
@@ -463,19 +509,10 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
         items = _items(ctx, rows, column_map)
         parsed = [line for item in items if (line := _to_line(ctx, item)) is not None]
         if parsed:
-            ctx.confidence["lines"] = HIGH
             return end, parsed
-    # No recognisable column header (or nothing under it): rows whose numbers multiply out.
     start = header_index + 1 if header_index is not None else 0
     end, parsed = _arithmetic_items(ctx, start)
-    if parsed:
-        ctx.warnings.append("line items were inferred from arithmetic, without a recognised table header")
-        ctx.confidence["lines"] = MEDIUM
-        return end, parsed
-    if header_index is None:
-        ctx.warnings.append("no line-item table header was recognised")
-    ctx.confidence["lines"] = 0.0
-    return start, []
+    return (end, parsed) if parsed else (start, [])
 
 
 def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrderLine]]:
