@@ -210,26 +210,62 @@ def _as_date(value: str | None, ctx: _Context) -> date | None:
 
 
 def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
+    """Each party from the block under (or right of) its label. A label counts when it stands
+    alone or ends in a colon; a label word running into a name ("Lieferant GmbH") is the name."""
     parties: dict[str, dict[str, str | None]] = {}
     for name, regex in _PARTY_RES.items():
         for index, line in enumerate(ctx.lines):
-            for phrase in line.phrases:
+            for position, phrase in enumerate(line.phrases):
                 match = regex.match(phrase.text)
                 if not match or vocab.PARTY_FIELD_RE.match(match.group("rest")):
+                    continue
+                rest = _label_rest(phrase.text, match)
+                if rest is None:
                     continue
                 if any(
                     r.match(phrase.text) for r in _HEADER_RES.values() if r is not _HEADER_RES["currency"]
                 ):
                     continue
-                block = _block(ctx, index, phrase, match.group("rest"))
+                block = _block(ctx, index, phrase, rest)
+                if not block and position + 1 < len(line.phrases):
+                    # Two-column label/value table: the value sits right of the label.
+                    right = line.phrases[position + 1]
+                    block = _block(ctx, index, right, right.text)
+                block = [text for text in block if not _is_id_line(text)]
                 if block:
                     parties[name] = _party_from_block(block)
-                    ctx.confidence[name] = MEDIUM + 0.3
+                    ctx.confidence[name] = HIGH - 0.1
                     break
             if name in parties:
                 break
         ctx.confidence.setdefault(name, 0.0)
     return parties
+
+
+def _label_rest(text: str, match: re.Match[str]) -> str | None:
+    """What follows a party label when it is a label: "" (alone), the value after a colon, or
+    None when the label word is part of a name or of a longer label ("Käufer/Leistungsempfänger:")."""
+    rest = match.group("rest").strip()
+    between = text[match.end("label") : match.start("rest")]
+    if not rest:
+        return ""
+    if rest.endswith(":") and len(rest.split()) <= 2:
+        return ""  # a compound label ("Käufer/Leistungsempfänger:")
+    if ":" in between or "#" in between:
+        return rest
+    return None
+
+
+_ID_LINE_RE = re.compile(
+    r"^\s*([\w.\- ]{0,30}\b(nummer|number|no|nr|id|gln|gtin|duns|ust|vat|tva|steuer\w*|siret|siren|"
+    r"kundennummer|lieferantennummer|registration)\b[\w.\- ]*|\(?[A-Z]{2,5}\)?)\s*:",
+    re.IGNORECASE,
+)
+
+
+def _is_id_line(text: str) -> bool:
+    """An identifier line inside an address block ("Nummer : 549910", "GLN: 4000001"), not the name."""
+    return bool(_ID_LINE_RE.match(text)) or bool(re.fullmatch(r"[\d\s\-/().]{5,}", text))
 
 
 def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
@@ -245,6 +281,9 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
         text = candidates[0].text
         if _is_label(text) or _TOTAL_RE.match(text):
             break
+        previous = following
+        if _is_id_line("  ".join(p.text for p in following.phrases if p.x0 >= candidates[0].x0)):
+            continue  # "Nummer  : 549910" under the label: an identifier, not the name
         block.append(text)
         previous = following
     return block
