@@ -133,8 +133,18 @@ def _printed(value: Any, text: str) -> bool:
         wanted = format(abs(value).normalize(), "f").replace(".", "").lstrip("0") or "0"
         return wanted.rstrip("0") in digits if wanted.rstrip("0") else True
     if isinstance(value, date):
-        return True
+        forms = (f"{value.day:02d}.{value.month:02d}.{value.year}", value.isoformat(),
+                 f"{value.day:02d}/{value.month:02d}/{value.year}", f"{value.day}.{value.month}.{value.year}")
+        return any(form in text for form in forms) or str(value.year) in text and any(
+            ch.isalpha() for ch in text
+        ) and f"{value.day:02d}.{value.month:02d}." not in text and _spelled(value, text)
     return True
+
+
+def _spelled(value: date, text: str) -> bool:
+    from tray_agent.domain.po.parsing.values import parse_date
+
+    return any(parse_date(text[i : i + 40]) == value for i in range(0, len(text), 20))
 
 
 def _align(truth: list[dict[str, Any]], parsed: PurchaseOrder) -> list[tuple[int, int]]:

@@ -23,7 +23,7 @@ from tray_agent.domain.po.parsing import vocabulary as vocab
 from tray_agent.domain.po.parsing.items import confirmed, value_items
 from tray_agent.domain.po.parsing.lines import Line, Phrase, build_lines
 from tray_agent.domain.po.parsing.pdf_text import PageText, Word
-from tray_agent.domain.po.parsing.reconcile import amounts_match
+from tray_agent.domain.po.parsing.reconcile import amounts_match, sums_match
 from tray_agent.domain.po.parsing.values import (
     currency_votes,
     detect_decimal_comma,
@@ -78,6 +78,7 @@ class _Context:
     confidence: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     item_rows: set[int] = field(default_factory=set)
+    day_order_known: bool = True
 
     def number(self, text: str) -> Decimal | None:
         return parse_number(text, decimal_comma=self.decimal_comma)
@@ -88,8 +89,8 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
     lines = [ln for ln in build_lines(words) if not _is_furniture(ln)]
     texts = [ln.text for ln in lines]
     decimal_comma = detect_decimal_comma(texts)
-    day_first = decimal_comma or any(re.search(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", t) for t in texts)
-    ctx = _Context(lines=lines, decimal_comma=decimal_comma, day_first=day_first)
+    day_first, evidence = _day_order(texts, decimal_comma)
+    ctx = _Context(lines=lines, decimal_comma=decimal_comma, day_first=day_first, day_order_known=evidence)
 
     header = _header_fields(ctx)
     table_end, items = _line_items(ctx)
@@ -147,7 +148,67 @@ def _header_fields(ctx: _Context) -> dict[str, str]:
             ctx.confidence[name] = HIGH if best[0] > 4 else MEDIUM
         else:
             ctx.confidence[name] = 0.0
+    if "order_date" not in found and (title := _title_date(ctx)) is not None:
+        found["order_date"] = title
+        ctx.confidence["order_date"] = HIGH - 0.1
+    for name in ("order_date", "delivery_date"):
+        if name in found and not ctx.day_order_known and _AMBIGUOUS_DATE_RE.search(found[name]):
+            first, second = (int(g) for g in _AMBIGUOUS_DATE_RE.search(found[name]).groups()[:2])  # type: ignore[union-attr]
+            if first != second:
+                ctx.confidence[name] = min(ctx.confidence[name], MEDIUM)
+                ctx.warnings.append(
+                    f"{name} {found[name]!r}: day and month could be either way round and nothing "
+                    "else in the document settles it"
+                )
     return found
+
+
+_AMBIGUOUS_DATE_RE = re.compile(r"\b(\d{1,2})[/-](\d{1,2})[/-](\d{2,4})\b")
+# Currencies of countries that write day before month; USD documents write month first.
+_DAY_FIRST_CURRENCIES = frozenset({"EUR", "GBP", "CHF", "AUD", "NZD", "INR", "SEK", "NOK", "DKK", "PLN", "BRL", "ZAR"})
+
+
+def _day_order(texts: list[str], decimal_comma: bool) -> tuple[bool, bool]:
+    """(day before month, whether the document itself says so): another date with a day over 12,
+    dotted dates, a decimal comma, the currency. Without any of these the order is a guess."""
+    for text in texts:
+        for match in _AMBIGUOUS_DATE_RE.finditer(text):
+            first, second = int(match.group(1)), int(match.group(2))
+            if first > 12 >= second:
+                return True, True
+            if second > 12 >= first:
+                return False, True
+    if decimal_comma or any(re.search(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", t) for t in texts):
+        return True, True
+    votes = currency_votes(texts)
+    if votes:
+        currency = votes.most_common(1)[0][0]
+        return currency in _DAY_FIRST_CURRENCIES, currency in _DAY_FIRST_CURRENCIES or currency == "USD"
+    return False, False
+
+
+# Words naming a document, also inside compounds ("Handelsrechnung", "Sammelbestellung").
+_DOCUMENT_WORD_RE = re.compile(
+    r"(invoice|rechnung|gutschrift|facture|avoir|factuur|fattura|factura|credit\s+note|order|bestellung|"
+    r"auftrag|commande|pedido|ordine|bestelling)",
+    re.IGNORECASE,
+)
+
+
+def _title_date(ctx: _Context) -> str | None:
+    """The date on the document's title line ("Rechnung Nr. 471102 vom 05.03.2018", "Purchase
+    Order Nr. X / 24. Januar 2014"): the largest text on the first page that names the document."""
+    first_page = [line for line in ctx.lines if line.page == 0]
+    for line in sorted(first_page, key=lambda ln: -ln.size)[:4]:
+        text = line.text
+        if not _DOCUMENT_WORD_RE.search(text):
+            continue
+        index = first_page.index(line)
+        if index + 1 < len(first_page) and abs(first_page[index + 1].size - line.size) < 0.5:
+            text = f"{text} {first_page[index + 1].text}"  # a title wrapped onto a second line
+        if parse_date(text, day_first=ctx.day_first) is not None:
+            return text
+    return None
 
 
 def _values_for(ctx: _Context, index: int, position: int, rest: str) -> list[str]:
@@ -398,9 +459,71 @@ def _totals(ctx: _Context, *, start: int, lines: list[PurchaseOrderLine]) -> dic
             if value is not None:
                 candidates.setdefault(kind, []).append(value)
     totals = _choose_totals(candidates, lines)
+    confirmed_totals = _confirmed_totals(ctx, lines)
     for kind in ("subtotal", "tax", "shipping", "total"):
-        ctx.confidence[kind] = HIGH if kind in totals else 0.0
+        # A labelled amount alone is a reading, not a confirmation: below the review threshold.
+        ctx.confidence[kind] = MEDIUM if kind in totals else 0.0
+    if confirmed_totals is not None:
+        totals.update(confirmed_totals)
+        for kind in confirmed_totals:
+            ctx.confidence[kind] = HIGH
+    totals.pop("allowance", None)
     return totals
+
+
+def _summary_amounts(ctx: _Context) -> list[tuple[str | None, Decimal]]:
+    """(kind named by its label or None, amount) for every labelled amount outside the items."""
+    found: list[tuple[str | None, Decimal]] = []
+    for index, line in enumerate(ctx.lines):
+        if index in ctx.item_rows or len(line.phrases) < 2:
+            continue
+        first = line.phrases[0].text
+        if not any(ch.isalpha() for ch in first) or parse_date(first, day_first=ctx.day_first):
+            continue
+        last = line.phrases[-1].text
+        if "%" in last:
+            continue
+        value = ctx.number(last)
+        if value is None:
+            continue
+        match = _TOTAL_RE.match(first)
+        kind = _TOTAL_CLASS.get(vocab.normalise_label(match.group("label"))) if match else None
+        found.append((kind, value))
+    return found
+
+
+def _confirmed_totals(ctx: _Context, lines: list[PurchaseOrderLine]) -> dict[str, Decimal] | None:
+    """net + tax = gross among the printed amounts, with net = the lines' sum (less or plus a
+    printed allowance or charge) or a labelled net: the arithmetic names the real total, whatever
+    the labels say (an allowances row or a prepayment is never taken for it)."""
+    printed = _summary_amounts(ctx)
+    if not printed:
+        return None
+    values = [value for _, value in printed]
+    line_sum = sum((line.amount for line in lines if line.amount is not None), Decimal(0))
+    bases: list[Decimal] = []
+    if lines and all(confirmed(line) for line in lines):
+        bases.append(line_sum)
+        bases.extend(v for v in values if v not in bases and v != 0 and abs(line_sum - v) in map(abs, values) and v > 0)
+    bases.extend(v for kind, v in printed if kind == "subtotal" and v not in bases and v > 0)
+    for base in bases:
+        options = []
+        for tax_kind, tax in printed:
+            if tax < 0 or tax >= base:
+                continue
+            for total_kind, total in printed:
+                if total_kind in ("tax", "allowance", "subtotal") or total == base and tax != 0:
+                    continue
+                if sums_match(base + tax, total, terms=3):
+                    score = 2 * (total_kind == "total") + (tax_kind == "tax") + (tax > 0)
+                    options.append((score, tax, total))
+        if options:
+            _, tax, total = max(options, key=lambda o: o[0])
+            if base != line_sum or not lines:
+                # The net is a printed amount; it stands for the lines only when they add up to it.
+                return {"subtotal": base, "tax": tax, "total": total}
+            return {"subtotal": base, "tax": tax, "total": total}
+    return None
 
 
 def _choose_totals(
