@@ -69,7 +69,7 @@ def load() -> Iterator[Truth]:
         }
         lines = [
             {
-                "sku": item.get("seller_assigned_id"),
+                "sku": item.get("seller_assigned_id") or None,
                 "quantity": _dec(item.get("quantity")),
                 "unit_price": _dec(item.get("net_unit_price")),
                 "amount": _dec(item.get("line_total")),

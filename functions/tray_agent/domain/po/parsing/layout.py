@@ -95,6 +95,10 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
     header = _header_fields(ctx)
     table_end, items = _line_items(ctx)
     totals = _totals(ctx, start=table_end, lines=items)
+    if items and not _sum_confirmed(items, totals):
+        # Every line may multiply out and still one be missing: only a printed sum they meet
+        # confirms the set.
+        ctx.confidence["lines"] = min(ctx.confidence.get("lines", 0.0), MEDIUM)
     parties = _parties(ctx)
     _letterhead(ctx, parties)
     currency = _currency(ctx, header.get("currency"))
@@ -118,6 +122,16 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
         parser="layout",
     )
     return order
+
+
+def _sum_confirmed(items: list[PurchaseOrderLine], totals: dict[str, Decimal]) -> bool:
+    line_sum = sum((line.amount for line in items if line.amount is not None), Decimal(0))
+    terms = len(items)
+    if totals.get("subtotal") is not None and sums_match(line_sum, totals["subtotal"], terms=terms):
+        return True
+    total = totals.get("total")
+    extras = (totals.get("tax") or Decimal(0)) + (totals.get("shipping") or Decimal(0))
+    return total is not None and sums_match(line_sum + extras, total, terms=terms + 2)
 
 
 def _is_furniture(line: Line) -> bool:
@@ -295,7 +309,8 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
                 block = [text for text in block if not _is_id_line(text)]
                 if block:
                     parties[name] = _party_from_block(block)
-                    ctx.confidence[name] = HIGH - 0.1
+                    certain = _name_certain(block[1:] if _SALUTATION_RE.fullmatch(block[0].strip()) else block)
+                    ctx.confidence[name] = HIGH - 0.1 if certain else MEDIUM
                     break
             if name in parties:
                 break
@@ -359,6 +374,18 @@ def _is_label(text: str) -> bool:
     return False
 
 
+_SALUTATION_RE = re.compile(
+    r"(herrn?|frau|firma|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame|sr\.?|sra\.?|sig\.?|sig\.ra|dhr\.?|mevr\.?)",
+    re.IGNORECASE,
+)
+
+
+def _name_certain(block: list[str]) -> bool:
+    """A name is certain when the line after it reads as an address (a number in it) or there is
+    none; a second line without digits may be the rest of the name."""
+    return len(block) < 2 or any(ch.isdigit() for ch in block[1]) or bool(vocab.EMAIL_RE.search(block[1]))
+
+
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
     if len(block) == 1:
         # "Acme, Inc., 12 Main St, Springfield" on one line: the address starts with the first
@@ -371,8 +398,11 @@ def _party_from_block(block: list[str]) -> dict[str, str | None]:
     address_lines = [
         t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
     ]
+    name = block[0] if block else None
+    if name and _SALUTATION_RE.fullmatch(name.strip()) and len(block) > 1:
+        name, block = f"{name} {block[1]}", [f"{name} {block[1]}", *block[2:]]  # "Herrn" / "Max Mustermann"
     return {
-        "name": block[0] if block else None,
+        "name": name,
         "address": ", ".join(address_lines) or None,
         "email": email,
     }
