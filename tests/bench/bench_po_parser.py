@@ -118,7 +118,9 @@ def _real_corpus(settings: Settings) -> tuple[dict[str, float], int, int]:
         if not score.checked:
             continue
         figures[f"po_real_corpus_field_accuracy{label}"] = round(score.correct / score.checked, 4)
-        figures[f"po_real_corpus_header_accuracy{label}"] = round(score.header_correct / score.header_checked, 4)
+        figures[f"po_real_corpus_header_accuracy{label}"] = round(
+            score.header_correct / score.header_checked, 4
+        )
         figures[f"po_real_corpus_lost_lines{label}"] = float(score.lost)
         figures[f"po_real_corpus_phantom_lines{label}"] = float(score.phantom)
     if both.checked:

@@ -133,11 +133,13 @@ def _printed(value: Any, text: str) -> bool:
         wanted = format(abs(value).normalize(), "f").replace(".", "").lstrip("0") or "0"
         return wanted.rstrip("0") in digits if wanted.rstrip("0") else True
     if isinstance(value, date):
-        forms = (f"{value.day:02d}.{value.month:02d}.{value.year}", value.isoformat(),
-                 f"{value.day:02d}/{value.month:02d}/{value.year}", f"{value.day}.{value.month}.{value.year}")
-        return any(form in text for form in forms) or str(value.year) in text and any(
-            ch.isalpha() for ch in text
-        ) and f"{value.day:02d}.{value.month:02d}." not in text and _spelled(value, text)
+        forms = (
+            f"{value.day:02d}.{value.month:02d}.{value.year}",
+            value.isoformat(),
+            f"{value.day:02d}/{value.month:02d}/{value.year}",
+            f"{value.day}.{value.month}.{value.year}",
+        )
+        return any(form in text for form in forms) or (str(value.year) in text and _spelled(value, text))
     return True
 
 
@@ -152,9 +154,7 @@ def _align(truth: list[dict[str, Any]], parsed: PurchaseOrder) -> list[tuple[int
 
     def agree(t: dict[str, Any], index: int) -> int:
         line = parsed.lines[index]
-        return sum(
-            1 for name in LINE if t.get(name) is not None and same(t[name], getattr(line, name, None))
-        )
+        return sum(1 for name in LINE if t.get(name) is not None and same(t[name], getattr(line, name, None)))
 
     n, m = len(truth), len(parsed.lines)
     best = [[0] * (m + 1) for _ in range(n + 1)]

@@ -28,7 +28,9 @@ from tray_agent.models.purchase_order import PurchaseOrderLine
 Number = Callable[[str], Decimal | None]
 
 # "20 Stk", "5 pcs", "3 x", "12,5 kg", "x 3"
-_QTY_UNIT_RE = re.compile(r"^(?:[x×]\s*)?(?P<num>-?[\d][\d.,'\u00a0]*)\s*(?P<unit>[A-Za-zÄÖÜäöüé.²³×()]{1,12})?$")
+_QTY_UNIT_RE = re.compile(
+    r"^(?:[x\u00d7]\s*)?(?P<num>-?[\d][\d.,'\u00a0]*)\s*(?P<unit>[A-Za-zÄÖÜäöüé.²³\u00d7()]{1,12})?$"
+)
 _SKU_RE = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9\-_./#]{2,29}$")
 _DETAIL_RE = re.compile(r"^[^\d:]{2,40}:\s*\S")  # "Bruttopreis : 9,90", "Serial: X1"
 _LINE_NO_RE = re.compile(r"^\d{1,4}\.?$")
@@ -75,11 +77,21 @@ def _values(line: Line, number: Number, *, day_first: bool) -> list[_Value]:
             match = _QTY_UNIT_RE.match(text)
             if not match or (value := number(match.group("num"))) is None:
                 continue
-            unit = (match.group("unit") or "").strip(".").removesuffix("(s)") or ("x" if text.lower().startswith(("x", "×")) else None)
+            unit = (match.group("unit") or "").strip(".").removesuffix("(s)") or (
+                "x" if text.lower().startswith(("x", "\u00d7")) else None
+            )
             if unit and unit.upper() in _CURRENCY_WORDS:
                 unit = None  # "9,90 EUR" is a price, not a quantity of euros
+        if unit is None and position + 1 < len(line.phrases):
+            # A unit code in its own cell right after the number ("4,05 | MTK"): a quantity.
+            following = line.phrases[position + 1].text.strip()
+            if _UNIT_CELL_RE.match(following) and following.upper() not in _CURRENCY_WORDS:
+                unit = following.rstrip(".")
         values.append(_Value(position, value, phrase, unit, bool(re.search(r"\d[.,]\d{1,4}\b", text))))
     return values
+
+
+_UNIT_CELL_RE = re.compile(r"^[A-Za-z]{1,4}\.?$|^[A-Za-z]{1,3}\d$")
 
 
 def _before_rate(text: str) -> str:
@@ -93,10 +105,12 @@ def _before_rate(text: str) -> str:
     return " ".join(words[: max(cut, 0)])
 
 
-_CURRENCY_WORDS = frozenset({"EUR", "USD", "GBP", "CHF", "EURO", "JPY", "SEK", "NOK", "DKK", "PLN", "CAD", "AUD"})
+_CURRENCY_WORDS = frozenset(
+    {"EUR", "USD", "GBP", "CHF", "EURO", "JPY", "SEK", "NOK", "DKK", "PLN", "CAD", "AUD"}
+)
 
 
-def _anchor(index: int, values: list[_Value]) -> _Anchor | None:
+def _anchor(index: int, values: list[_Value], hints: dict[str, float]) -> _Anchor | None:
     """The best reading of one line's numbers as quantity x price = amount."""
     best: tuple[int, _Anchor] | None = None
     readings = 0
@@ -132,6 +146,8 @@ def _anchor(index: int, values: list[_Value]) -> _Anchor | None:
                     + 3 * (amount is values[-1])
                     - 3 * (quantity.position == 0 and _LINE_NO_RE.match(quantity.phrase.text) is not None)
                     - 2 * (base is not None)
+                    + 3 * _under(quantity.phrase, "quantity", hints)
+                    + 3 * _under(price.phrase, "unit_price", hints)
                 )
                 anchor = _Anchor(index, quantity, price, amount, base)
                 if best is None or score > best[0]:
@@ -145,6 +161,14 @@ def _anchor(index: int, values: list[_Value]) -> _Anchor | None:
         readings > 1 and anchor.quantity.unit is None and anchor.quantity.decimals == anchor.price.decimals
     )
     return anchor
+
+
+def _under(phrase: Phrase, role: str, hints: dict[str, float]) -> bool:
+    """The phrase sits nearer the column header naming ``role`` than any other named column."""
+    if role not in hints:
+        return False
+    center = (phrase.x0 + phrase.x1) / 2
+    return min(hints, key=lambda r: abs(hints[r] - center)) == role
 
 
 def _settle_columns(anchors: list[_Anchor]) -> None:
@@ -168,6 +192,7 @@ def value_items(
     number: Number,
     day_first: bool,
     stop: Callable[[Line], bool],
+    hints: dict[str, float] | None = None,
 ) -> ValueItems | None:
     """Items anchored on rows whose numbers multiply out; ``stop`` says a line ends a detail run
     (a totals label, the next header)."""
@@ -178,7 +203,7 @@ def value_items(
         values = _values(line, number, day_first=day_first)
         if len(values) < 3:
             continue
-        anchor = _anchor(index, values)
+        anchor = _anchor(index, values, hints or {})
         if anchor is not None:
             anchors.append(anchor)
     if not anchors:
@@ -226,7 +251,7 @@ def _texts(line: Line, anchor: _Anchor) -> list[Phrase]:
         for p in line.phrases
         if p.x0 not in numeric
         and p.x1 <= anchor.amount.phrase.x0
-        and sum(ch.isalpha() for ch in p.text) >= 3
+        and (sum(ch.isalpha() for ch in p.text) >= 3 or _is_sku(p.text))
         and "%" not in p.text
         and not (anchor.quantity.unit and p.text.strip(".") == anchor.quantity.unit)
     ]
@@ -250,12 +275,12 @@ def _to_line(lines: list[Line], anchor: _Anchor, number: Number) -> PurchaseOrde
             if sku is None and _is_sku(text):
                 sku = text
                 continue
-            if _DETAIL_RE.match(text) or any(ch.isdigit() for ch in text) and number(text) is not None:
-                continue
-            if description_x is None or abs(phrase.x0 - description_x) <= 4:
-                if sum(ch.isalpha() for ch in text) >= 2 and "%" not in text:
-                    detail_texts.append(text)
-                    description_x = phrase.x0 if description_x is None else description_x
+            if _DETAIL_RE.match(text) or number(text) is not None or "%" in text:
+                continue  # "Bruttopreis : 9,90", a stray number or a tax rate: not description
+            aligned = description_x is None or abs(phrase.x0 - description_x) <= 4
+            if aligned and sum(ch.isalpha() for ch in text) >= 2:
+                detail_texts.append(text)
+                description_x = phrase.x0 if description_x is None else description_x
     description = " ".join([*(p.text for p in description_phrases), *detail_texts]) or None
     return PurchaseOrderLine(
         sku=sku,

@@ -165,21 +165,29 @@ def _header_fields(ctx: _Context) -> dict[str, str]:
     if "order_date" not in found and (title := _title_date(ctx)) is not None:
         found["order_date"] = title
         ctx.confidence["order_date"] = HIGH - 0.1
-    for name in ("order_date", "delivery_date"):
-        if name in found and not ctx.day_order_known and _AMBIGUOUS_DATE_RE.search(found[name]):
-            first, second = (int(g) for g in _AMBIGUOUS_DATE_RE.search(found[name]).groups()[:2])  # type: ignore[union-attr]
-            if first != second:
-                ctx.confidence[name] = min(ctx.confidence[name], MEDIUM)
-                ctx.warnings.append(
-                    f"{name} {found[name]!r}: day and month could be either way round and nothing "
-                    "else in the document settles it"
-                )
+    _doubt_day_order(ctx, found)
     return found
+
+
+def _doubt_day_order(ctx: _Context, found: dict[str, str]) -> None:
+    """A date like 11/05/2026 in a document that says nothing about its day/month order is a
+    guess: below the review threshold, with a warning saying why."""
+    for name in ("order_date", "delivery_date"):
+        match = _AMBIGUOUS_DATE_RE.search(found.get(name, ""))
+        if match is None or ctx.day_order_known or match.group(1) == match.group(2):
+            continue
+        ctx.confidence[name] = min(ctx.confidence[name], MEDIUM)
+        ctx.warnings.append(
+            f"{name} {found[name]!r}: day and month could be either way round and nothing "
+            "else in the document settles it"
+        )
 
 
 _AMBIGUOUS_DATE_RE = re.compile(r"\b(\d{1,2})[/-](\d{1,2})[/-](\d{2,4})\b")
 # Currencies of countries that write day before month; USD documents write month first.
-_DAY_FIRST_CURRENCIES = frozenset({"EUR", "GBP", "CHF", "AUD", "NZD", "INR", "SEK", "NOK", "DKK", "PLN", "BRL", "ZAR"})
+_DAY_FIRST_CURRENCIES = frozenset(
+    {"EUR", "GBP", "CHF", "AUD", "NZD", "INR", "SEK", "NOK", "DKK", "PLN", "BRL", "ZAR"}
+)
 
 
 def _day_order(texts: list[str], decimal_comma: bool) -> tuple[bool, bool]:
@@ -309,7 +317,9 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
                 block = [text for text in block if not _is_id_line(text)]
                 if block:
                     parties[name] = _party_from_block(block)
-                    certain = _name_certain(block[1:] if _SALUTATION_RE.fullmatch(block[0].strip()) else block)
+                    certain = _name_certain(
+                        block[1:] if _SALUTATION_RE.fullmatch(block[0].strip()) else block
+                    )
                     ctx.confidence[name] = HIGH - 0.1 if certain else MEDIUM
                     break
             if name in parties:
@@ -505,9 +515,15 @@ def _summary_amounts(ctx: _Context) -> list[tuple[str | None, Decimal]]:
     """(kind named by its label or None, amount) for every labelled amount outside the items."""
     found: list[tuple[str | None, Decimal]] = []
     for index, line in enumerate(ctx.lines):
-        if index in ctx.item_rows or len(line.phrases) < 2:
+        if index in ctx.item_rows:
             continue
         first = line.phrases[0].text
+        if len(line.phrases) == 1:
+            # "Subtotal: 219,743.60" in one phrase
+            match = _TOTAL_RE.match(first)
+            if match and (value := _amount_after(ctx, match.group("rest"), [])) is not None:
+                found.append((_TOTAL_CLASS.get(vocab.normalise_label(match.group("label"))), value))
+            continue
         if not any(ch.isalpha() for ch in first) or parse_date(first, day_first=ctx.day_first):
             continue
         last = line.phrases[-1].text
@@ -534,25 +550,47 @@ def _confirmed_totals(ctx: _Context, lines: list[PurchaseOrderLine]) -> dict[str
     bases: list[Decimal] = []
     if lines and all(confirmed(line) for line in lines):
         bases.append(line_sum)
-        bases.extend(v for v in values if v not in bases and v != 0 and abs(line_sum - v) in map(abs, values) and v > 0)
+        # A printed net that differs from the lines by a printed allowance or charge.
+        bases.extend(
+            v for v in values if v > 0 and v not in bases and abs(line_sum - v) in {abs(w) for w in values}
+        )
     bases.extend(v for kind, v in printed if kind == "subtotal" and v not in bases and v > 0)
+    return _net_tax_gross(printed, bases)
+
+
+def _net_tax_gross(
+    printed: list[tuple[str | None, Decimal]], bases: list[Decimal]
+) -> dict[str, Decimal] | None:
+    """The first net (in ``bases`` order) for which net + tax (+ shipping) = a printed gross."""
+    values = [value for _, value in printed]
+    taxes = [(kind, v) for kind, v in printed if v >= 0 and kind not in ("total", "subtotal", "shipping")]
+    shipping = [(None, Decimal(0)), *((kind, v) for kind, v in printed if kind == "shipping")]
+    totals = [(kind, v) for kind, v in printed if kind in (None, "total")]
     for base in bases:
         options = []
-        for tax_kind, tax in printed:
-            if tax < 0 or tax >= base:
+        for tax_kind, tax in [(None, Decimal(0)), *taxes]:
+            if tax >= base:
                 continue
-            for total_kind, total in printed:
-                if total_kind in ("tax", "allowance", "subtotal") or total == base and tax != 0:
-                    continue
-                if sums_match(base + tax, total, terms=3):
-                    score = 2 * (total_kind == "total") + (tax_kind == "tax") + (tax > 0)
-                    options.append((score, tax, total))
+            for ship_kind, ship in shipping:
+                for total_kind, total in totals:
+                    if tax == 0 and ship == 0 and total_kind != "total":
+                        continue  # the net repeated is not a confirmation
+                    if sums_match(base + tax + ship, total, terms=3):
+                        score = (
+                            3 * (total_kind == "total") + 2 * (tax_kind == "tax") + (ship_kind is not None)
+                        )
+                        options.append((score, tax, ship, total))
         if options:
-            _, tax, total = max(options, key=lambda o: o[0])
-            if base != line_sum or not lines:
-                # The net is a printed amount; it stands for the lines only when they add up to it.
-                return {"subtotal": base, "tax": tax, "total": total}
-            return {"subtotal": base, "tax": tax, "total": total}
+            _, tax, ship, total = max(options, key=lambda o: o[0])
+            # Only what the page prints: a net that is just the lines' sum is not a printed subtotal.
+            found = {"total": total}
+            if base in values:
+                found["subtotal"] = base
+            if tax or any(kind == "tax" and value == 0 for kind, value in printed):
+                found["tax"] = tax
+            if ship:
+                found["shipping"] = ship
+            return found
     return None
 
 
@@ -656,24 +694,61 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     tie the header reading (it knows the SKU and description columns by name)."""
     warned = len(ctx.warnings)
     header_end, header_items = _header_items(ctx)
+    _, columns = _find_header(ctx)
+    hints = {c.role: c.center for c in columns if c.role in ("quantity", "unit_price")}
     found = value_items(
         ctx.lines,
         number=ctx.number,
         day_first=ctx.day_first,
+        hints=hints,
         stop=lambda line: _has_total_label([line]) or _header_like(ctx, line),
     )
-    if found is not None and _arithmetic_score(found.lines) > _arithmetic_score(header_items):
+    if found is not None and _prefer_values(ctx, found.lines, header_items):
         ctx.item_rows = found.rows
         del ctx.warnings[warned:]  # the header reading's doubts are not about these lines
         _merge_identifiers(found.lines, header_items)
         ctx.confidence["lines"] = HIGH if all(confirmed(line) for line in found.lines) else MEDIUM
         return found.end, found.lines
     if header_items:
+        if found is not None:
+            _merge_identifiers(header_items, found.lines)
         ctx.confidence["lines"] = HIGH if all(confirmed(line) for line in header_items) else MEDIUM
         return header_end, header_items
     ctx.warnings.append("no line-item table was recognised")
     ctx.confidence["lines"] = 0.0
     return 0, []
+
+
+def _prefer_values(ctx: _Context, values: list[PurchaseOrderLine], header: list[PurchaseOrderLine]) -> bool:
+    """Whether the value reading beats the header reading: the one whose lines add up to a
+    printed sum; else the value reading when it found lines the header reading did not and the
+    arithmetic confirms it at least as well (the header reading keeps a discounted line that does
+    not multiply out, which the value reading cannot see)."""
+    sums = _labelled_amounts(ctx)
+    values_ok, header_ok = _adds_up(values, sums), _adds_up(header, sums)
+    if values_ok != header_ok:
+        return values_ok
+    known = [(line.amount, line.quantity) for line in header]
+    new = [line for line in values if (line.amount, line.quantity) not in known]
+    value_score, header_score = _arithmetic_score(values), _arithmetic_score(header)
+    return value_score > header_score or (bool(new) and value_score == header_score)
+
+
+def _labelled_amounts(ctx: _Context) -> list[Decimal]:
+    amounts = []
+    for line in ctx.lines:
+        for position, phrase in enumerate(line.phrases):
+            match = _TOTAL_RE.match(phrase.text)
+            if match and (value := _amount_after(ctx, match.group("rest"), line.phrases[position + 1 :])):
+                amounts.append(value)
+    return amounts
+
+
+def _adds_up(lines: list[PurchaseOrderLine], sums: list[Decimal]) -> bool:
+    if not lines:
+        return False
+    line_sum = sum((line.amount for line in lines if line.amount is not None), Decimal(0))
+    return any(sums_match(line_sum, value, terms=len(lines)) for value in sums)
 
 
 def _arithmetic_score(lines: list[PurchaseOrderLine]) -> int:
@@ -683,13 +758,15 @@ def _arithmetic_score(lines: list[PurchaseOrderLine]) -> int:
 
 
 def _merge_identifiers(lines: list[PurchaseOrderLine], others: list[PurchaseOrderLine]) -> None:
-    """The header reading names its SKU column: keep its SKU for the same line (same amount)."""
+    """Fill a missing SKU or description from the other reading's line with the same amount and
+    quantity (the header reading names its SKU column; the value reading finds identifier-like
+    tokens where no header names one)."""
     pool = [line for line in others if line.sku and line.amount is not None]
     for line in lines:
         match = next((o for o in pool if o.amount == line.amount and o.quantity == line.quantity), None)
         if match is not None:
             pool.remove(match)
-            line.sku = match.sku
+            line.sku = line.sku or match.sku
             line.description = line.description or match.description
 
 
