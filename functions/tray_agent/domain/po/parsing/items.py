@@ -29,7 +29,7 @@ Number = Callable[[str], Decimal | None]
 
 # "20 Stk", "5 pcs", "3 x", "12,5 kg", "x 3"
 _QTY_UNIT_RE = re.compile(
-    r"^(?:[x\u00d7]\s*)?(?P<num>-?[\d][\d.,'\u00a0]*)\s*(?P<unit>[A-Za-zÄÖÜäöüé.²³\u00d7()]{1,12})?$"
+    r"^(?:[x\u00d7]\s*)?(?P<num>-?[\d][\d.,'\u00a0]*)\s*(?P<unit>[A-Za-zÄÖÜäöüé\u00d7][A-Za-zÄÖÜäöüé0-9.²³()]{0,11})?$"
 )
 _SKU_RE = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9\-_./#]{2,29}$")
 _DETAIL_RE = re.compile(r"^[^\d:]{2,40}:\s*\S")  # "Bruttopreis : 9,90", "Serial: X1"
@@ -115,7 +115,15 @@ def _anchor(index: int, values: list[_Value], hints: dict[str, float]) -> _Ancho
     best: tuple[int, _Anchor] | None = None
     readings = 0
     for amount in reversed(values):
-        if amount.value == 0 or amount.unit is not None:
+        if amount.unit is not None:
+            continue
+        if amount.value == 0:
+            # A free line ("1 Stk | 0,00 | 0,00") only with a quantity that says it is one.
+            free = [v for v in values if v.position < amount.position and v.value == 0]
+            counted = [v for v in values if v.position < amount.position and v.unit and v.value > 0]
+            if free and counted:
+                best = (0, _Anchor(index, counted[0], free[-1], amount))
+                break
             continue
         left = [v for v in values if v.position < amount.position]
         for quantity in left:

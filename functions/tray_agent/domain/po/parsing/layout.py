@@ -299,10 +299,10 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
     for name, regex in _PARTY_RES.items():
         for index, line in enumerate(ctx.lines):
             for position, phrase in enumerate(line.phrases):
-                match = regex.match(phrase.text)
+                match = regex.match(phrase.text) or _split_label(regex, phrase.text)
                 if not match or vocab.PARTY_FIELD_RE.match(match.group("rest")):
                     continue
-                rest = _label_rest(phrase.text, match)
+                rest = _label_rest(match.string, match)
                 if rest is None:
                     continue
                 if any(
@@ -326,6 +326,13 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
                 break
         ctx.confidence.setdefault(name, 0.0)
     return parties
+
+
+def _split_label(regex: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """A label the text layer split inside a word ("Ver käufer:"): short, ends in a colon."""
+    if not text.endswith(":") or len(text.split()) > 3:
+        return None
+    return regex.match(text.replace(" ", ""))
 
 
 def _label_rest(text: str, match: re.Match[str]) -> str | None:
