@@ -700,8 +700,8 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     rows whose values multiply out (items.py). The one the arithmetic confirms better wins; on a
     tie the header reading (it knows the SKU and description columns by name)."""
     warned = len(ctx.warnings)
-    header_end, header_items = _header_items(ctx)
-    _, columns = _find_header(ctx)
+    header_index, columns = _find_header(ctx)
+    header_end, header_items = _header_items(ctx, header_index, columns)
     hints = {c.role: c.center for c in columns if c.role in ("quantity", "unit_price")}
     found = value_items(
         ctx.lines,
@@ -777,8 +777,9 @@ def _merge_identifiers(lines: list[PurchaseOrderLine], others: list[PurchaseOrde
             line.description = line.description or match.description
 
 
-def _header_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
-    header_index, columns = _find_header(ctx)
+def _header_items(
+    ctx: _Context, header_index: int | None, columns: list[Column]
+) -> tuple[int, list[PurchaseOrderLine]]:
     if header_index is not None:
         rows, end = _table_rows(ctx, header_index, columns)
         column_map = _ColumnMap(columns, _boundaries(columns, rows), _segments(ctx, columns, rows))
@@ -1021,8 +1022,10 @@ def _description_right(columns: list[Column]) -> float:
 
 
 def _header_like(ctx: _Context, line: Line) -> bool:
+    if any(ctx.number(p.text) is not None for p in line.phrases):
+        return False  # cheap checks first: this runs on every line
     roles = {c.role for c in _header_columns(line)} - {"other"}
-    return len(roles) >= 2 and not any(ctx.number(p.text) is not None for p in line.phrases)
+    return len(roles) >= 2
 
 
 @dataclass(slots=True)
