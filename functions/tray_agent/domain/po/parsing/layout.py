@@ -351,7 +351,7 @@ def _label_rest(text: str, match: re.Match[str]) -> str | None:
 
 _ID_LINE_RE = re.compile(
     r"^\s*([\w.\- ]{0,30}\b(nummer|number|no|nr|id|gln|gtin|duns|ust|vat|tva|steuer\w*|siret|siren|"
-    r"kundennummer|lieferantennummer|registration)\b[\w.\- ]*|\(?[A-Z]{2,5}\)?)\s*:",
+    r"kundennummer|lieferantennummer|registration)\b[\w.\- ]*|(?-i:\(?[A-Z]{2,5}\)?))\s*:",
     re.IGNORECASE,
 )
 
@@ -372,8 +372,8 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
         if not candidates:
             continue  # text in another column (a title beside the label); the gap check ends the block
         text = candidates[0].text
-        if _is_label(text) or _TOTAL_RE.match(text):
-            break
+        if _is_label(text) or _TOTAL_RE.match(text) or _header_like(ctx, following):
+            break  # the next field, the totals or the line-item table
         previous = following
         if _is_id_line("  ".join(p.text for p in following.phrases if p.x0 >= candidates[0].x0)):
             continue  # "Nummer  : 549910" under the label: an identifier, not the name
