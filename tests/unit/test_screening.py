@@ -210,3 +210,31 @@ def test_other_event_types_are_not_screened(policy: PolicyBrain) -> None:
     order = {"id": "o", "type": "order.created", "data": {"order_id": "o-1", "total": 5}, "context": {}}
     assert policy.screen(order) is None
     assert policy.decide(order).first_workflow == "order_processing"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "We provide white-label link building and backlinks from high authority sites",
+        "Targeted leads: 50,000 verified emails of IT decision makers, would you be interested in buying?",
+        "Make $300 per day with our bitcoin robot, guaranteed returns",
+        "Our agency offers offshore development teams at $15/hour",
+    ],
+)
+def test_unsolicited_offers_add_up_to_spam(message: str) -> None:
+    verdict = screen_lead({"email": "hello@growth-partners.net", "company": "Initech", "message": message})
+    assert verdict.score >= 1.0, verdict.reason
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Could we get a demo for our SEO and content team next week?",
+        "We offer logistics services and want to automate our order sync with NetSuite",
+        "Looking at your enterprise plan for 200 seats; do you support SSO?",
+        "Our outsourcing partner needs API access for the integration, what are the limits?",
+    ],
+)
+def test_prospects_who_mention_the_same_words_are_not_spam(message: str) -> None:
+    verdict = screen_lead({"email": "maria@initech.com", "company": "Initech", "message": message})
+    assert verdict.score < 1.0, verdict.reason

@@ -113,6 +113,30 @@ _MEDIUM_PHRASES = (
     r"haga clic aqu[ií]", r"haz clic aqu[ií]", r"oferta (?:exclusiva|limitada)", r"clique aqui",
     r"clicca qui", r"offerta esclusiva", r"klik hier", r"нажмите здесь", r"жми сюда", r"скидка",
 )  # fmt: skip
+# Unsolicited offers through a contact form: what is sold (a topic), that it is being sold (a
+# pitch), and promises of money. Each alone is weak (a prospect may well ask about SEO); together,
+# or with another signal, they add up to spam.
+_SOLICITATION_TOPICS = (
+    r"seo", r"search engine optimi[sz]ation", r"backlinks?", r"link building", r"guest posts?",
+    r"domain authority", r"(?:email|e-mail|contact|lead|mailing|attendee)s? lists?", r"databases? of",
+    r"(?:instagram|tiktok|youtube|twitter) (?:followers|likes|views)", r"followers",
+    r"outsourc\w*", r"offshore (?:development|team|developers)", r"white[- ]label",
+    r"crypto\w*", r"bitcoin", r"forex", r"binary options", r"passive income", r"investment opportunit\w*",
+    r"work(?:ing)? from home", r"weight loss", r"replicas?", r"rolex", r"viagra", r"cialis",
+    r"payday loans?", r"business loans?", r"merchant cash advance",
+)  # fmt: skip
+_PITCH = (
+    r"we (?:sell|offer|provide|supply|deliver)", r"our (?:services|agency|packages|team of experts)",
+    r"i (?:am|'m) reaching out to offer", r"would you be interested in (?:buying|our|a)",
+    r"(?:verified|targeted|opt-in) (?:emails?|leads|contacts|lists?|data)",
+    r"we can help you (?:rank|grow|get)",
+)  # fmt: skip
+_MONEY_CLAIMS = (
+    r"earn \$?\d", r"make \$\d", r"\$\s?\d[\d,.]* (?:a|per) (?:day|week|month)",
+    r"\d+\s?% (?:monthly|weekly|daily|guaranteed) (?:returns?|profits?|income)",
+    r"guaranteed (?:returns?|income|profits?|first page|page one|results|traffic)",
+    r"double your (?:money|savings|income|investment)",
+)  # fmt: skip
 # Scripts without spaces between words: matched without word boundaries.
 _CJK_PHRASES = (r"赌场", r"博彩", r"代开发票", r"免费领取", r"网赚", r"カジノ", r"出会い系")
 
@@ -135,6 +159,9 @@ def _phrases(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 _STRONG = _phrases(_STRONG_PHRASES)
 _MEDIUM = _phrases(_MEDIUM_PHRASES)
+_TOPICS = _phrases(_SOLICITATION_TOPICS)
+_PITCHES = _phrases(_PITCH)
+_MONEY = _phrases(_MONEY_CLAIMS)
 _CJK = re.compile("|".join(_CJK_PHRASES))
 
 
@@ -314,6 +341,7 @@ def _text_signals(text: str) -> list[Signal]:
     strong = sorted({m.group(0).lower() for m in _STRONG.finditer(text)} | set(_CJK.findall(text)))
     if strong:
         signals.append(Signal("spam_phrase", HARD, ", ".join(repr(p) for p in strong[:3])))
+    signals += _solicitation_signals(text)
     medium = sorted({m.group(0).lower() for m in _MEDIUM.finditer(text)})
     if medium:
         weight = min(0.5 * len(medium), HARD)
@@ -331,6 +359,20 @@ def _text_signals(text: str) -> list[Signal]:
         signals.append(Signal("short_link", 0.3, "a shortened link"))
     if _MESSENGER.search(text):
         signals.append(Signal("messenger_contact", 0.3, "asks to move to a messenger"))
+    return signals
+
+
+def _solicitation_signals(text: str) -> list[Signal]:
+    signals: list[Signal] = []
+    for name, pattern, weight in (
+        ("solicitation_topic", _TOPICS, 0.4),
+        ("sales_pitch", _PITCHES, 0.4),
+        ("money_claim", _MONEY, 0.6),
+    ):
+        found = sorted({m.group(0).lower() for m in pattern.finditer(text)})
+        if found:  # each distinct phrase adds to it, up to twice its weight
+            total = round(min(weight * len(found), 2 * weight), 2)
+            signals.append(Signal(name, total, ", ".join(repr(p) for p in found[:3])))
     return signals
 
 
