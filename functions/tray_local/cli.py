@@ -71,7 +71,7 @@ def _is_usage(exc: Exception) -> bool:
     return isinstance(exc, NoRegionError | NoCredentialsError | ProfileNotFound | ConfigurationError)
 
 
-def _expected_failure(exc: Exception) -> str | None:
+def _expected_failure(exc: Exception) -> str | None:  # noqa: PLR0911 - one answer per kind
     """The one line for a failure a user can fix (configuration, AWS, the network); None for a bug."""
     from botocore.exceptions import (
         BotoCoreError,

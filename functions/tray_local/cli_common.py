@@ -46,7 +46,8 @@ def aws_session(region: str | None, profile: str | None) -> Any:
     try:
         session = boto3.Session(region_name=region, profile_name=profile)
     except ProfileNotFound:
-        raise CommandFailedError(f"AWS profile {profile!r} not found (see ~/.aws/config)", usage=True) from None
+        message = f"AWS profile {profile!r} not found (see ~/.aws/config)"
+        raise CommandFailedError(message, usage=True) from None
     if not session.region_name:
         raise CommandFailedError("no AWS region: pass --region or set AWS_REGION", usage=True)
     return session

@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tray_local.cli_common import CommandFailedError, add_aws_options, add_output_option, aws_session, print_output
+from tray_local.cli_common import (
+    CommandFailedError,
+    add_aws_options,
+    add_output_option,
+    aws_session,
+    print_output,
+)
 from tray_local.serve import DEFAULT_API_URL, DEFAULT_PORT, INBOX_PREFIX, INFO_FILE, default_state_dir
 
 SERVE_EXAMPLE = """example:

@@ -114,9 +114,8 @@ def request(
 
 def describe_error(answer: Answer) -> str:
     if isinstance(answer.body, dict) and "message" in answer.body:
-        return f"HTTP {answer.status} {answer.body.get('error', '')}: {answer.body['message']}".replace(
-            " :", ":"
-        )
+        name = answer.body.get("error") or ""
+        return f"HTTP {answer.status} {name}: {answer.body['message']}".replace(" :", ":")
     return f"HTTP {answer.status}: {str(answer.body)[:200]}"
 
 

@@ -302,8 +302,8 @@ def _dump_state(settings: Any) -> dict[str, Any]:
     s3 = boto3.client("s3", region_name="us-east-1")
     objects: list[dict[str, str]] = []
     for bucket in (settings.po_bucket, settings.payloads_bucket):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for entry in page.get("Contents", []):
+        for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for entry in listing.get("Contents", []):
                 body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
                 objects.append(
                     {"bucket": bucket, "key": entry["Key"], "body": base64.b64encode(body).decode()}
