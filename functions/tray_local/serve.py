@@ -177,7 +177,7 @@ def start_local_product(
         (state_dir / SNAPSHOT_FILE).unlink()
     inbox_dir = state_dir / "inbox"
     inbox_dir.mkdir(parents=True, exist_ok=True)
-    definition = _cached_pipeline_definition(state_dir, lambda: pipeline_definition(synthesized_template()))
+    definition = _cached_pipeline_definition(lambda: pipeline_definition(synthesized_template()))
 
     stack = ExitStack()
     try:
@@ -237,21 +237,24 @@ def _current_settings() -> Any:
     return get_settings()  # after the pipeline set its state machine ARN
 
 
-def _cached_pipeline_definition(state_dir: Path, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The synthesized pipeline (about ten seconds of CDK), kept while ``infra/`` is unchanged."""
+def _cached_pipeline_definition(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The synthesized pipeline (about ten seconds of CDK), cached while ``infra/`` is unchanged."""
     from tray_local.po_local import REPO_ROOT
+
+    cache_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tray-agent"
+    cache_dir.mkdir(parents=True, exist_ok=True)
 
     digest = hashlib.sha256()
     for path in sorted((REPO_ROOT / "infra").rglob("*.py")):
         digest.update(path.read_bytes())
-    cache = state_dir / f"pipeline-{digest.hexdigest()[:16]}.json"
+    cache = cache_dir / f"pipeline-{digest.hexdigest()[:16]}.json"
     if cache.exists():
         cached: dict[str, Any] = json.loads(cache.read_text())
         return cached
     definition = build()
-    for old in state_dir.glob("pipeline-*.json"):
-        old.unlink()
-    cache.write_text(json.dumps(definition))
+    temporary = cache.with_suffix(f".{os.getpid()}.tmp")  # two first starts at once: no torn file
+    temporary.write_text(json.dumps(definition))
+    temporary.replace(cache)
     return definition
 
 
