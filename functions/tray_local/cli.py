@@ -47,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tray_local.cli_common import EXIT_FAILED, EXIT_USAGE, CommandFailedError
 
     args = build_parser().parse_args(argv)  # usage errors: argparse prints one line, exits 2
+    if getattr(args, "output", None) == "json" and hasattr(args, "json"):
+        args.json = True  # commands older than --output read --json
     try:
         result: int = args.func(args)
     except CommandFailedError as exc:
