@@ -59,6 +59,9 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("--fresh", action="store_true", help="start with empty state")
     serve.add_argument(
+        "--aws-port", type=int, default=0, help="port of moto's server for the AWS CLI (default: any free)"
+    )
+    serve.add_argument(
         "--monitor-every", type=float, default=60.0, metavar="SECONDS", help="monitor tick interval (60)"
     )
     serve.add_argument("--verbose", action="store_true", help="show the handlers' structured logs")
@@ -125,7 +128,11 @@ def _serve(args: argparse.Namespace) -> int:
     print("starting tray-agent (the first start synthesizes the CDK app: ~15 s) …", flush=True)
     try:
         product = start_local_product(
-            args.state_dir, fresh=args.fresh, port=args.port, monitor_every_s=args.monitor_every
+            args.state_dir,
+            fresh=args.fresh,
+            port=args.port,
+            monitor_every_s=args.monitor_every,
+            aws_port=args.aws_port,
         )
     except OSError as exc:
         raise CommandFailedError(f"cannot start: {exc.strerror or exc}") from None

@@ -3,7 +3,9 @@
 ``start_local_product(state_dir, fresh=False, port=8765)`` starts, in this process:
 
 - AWS as moto, in-process (the very backends ``make demo`` and the tests use; Step Functions runs
-  the CDK-synthesized PO pipeline with our handlers, ``.waitForTaskToken`` included);
+  the CDK-synthesized PO pipeline with our handlers, ``.waitForTaskToken`` included), and the
+  same backends served by moto's server on ``aws_port`` so the AWS CLI can look inside
+  (``aws --endpoint-url … dynamodb scan --table-name tray-agent-work``);
 - the Tray simulator on its own port;
 - the API Lambda handler behind waitress (``tray_local.api_bridge``), on ``port``;
 - the scheduled monitor (and with it the work ledger's sweeper) ticking every ``monitor_every_s``
@@ -59,6 +61,7 @@ class LocalProduct:
 
     api_url: str
     simulator_url: str
+    aws_url: str
     state_dir: Path
     inbox_dir: Path
     po_bucket: str
@@ -161,6 +164,7 @@ def start_local_product(
     clock: Clock = utc_now,
     static: dict[str, Path] | None = None,
     extra_env: dict[str, str] | None = None,
+    aws_port: int = 0,
 ) -> LocalProduct:
     """Start the whole product on 127.0.0.1 (``port=0``: any free port); call ``stop()`` after.
 
@@ -190,12 +194,14 @@ def start_local_product(
         api._service()  # Lambda's init phase, before the first of many concurrent requests
         api._reviews()
         bridge = stack.enter_context(ApiBridge(port, static=static))
+        aws_url = _start_moto_server(stack, aws_port)
     except BaseException:
         stack.close()
         raise
     product = LocalProduct(
         api_url=bridge.base_url,
         simulator_url=env.simulator.base_url,
+        aws_url=aws_url,
         state_dir=state_dir,
         inbox_dir=inbox_dir,
         po_bucket=settings.po_bucket,
@@ -222,6 +228,7 @@ def start_local_product(
             {
                 "api_url": product.api_url,
                 "simulator_url": product.simulator_url,
+                "aws_url": product.aws_url,
                 "inbox": str(inbox_dir),
                 "po_bucket": product.po_bucket,
                 "pid": os.getpid(),
@@ -229,6 +236,20 @@ def start_local_product(
         )
     )
     return product
+
+
+def _start_moto_server(stack: ExitStack, port: int) -> str:
+    """moto's server over the backends this process uses (moto keeps one set per process)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    stack.callback(server.stop)
+    host, bound = server.get_host_and_port()
+    return f"http://{host}:{bound}"
 
 
 def _current_settings() -> Any:
@@ -342,7 +363,7 @@ def banner(product: LocalProduct) -> str:
     restored = (
         f"restored {product.restored_items} items from {product.state_dir / SNAPSHOT_FILE}"
         if product.restored_items
-        else "started empty (demo catalog loaded)"
+        else "started empty, demo catalog loaded"
     )
     event = json.dumps({"email": "ann@smallco.io", "company": "SmallCo", "employees": 12})
     return "\n".join(
@@ -350,7 +371,7 @@ def banner(product: LocalProduct) -> str:
             "tray-agent is serving on 127.0.0.1",
             f"  API             {product.api_url}   (OpenAPI: {product.api_url}/openapi.json)",
             f"  Tray simulator  {product.simulator_url}",
-            "  AWS             moto, in this process (DynamoDB, S3, Step Functions, SNS, SQS)",
+            f"  AWS (moto)      {product.aws_url}   (aws --endpoint-url {product.aws_url} …)",
             f"  brain           {product.brain}",
             f"  state           {product.state_dir} ({restored}; --fresh starts empty)",
             f"  PO inbox        {product.inbox_dir}  (or: tray-agent drop FILE.pdf|.eml)",
