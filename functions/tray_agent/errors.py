@@ -108,3 +108,9 @@ class TransientStorageError(StorageUnavailableError):
 
 class PurchaseOrderHoldExpiredError(UpstreamError):
     """A PO held for Tray (outage, long Retry-After) outlived the hold window: it fails, re-runnable."""
+
+
+class MethodNotAllowedError(TrayAgentError):
+    """A known path asked with a method it does not serve (the API's 405)."""
+
+    http_status = 405

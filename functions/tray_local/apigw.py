@@ -19,6 +19,7 @@ def http_api_event(
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     stage: str = "$default",
+    raw_query: str | None = None,
 ) -> dict[str, Any]:
     """An HTTP API event; a named ``stage`` prefixes the path as API Gateway's stage URL does.
 
@@ -42,7 +43,9 @@ def http_api_event(
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "rawQueryString": (
+            raw_query if raw_query is not None else "&".join(f"{k}={v}" for k, v in (query or {}).items())
+        ),
         "queryStringParameters": query,
         "headers": all_headers,
         "requestContext": {

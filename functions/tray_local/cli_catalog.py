@@ -11,11 +11,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tray_local.cli_common import CommandFailedError, add_aws_options, apply_aws_options
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("catalog", help="product catalog and pricing rules")
     commands = parser.add_subparsers(dest="catalog_command", required=True)
-    load = commands.add_parser("load", help="replace the catalog with a CSV or JSON file")
+    load = commands.add_parser(
+        "load",
+        help="replace the catalog with a CSV or JSON file",
+        description="Replace the deployed catalog table's content with a CSV or JSON file.",
+        epilog="example:\n  tray-agent catalog load catalog.csv --region eu-west-1 --price-tolerance 0.01",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     load.add_argument("file", type=Path, help="catalog.csv or catalog.json")
     load.add_argument(
         "--price-tolerance",
@@ -23,6 +31,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="accepted deviation of a PO price from the expected one, as a fraction (0.01 = 1%%)",
     )
+    add_aws_options(load)
     load.set_defaults(func=_load)
 
 
@@ -35,9 +44,11 @@ def _load(args: argparse.Namespace) -> int:
     rules = PricingRules(price_tolerance=args.price_tolerance) if args.price_tolerance is not None else None
     try:
         catalog = parse_catalog_file(args.file, rules=rules)
-    except (OSError, InvalidInputError) as exc:
-        print(f"error: {exc}")
-        return 2
+    except OSError as exc:
+        raise CommandFailedError(f"cannot read {args.file}: {exc.strerror or exc}", usage=True) from None
+    except InvalidInputError as exc:
+        raise CommandFailedError(f"{args.file}: {exc.message}", usage=True) from None
+    apply_aws_options(args)
     settings = get_settings()
     written = load_catalog(catalog, settings=settings)
     print(

@@ -1,4 +1,4 @@
-"""``tray-agent monitor --once``: one monitor tick, locally (moto + the Tray simulator)."""
+"""``tray-agent monitor``: one monitor tick, locally (moto + the Tray simulator)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("monitor", help="run the execution monitor locally")
-    parser.add_argument("--once", action="store_true", required=True, help="run exactly one tick")
+    parser = subparsers.add_parser(
+        "monitor",
+        help="run one execution-monitor tick locally",
+        description="Run one tick of the execution monitor against a local Tray simulator.",
+        epilog="examples:\n  tray-agent monitor\n  tray-agent monitor --stories   # with the seeds' failures",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # One tick is all it ever does; --once stays accepted for scripts written against it.
+    parser.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--stories",
         action="store_true",

@@ -20,6 +20,7 @@ from tray_agent.domain.po.parsing import extract_pdfs_from_email, parse_purchase
 from tray_agent.errors import NotAPurchaseOrderError, TrayAgentError
 from tray_agent.models.purchase_order import PurchaseOrder
 from tray_agent.observability import logger
+from tray_local.cli_common import add_aws_options, add_output_option, apply_aws_options
 
 EML_SUFFIXES = (".eml", ".mime", ".msg")
 
@@ -29,9 +30,13 @@ def register(subparsers: Any) -> None:
         "parse-po",
         help="read a purchase order from a PDF or a raw email (.eml, as SES stores it)",
         description="Print the purchase order in FILE: a PDF, or an email whose PDF attachments are read.",
+        epilog="examples:\n  tray-agent parse-po examples/po-acme-0412.pdf\n"
+        "  tray-agent parse-po examples/po-brightline-77812.eml --output json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", type=Path)
-    parser.add_argument("--json", action="store_true", help="print the order as JSON (one object per PDF)")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # before --output json
+    add_output_option(parser)
     parser.add_argument(
         "--parser",
         choices=("auto", "layout", "llm", "vision"),
@@ -46,9 +51,12 @@ def register(subparsers: Any) -> None:
         "rerun",
         help="re-run a failed PO from its original document",
         description="Start a new execution for a failed PO intake (409-like refusal unless it failed).",
+        epilog="example:\n  tray-agent po rerun po-5f99…7abc --by ann --region eu-west-1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rerun.add_argument("intake_id", help="the intake id (GET /po/intake/... shows it)")
     rerun.add_argument("--by", default=None, help="who asks (recorded on the intake; default: cli:$USER)")
+    add_aws_options(rerun)
     rerun.set_defaults(func=_rerun)
 
 
@@ -127,6 +135,7 @@ def _rerun(args: argparse.Namespace) -> int:
 
     from tray_agent.domain.po.rerun import build_rerun_service
 
+    apply_aws_options(args)
     logger.setLevel("WARNING")
     requested_by = args.by or f"cli:{getpass.getuser()}"
     try:

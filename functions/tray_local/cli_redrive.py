@@ -14,6 +14,8 @@ import argparse
 import json
 from typing import Any
 
+from tray_local.cli_common import add_aws_options, add_output_option, apply_aws_options
+
 
 def register(subparsers: Any) -> None:
     from tray_agent.models.dead_letters import DeadLetterQueue
@@ -22,6 +24,9 @@ def register(subparsers: Any) -> None:
         "redrive",
         help="re-submit dead letters (failed async invocations, undelivered EventBridge events)",
         description="Re-submit dead letters to the functions they failed in; --list only shows them.",
+        epilog="examples:\n  tray-agent redrive --list --region eu-west-1\n"
+        "  tray-agent redrive --queue failed_invocations --message-id 3f2a… --output json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--list", action="store_true", help="only list what is waiting; change nothing")
     parser.add_argument(
@@ -37,11 +42,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--limit", type=int, default=100, help="read at most this many messages (default 100)"
     )
-    parser.add_argument("--json", action="store_true", help="print the listing or the report as JSON")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # before --output json
+    add_output_option(parser)
+    add_aws_options(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    apply_aws_options(args)
     from pydantic import ValidationError
 
     from tray_agent.config import get_settings

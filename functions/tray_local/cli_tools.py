@@ -10,14 +10,24 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from tray_local.cli_common import CommandFailedError, add_output_option
+
 
 def register(subparsers: Any) -> None:
     tools = subparsers.add_parser("tools", help="the agent's tools (the workflows file)")
     commands = tools.add_subparsers(dest="tools_command", required=True)
-    sync = commands.add_parser("sync", help="report workflows missing from the file, disabled or changed")
+    sync = commands.add_parser(
+        "sync",
+        help="report workflows missing from the file, disabled or changed",
+        description="Compare the workflows file with Tray's workflows (GraphQL); exit 1 on drift.",
+        epilog="examples:\n  TRAY_AGENT_TRAY_USER_TOKEN=… tray-agent tools sync\n"
+        "  tray-agent tools sync --tray-url http://127.0.0.1:8766 --output json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sync.add_argument("--workflows", type=Path, default=None, help="workflows file (default: from settings)")
     sync.add_argument("--tray-url", default=None, help="Tray API base URL (default: the region's)")
-    sync.add_argument("--json", action="store_true", help="print the report as JSON")
+    sync.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # before --output json
+    add_output_option(sync)
     sync.set_defaults(func=_sync)
 
 
@@ -28,6 +38,10 @@ def _sync(args: argparse.Namespace) -> int:
     from tray_agent.tray import build_tray_clients
 
     settings = settings_from_env()
+    if not (settings.tray_user_token or settings.tray_token_secret_name):
+        raise CommandFailedError(
+            "no Tray token: set TRAY_AGENT_TRAY_USER_TOKEN (or TRAY_AGENT_TRAY_TOKEN_SECRET_NAME)", usage=True
+        )
     updates: dict[str, Any] = {}
     if args.workflows:
         updates["workflows_file"] = args.workflows
@@ -44,7 +58,7 @@ def _sync(args: argparse.Namespace) -> int:
         )
     finally:
         clients.close()
-    if args.json:
+    if args.json or args.output == "json":
         print(report.model_dump_json(indent=2))
         return 0 if report.clean else 1
     print(f"workflows file: {settings.workflows_file}")

@@ -9,7 +9,13 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("tray-sim", help="run the local Tray simulator on 127.0.0.1")
+    parser = subparsers.add_parser(
+        "tray-sim",
+        help="run the local Tray simulator on 127.0.0.1",
+        description="A local Tray (webhooks, Workflow/Executions API, GraphQL, Platform API) until Ctrl-C.",
+        epilog="example:\n  tray-agent tray-sim --port 8766 --stories",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=8766, help="port to listen on (0: any free port)")
     parser.add_argument("--workflows", type=Path, default=None, help="workflows file (default: embedded)")
     parser.add_argument(

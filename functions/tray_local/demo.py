@@ -23,7 +23,13 @@ SECTIONS: list[str] = [
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("demo", help="run the end-to-end demo locally")
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the end-to-end demo locally",
+        description="The main job end to end on this machine: moto, the Tray simulator, the policy brain.",
+        epilog="example:\n  tray-agent demo        # what `make demo` runs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.set_defaults(func=_run)
 
 

@@ -179,6 +179,7 @@ def test_customer_decisions_and_the_daily_summary(local_env: Any) -> None:
     assert answer.body["workflows"][0]["by_outcome"] == {"failed": 3, "succeeded": 2}
     assert answer.body["flags"] == ["lead_enrichment: 3 of 5 failed today (60%)"]
     assert answer.body["notes"][0]["note"] == "Clearbit 503 since 09:00"
-    assert local_env.api("GET", "/summary/not-a-day").status == 400
+    assert local_env.api("GET", "/summary/not-a-day").status == 422  # the documented pattern
+    assert local_env.api("GET", "/summary/2026-02-30").status == 404  # the shape, but no such day
     today = local_env.api("GET", f"/summary/{datetime.now(UTC).date().isoformat()}").body
     assert today["totals"]["decision"] >= 2  # the agent records every decision it makes

@@ -5,13 +5,16 @@ Thin: authenticate, parse, call the domain, answer. Heavy modules load on first 
 
 from __future__ import annotations
 
+import json
 import threading
+from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,7 +23,7 @@ from tray_agent.config import Settings, get_settings
 from tray_agent.domain.agent.memory import DailySummary, OperationsSummary
 from tray_agent.domain.agent.service import EventService, build_event_service
 from tray_agent.domain.auth import Authenticator, Principal
-from tray_agent.errors import StorageUnavailableError, TrayAgentError
+from tray_agent.errors import MethodNotAllowedError, NotFoundError, StorageUnavailableError, TrayAgentError
 from tray_agent.handlers.callback_routes import router as callback_router
 from tray_agent.handlers.console_routes import router as console_router
 from tray_agent.handlers.dead_letter_routes import router as dead_letter_router
@@ -35,6 +38,9 @@ from tray_agent.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
     from tray_agent.domain.reviews import ReviewService
+
+
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 class _Resolver(APIGatewayHttpResolver):
@@ -135,7 +141,11 @@ def get_customer_decisions(customer_id: str) -> list[DecisionRecord]:
 
 
 @app.get("/summary/<day>", summary="The daily operations summary (day: YYYY-MM-DD)")
-def get_summary(day: str) -> DailySummary:
+def get_summary(day: Annotated[str, Path(pattern=DAY_PATTERN, examples=["2026-12-01"])]) -> DailySummary:
+    try:
+        date.fromisoformat(day)
+    except ValueError:  # the right shape, but no such day in the calendar ("2026-02-30")
+        raise NotFoundError(f"{day!r} is not a calendar day") from None
     return _service().daily_summary(day, OperationsSummary(get_settings()))
 
 
@@ -194,8 +204,26 @@ def health() -> dict[str, str]:
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
-    schema = app.get_openapi_json_schema(title="tray-agent API", version="1.0.0")
+    from tray_agent.handlers.openapi_doc import openapi_document
+
+    schema = json.dumps(openapi_document(app), indent=2)
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=schema)
+
+
+@app.not_found
+def on_no_route(_: RouteNotFoundError) -> Response[str]:
+    # One error body for every answer: a known path with another method is 405 (with Allow),
+    # anything else 404, both as ErrorResponse rather than Powertools' own body.
+    method = app.current_event.http_method.upper()
+    path = app._remove_prefix(app.current_event.path)
+    allowed = sorted(
+        {r.method for r in app._static_routes + app._dynamic_routes if r.rule.match(path)} - {method}
+    )
+    if allowed:
+        response = error_response(MethodNotAllowedError(f"{method} is not allowed on {path}"))
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return error_response(NotFoundError(f"no route {method} {path}"))
 
 
 @app.exception_handler(TrayAgentError)
@@ -230,7 +258,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         method, path = app.routed_request(event)
         principal = Authenticator(settings).authenticate(method, path, event.get("headers") or {}, raw)
         # Then the body's shape, before routing, validation or any storage: 400/422, never a 500.
-        check_json_body(raw)
+        check_json_body(raw, (event.get("headers") or {}).get("content-type"))
     except TrayAgentError as exc:  # refused before routing: nothing is parsed further, nothing changes
         return proxy_error_response(exc)
     app.append_context(principal=principal)

@@ -66,10 +66,20 @@ def request_body(event: dict[str, Any], limit: int) -> bytes:
     return raw
 
 
-def check_json_body(raw: bytes) -> None:
-    """Refuse a non-empty body that is not a JSON object we can store and forward."""
+def check_json_body(raw: bytes, content_type: str | None = None) -> None:
+    """Refuse a non-empty body that is not a JSON object we can store and forward.
+
+    A body declared as something other than JSON (a form, multipart) is refused before any
+    parser sees it; ``null`` is no body, as for the routes whose body is optional.
+    """
     if not raw:
         return
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise MalformedJsonError(
+            f"the request body must be application/json, not {media_type[:64]}",
+            details={"content_type": media_type[:64]},
+        )
     try:
         text = raw.decode()
     except UnicodeDecodeError as exc:
@@ -93,6 +103,8 @@ def check_json_body(raw: bytes) -> None:
             "the request body is not valid JSON",
             details={"problem": exc.msg, "line": exc.lineno, "column": exc.colno},
         ) from None
+    if value is None:
+        return
     if not isinstance(value, dict):
         kind = "an array" if isinstance(value, list) else "a scalar"
         raise UnacceptableJsonError(

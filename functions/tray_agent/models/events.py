@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from tray_agent.models.decisions import DecisionAction
 
@@ -24,8 +24,21 @@ def _no_control_characters(value: str) -> str:
 
 # A sender's identifier: 1-256 characters (code points) of any Unicode except control characters.
 ExternalId = Annotated[
-    str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_control_characters)
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        # Documented (not enforced by this pattern: the validator below names the character).
+        json_schema_extra={"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"},
+    ),
+    AfterValidator(_no_control_characters),
 ]
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
 
 
 class InboundEvent(BaseModel):
@@ -38,7 +51,10 @@ class InboundEvent(BaseModel):
         min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_.-]*$", description="e.g. lead.created"
     )
     source: str = Field(min_length=1, max_length=100, description="Sending system, e.g. hubspot")
-    occurred_at: AwareDatetime = Field(description="When it happened, ISO 8601 with a timezone")
+    # Text only: pydantic would take a number as Unix seconds, which the contract does not promise.
+    occurred_at: Annotated[AwareDatetime, BeforeValidator(_iso_text)] = Field(
+        description="When it happened, ISO 8601 with a timezone"
+    )
     customer_id: ExternalId | None = None
     data: dict[str, Any] = Field(default_factory=dict, description="The event's payload")
 
