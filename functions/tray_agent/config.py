@@ -125,6 +125,11 @@ class Settings(BaseModel):
     # (a form submitted twice); a resend with the same occurred_at is one for 24 hours.
     duplicate_window_s: int = Field(default=300, ge=0)
 
+    # Batching for non-urgent work (issue 9): the per-workflow policies live in the workflows file
+    # ("batch"); this switch turns them on. Off by default: batched work finishes minutes later
+    # (at most a policy's max_wait_s), which a deployment opts into.
+    batching_enabled: bool = False
+
     # Retention and limits
     context_retention_days: int = 90
     decision_retention_days: int = 365

@@ -32,6 +32,7 @@ from tray_agent.models.work import Incident, WorkItem, WorkKind, WorkState
 from tray_agent.observability import tracer
 
 if TYPE_CHECKING:
+    from tray_agent.domain.agent.batching import Batcher
     from tray_agent.domain.agent.sweeper import Sweeper  # the scheduled tick's, not the API's
 
 
@@ -96,7 +97,12 @@ class EventService:
         return work
 
     def list_work(self, state: WorkState, limit: int | None = None) -> list[WorkItem]:
-        return list(self._engine.ledger.open_items(state, limit=limit))
+        items = list(self._engine.ledger.open_items(state, limit=limit))
+        batcher = self._engine.batcher
+        if state is WorkState.BATCHED and batcher is not None:  # queued items: indexed per batch key
+            for key in batcher.policies:
+                items += self._engine.ledger.queued(key, limit=limit)
+        return items[:limit] if limit is not None else items
 
     def incidents(self) -> list[Incident]:
         return self._engine.ledger.open_incidents()
@@ -129,17 +135,39 @@ def build_work_engine(settings: Settings) -> WorkEngine:
     registry = ToolRegistry.from_file(settings.workflows_file)
     summary = OperationsSummary(settings)
     ledger = build_work_repository(settings)
+    runner = WorkflowRunner(registry, get_tray_clients(settings))
     return WorkEngine(
         settings=settings,
         brains=build_brains(settings),
         guardrails=Guardrails(registry, settings.review_confidence_threshold),
-        runner=WorkflowRunner(registry, get_tray_clients(settings)),
+        runner=runner,
         decisions=build_decisions_repository(settings),
         memory=CustomerMemory.from_settings(settings),
         summary=summary,
         reviews=build_review_service(settings),
         ledger=ledger,
         holds=Holds(ledger, AlertsTopic(settings.alerts_topic_arn), summary, settings),
+        batcher=build_batcher(settings, registry, ledger, runner),
+    )
+
+
+def build_batcher(
+    settings: Settings, registry: ToolRegistry, ledger: WorkRepository, runner: WorkflowRunner
+) -> Batcher | None:
+    """Batching for non-urgent work (issue 9), when switched on and some workflow has a policy."""
+    from tray_agent.data.batches import BatchRepository
+    from tray_agent.domain.agent.batching import Batcher
+    from tray_agent.tray import get_tray_clients
+
+    if not settings.batching_enabled or not any(tool.batch for tool in registry.tools()):
+        return None
+    return Batcher(
+        tools=registry.tools(),
+        ledger=ledger,
+        batches=BatchRepository(settings.work_table, timedelta(days=settings.work_retention_days)),
+        runner=runner,
+        executions=get_tray_clients(settings).workflows,
+        settings=settings,
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -50,6 +50,7 @@ from tray_agent.models.work import (
     MOVING_STATES,
     Attempt,
     AttemptStatus,
+    BatchMembership,
     IncidentKind,
     WorkItem,
     WorkKind,
@@ -59,6 +60,9 @@ from tray_agent.models.work import (
 from tray_agent.observability import logger, metrics
 from tray_agent.redaction import mask_text
 from tray_agent.tray.errors import TrayError, TrayTransportError
+
+if TYPE_CHECKING:
+    from tray_agent.domain.agent.batching import Batcher
 
 REVIEW_NAMESPACE = uuid.UUID("6f1d2c3b-8a4e-4f4b-9d7e-2f0c1a5b7e90")
 DECISION_NAMESPACE = uuid.UUID("0b9f3c52-1d7e-4a8c-9f61-3e2d4c5b6a70")
@@ -72,6 +76,7 @@ OUTCOME_BY_STATE = {
     WorkState.IGNORED: Outcome.IGNORED,
     WorkState.REJECTED: Outcome.REJECTED,
     WorkState.FAILED: Outcome.FAILED,
+    WorkState.BATCHED: Outcome.PENDING,  # waits for its bulk run (issue 9)
 }
 
 
@@ -90,6 +95,7 @@ class WorkEngine:
         ledger: WorkRepository,
         holds: Holds,
         clock: Clock = utc_now,
+        batcher: Batcher | None = None,
     ) -> None:
         self._settings = settings
         self._brains = brains
@@ -102,6 +108,9 @@ class WorkEngine:
         self._ledger = ledger
         self._holds = holds
         self._clock = clock
+        self._batcher = batcher  # non-urgent work waits for a bulk run (domain/agent/batching.py)
+        if batcher is not None:
+            batcher.bind(self)
 
     @property
     def ledger(self) -> WorkRepository:
@@ -110,6 +119,10 @@ class WorkEngine:
     @property
     def holds(self) -> Holds:
         return self._holds
+
+    @property
+    def batcher(self) -> Batcher | None:
+        return self._batcher
 
     # -- entry points ---------------------------------------------------------------------------
     def accept(
@@ -261,7 +274,39 @@ class WorkEngine:
         verdict = self._guardrails.check(decision)
         if decision.action is DecisionAction.REVIEW or not verdict.execute:
             return self._to_review(work, verdict.held_because or decision.reason)
+
+        if (queued := self._batch(work.model_copy(update={"calls": verdict.calls}))) is not None:
+            return queued
         return self._start_attempt(work.model_copy(update={"calls": verdict.calls}))
+
+    def _batch(self, work: WorkItem) -> WorkItem | None:
+        """Non-urgent work under a batch policy waits in the ledger for a bulk run; None: run now."""
+        policy = self._batcher.policy_for(work) if self._batcher is not None else None
+        if policy is None or self._batcher is None:
+            return None
+        member = BatchMembership(batch_key=work.calls[0].workflow, queued_at=self._clock())
+        queued = self._finish(
+            work.model_copy(update={"batch": member}),
+            WorkState.BATCHED,
+            reason=f"non-urgent: waits for a bulk run of {policy.bulk_workflow} "
+            f"(at most {policy.max_items} items or {policy.max_wait_s} s)",
+        )
+        return self._batcher.after_queued(queued, policy)
+
+    def settle_batched(self, work: WorkItem, *, done: bool) -> WorkItem:
+        """A batched item after its bulk run: done, or run alone through the normal path."""
+        if done:
+            return self._finish(work, WorkState.DONE, reason=None)
+        now = self._clock()
+        alone = work.model_copy(
+            update={
+                "state": WorkState.DECIDED,
+                "lease_until": self._lease(now),
+                "answer": None,
+                "calls_done": 0,
+            }
+        )
+        return self.advance(self._save(alone))
 
     def _start_attempt(self, work: WorkItem) -> WorkItem:
         """Record the intent (a new attempt, a new key) before any Tray call."""
