@@ -294,9 +294,10 @@ class Batcher:
         self._close(batch, error=why, alone=len(items))
 
     # -- settling (the sweeper) -----------------------------------------------------------------
-    def settle(self, report: BatchReport) -> None:
-        """Resume batches a crash left, and settle those whose bulk run finished."""
-        now = self._clock()
+    def settle(self, report: BatchReport, now: datetime | None = None) -> None:
+        """Resume batches a crash left (lease expired at ``now``), and settle those whose bulk
+        run finished."""
+        now = max(now or self._clock(), self._clock())
         for batch in list(self._batches.open_batches(due_before=now)):
             try:
                 if batch.status is BatchStatus.RUNNING:

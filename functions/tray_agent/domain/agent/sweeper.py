@@ -83,7 +83,7 @@ class Sweeper:
         from tray_agent.domain.agent.batching import BatchReport
 
         batches = BatchReport()
-        batcher.settle(batches)
+        batcher.settle(batches, self._now)
         batcher.flush_due(self._now, batches)  # the tick's time: age and window, on schedule
         report.batches_flushed = batches.flushed
         report.batch_items_done = batches.items_done
@@ -98,7 +98,7 @@ class Sweeper:
 
         self._now = now or self._clock()
         report = BatchReport()
-        batcher.settle(report)
+        batcher.settle(report, self._now)
         for key in batcher.policies:
             if workflow in (None, key):
                 report.flushed += batcher.flush(key, trigger="schedule", report=report)

@@ -616,7 +616,7 @@ def _outcome(work: WorkItem) -> Outcome:
 
 def _answer(work: WorkItem) -> dict[str, Any]:
     decision = work.decision
-    reason = work.reason if work.state in (WorkState.HELD, WorkState.FAILED) else None
+    reason = work.reason if work.state in (WorkState.HELD, WorkState.FAILED, WorkState.BATCHED) else None
     reason = reason or (decision.reason if decision else None)
     return EventAccepted(
         decision_id=work.decision_id or "",
