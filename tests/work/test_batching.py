@@ -285,3 +285,36 @@ def test_batched_items_cost_fewer_task_credits_than_single_runs(local_env: Any, 
     assert single_credits == count * 7
     assert batched_credits == 4 + count * 4
     assert batched_credits < single_credits
+
+
+def test_a_bulk_run_that_fails_whole_sends_each_item_alone_and_the_monitor_leaves_it_to_the_batcher(
+    local_env: Any, tmp_path: Path
+) -> None:
+    from tray_local.simulator.scripts import WorkflowScript
+
+    sim = local_env.simulator
+    saved = sim.engine.workflow(BULK).script
+    sim.set_script(BULK, saved.model_copy(update={"outcome": "fail", "error_code": "CONNECTOR_ERROR"}))
+    try:
+        with batching(local_env, tmp_path, max_items=2, off_peak=None) as env:
+            events = [lead(), lead()]
+            answers = [env.api("POST", "/events", e) for e in events]
+            [run] = bulk_runs(env, *answers)
+            assert run.status == "failed"
+            # Tray's alerting workflow reports the failed bulk run: the monitor does not retry it.
+            callback = {
+                "workflow_id": run.workflow_id,
+                "workflow_name": BULK,
+                "execution_id": run.id,
+                "error": {"code": "CONNECTOR_ERROR", "message": "the target service returned an error"},
+            }
+            reported = env.api("POST", "/callbacks/tray-failure", callback)
+            assert reported.status == 202 and reported.body["action"] == "left_to_batcher", reported.body
+            assert sweep().batch_items_alone == 2
+            for event, answer in zip(events, answers, strict=True):
+                assert len(single_runs(env, event)) == 1
+                item = work(env, answer)
+                assert item["state"] == "done" and "failed" in item["batch"]["record_error"]
+            assert len([r for r in sim.runs(BULK) if r.retry_of == run.id]) == 0
+    finally:
+        sim.set_script(BULK, saved if isinstance(saved, WorkflowScript) else WorkflowScript())

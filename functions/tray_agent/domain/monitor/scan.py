@@ -90,7 +90,14 @@ def count_finished(checkpoint: Checkpoint, execution: Execution, *, backoff_base
             counts.last_success_at = finished
         return None
     counts.failures += 1
+    if is_bulk_run(execution):
+        return None  # counted; its items are recovered one by one by the ledger's batcher (issue 9)
     return work_item_for(execution, counts.workflow_name, backoff_base_s=backoff_base_s)
+
+
+def is_bulk_run(execution: Execution) -> bool:
+    """A batch's bulk run (its key is the batch's): the batcher retries each of its items alone."""
+    return (execution.idempotency_key or "").startswith("batch-")
 
 
 def work_item_for(execution: Execution, workflow_name: str, *, backoff_base_s: float) -> WorkItem:
