@@ -158,17 +158,23 @@ def test_a_full_batch_flushes_on_size_as_one_bulk_run_and_each_item_ends_done(
 
 def test_a_batch_flushes_on_age_when_its_oldest_item_waited_max_wait(local_env: Any, tmp_path: Path) -> None:
     with batching(local_env, tmp_path, max_items=50, max_wait_s=900, off_peak=None) as env:
-        first, second = lead(), lead()
-        answers = [env.api("POST", "/events", e) for e in (first, second)]
-        assert [a.body["status"] for a in answers] == ["batched", "batched"]
+        first, second, dropped = lead(), lead(), lead()
+        answers = [env.api("POST", "/events", e) for e in (first, second, dropped)]
+        assert [a.body["status"] for a in answers] == ["batched"] * 3
+        # A queued item can be cancelled: it never runs.
+        cancelled = env.api("POST", f"/work/{answers[2].body['work_id']}/cancel", {"reason": "not wanted"})
+        assert cancelled.status == 200 and cancelled.body["state"] == "rejected"
         now = datetime.now(UTC)
         assert sweep(now + timedelta(seconds=600)).batches_flushed == 0  # not old enough yet
         assert bulk_runs(env, *answers) == []
         assert sweep(now + timedelta(seconds=901)).batches_flushed == 1
         [run] = bulk_runs(env, *answers)
-        assert sorted(records_of(run)) == sorted(a.body["work_id"] for a in answers)
+        assert sorted(records_of(run)) == sorted(a.body["work_id"] for a in answers[:2])
+        # Once in a bulk run, an item is no longer cancelled (it may already have run).
+        late = env.api("POST", f"/work/{answers[0].body['work_id']}/cancel", {"reason": "too late"})
+        assert late.status == 409
         sweep(now + timedelta(seconds=902))
-        assert [work(env, a)["state"] for a in answers] == ["done", "done"]
+        assert [work(env, a)["state"] for a in answers] == ["done", "done", "rejected"]
 
 
 def test_a_batch_flushes_in_its_off_peak_window_and_on_the_window_schedule(

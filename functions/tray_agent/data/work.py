@@ -186,6 +186,25 @@ class WorkRepository:
                 return
             yield WorkItem.model_validate_json(self._payloads.read(item))
 
+    def queued_count(self, batch_key: str, *, up_to: int) -> int:
+        """How many items wait for ``batch_key`` (counted up to ``up_to``; keys only, no documents)."""
+        count, start = 0, None
+        while count < up_to:
+            kwargs: dict[str, Any] = {
+                "IndexName": "by_open_state",
+                "KeyConditionExpression": Key("open_state").eq(QUEUED_PREFIX + batch_key),
+                "Select": "COUNT",
+                "Limit": up_to - count,
+            }
+            if start is not None:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._table.query(**kwargs)
+            count += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return count
+
     def _query(self, condition: Any) -> Iterator[dict[str, Any]]:
         return aws.all_items(self._table.query, IndexName="by_open_state", KeyConditionExpression=condition)
 

@@ -107,9 +107,10 @@ class Batcher:
         in the ledger and the sweeper flushes (or resumes) its batch."""
         assert work.batch is not None
         key = work.batch.batch_key
-        waiting = {w.work_id for w in self._ledger.queued(key, limit=policy.max_items)}
-        waiting.add(work.work_id)  # the index is eventually consistent: count the item just written
-        if len(waiting) < policy.max_items:
+        # The index is eventually consistent: the item just written may not be counted yet, so a
+        # count one short of full sends too (a flush re-reads and claims each item it sends).
+        waiting = self._ledger.queued_count(key, up_to=policy.max_items)
+        if waiting + 1 < policy.max_items:
             return work
         try:
             self.flush(key, trigger="size", whole_only=True)

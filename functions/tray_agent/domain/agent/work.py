@@ -579,7 +579,8 @@ class WorkEngine:
 
     def reject(self, work_id: str, reviewer: str, reason: str) -> WorkItem:
         work = self._get(work_id)
-        if work.state not in (WorkState.IN_REVIEW, WorkState.HELD, WorkState.FAILED):
+        queued = work.state is WorkState.BATCHED and work.batch is not None and work.batch.batch_id is None
+        if work.state not in (WorkState.IN_REVIEW, WorkState.HELD, WorkState.FAILED) and not queued:
             raise ConflictError(
                 f"work {work_id} is {work.state.value}; only waiting or failed work is rejected"
             )
