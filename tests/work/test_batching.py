@@ -143,6 +143,10 @@ def test_a_full_batch_flushes_on_size_as_one_bulk_run_and_each_item_ends_done(
         listed = env.api("GET", "/work", query={"state": "batched"}).body
         assert {w["work_id"] for w in listed} == {a.body["work_id"] for a in answers}
 
+        [batch] = [b for b in env.api("GET", "/batches").body if b["execution_id"] == run.id]
+        assert batch["status"] == "running" and batch["trigger"] == "size"
+        assert batch["attempt_key"] == run.idempotency_key and len(batch["work_ids"]) == 3
+
         report = sweep()  # the bulk run finished: each item is done, with the bulk execution
         assert report.batch_items_done == 3 and report.batch_items_alone == 0, report
         for answer in answers:
@@ -154,6 +158,9 @@ def test_a_full_batch_flushes_on_size_as_one_bulk_run_and_each_item_ends_done(
             assert decision["outcome"] == "triggered"
         assert env.api("POST", "/events", events[0]).body["status"] == "done"  # a redelivery: same answer
         assert sweep().batch_items_done == 0 and len(bulk_runs(env, *answers)) == 1  # nothing runs twice
+        settled = env.api("GET", f"/batches/{batch['batch_id']}").body
+        assert settled["status"] == "settled" and settled["succeeded"] == 3
+        assert env.api("GET", "/batches/batch-unknown").status == 404
 
 
 def test_a_batch_flushes_on_age_when_its_oldest_item_waited_max_wait(local_env: Any, tmp_path: Path) -> None:

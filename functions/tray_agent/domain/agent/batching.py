@@ -84,6 +84,10 @@ class Batcher:
         self._engine = engine
 
     @property
+    def repository(self) -> BatchRepository:
+        return self._batches
+
+    @property
     def engine(self) -> WorkEngine:
         assert self._engine is not None, "Batcher.bind(engine) first"
         return self._engine

@@ -26,6 +26,7 @@ from tray_agent.domain.agent.runner import WorkflowRunner
 from tray_agent.domain.agent.work import WorkEngine
 from tray_agent.domain.reviews import build_review_service
 from tray_agent.errors import NotFoundError
+from tray_agent.models.batches import Batch
 from tray_agent.models.decisions import Decision, DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
 from tray_agent.models.work import Incident, WorkItem, WorkKind, WorkState
@@ -103,6 +104,17 @@ class EventService:
             for key in batcher.policies:
                 items += self._engine.ledger.queued(key, limit=limit)
         return items[:limit] if limit is not None else items
+
+    def batches(self) -> list[Batch]:
+        batcher = self._engine.batcher
+        return list(batcher.repository.open_batches()) if batcher is not None else []
+
+    def batch(self, batch_id: str) -> Batch:
+        batcher = self._engine.batcher
+        found = batcher.repository.get(batch_id) if batcher is not None else None
+        if found is None:
+            raise NotFoundError(f"no batch {batch_id!r}")
+        return found
 
     def incidents(self) -> list[Incident]:
         return self._engine.ledger.open_incidents()
