@@ -321,6 +321,8 @@ class Batcher:
                     report.flushed += self._send(taken, self.policies_for(taken), report)
             except StaleWorkError:
                 continue  # someone else moved it first
+            except TrayError as exc:  # Tray cannot tell us now: the next sweep asks again
+                logger.warning("batch not settled yet", batch_id=batch.batch_id, code=exc.code)
 
     def policies_for(self, batch: Batch) -> BatchPolicy:
         policy = self.policies.get(batch.batch_key)
