@@ -20,10 +20,10 @@ import hashlib
 import hmac
 import json
 import re
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tray_agent.clock import epoch_s
 from tray_agent.config import Settings
 from tray_agent.data.context import NonceStore
 from tray_agent.errors import AuthenticationError
@@ -61,6 +61,8 @@ def required_access(method: str, path: str) -> Access:
     """Which credential a route needs (decided before routing, so 401 precedes validation)."""
     if path in ("/health", "/openapi.json"):
         return Access.PUBLIC
+    if method == "GET" and (path == "/console" or path.startswith("/console/")):
+        return Access.PUBLIC  # the console's static files: no data; its data calls carry a token
     if path.startswith(("/reviews", "/dead-letters")) or (method == "POST" and path.startswith("/work/")):
         return Access.REVIEWER  # people decide: approvals, held work, dead letters
     if method == "POST" and path.startswith("/po/intake/") and path.endswith("/rerun"):
@@ -114,7 +116,7 @@ class Authenticator:
                 f"the signature header is malformed (expected {SIGNATURE_VERSION}=<64 hex>)"
             )
         sent_at = int(timestamp)
-        now = time.time()
+        now = epoch_s()
         window = self._settings.signature_tolerance_s
         if abs(now - sent_at) > window:
             raise AuthenticationError("the signature timestamp is outside the allowed window")

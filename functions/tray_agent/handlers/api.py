@@ -22,6 +22,7 @@ from tray_agent.domain.agent.service import EventService, build_event_service
 from tray_agent.domain.auth import Authenticator, Principal
 from tray_agent.errors import StorageUnavailableError, TrayAgentError
 from tray_agent.handlers.callback_routes import router as callback_router
+from tray_agent.handlers.console_routes import router as console_router
 from tray_agent.handlers.dead_letter_routes import router as dead_letter_router
 from tray_agent.handlers.http_errors import error_response, proxy_error_response, validation_error_response
 from tray_agent.handlers.po_routes import router as po_router
@@ -85,6 +86,7 @@ app = _Resolver(enable_validation=True)
 app.include_router(po_router)
 app.include_router(dead_letter_router)
 app.include_router(callback_router)
+app.include_router(console_router)  # the reviewer and operator console (static files, page images)
 
 
 # Built on first use and kept for the container's settings (keyed by them, so a process that

@@ -53,7 +53,11 @@ class Usage(BaseModel):
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    estimated_cost_usd: float = 0.0
+    cached_prompt_tokens: int = 0  # part of prompt_tokens, billed lower
+    reasoning_tokens: int = 0  # part of completion_tokens (hidden reasoning)
+    # None: the model's price is unknown (tokens are still recorded); never a made-up 0.
+    estimated_cost_usd: float | None = None
+    prices_taken_on: str | None = None  # the date of the prices used ("configured": the settings')
 
     @property
     def total_tokens(self) -> int:
@@ -69,6 +73,29 @@ class ToolCallRecord(BaseModel):
     result: str  # truncated text the model saw
 
 
+class InputFix(BaseModel):
+    """A value changed before the trigger, because the run would have failed on it."""
+
+    workflow: str
+    field: str
+    before: str
+    after: str
+    source: str  # "monitor" / "reviewer" (learnt earlier), "picklist" (checked against Tray)
+
+
+class Credits(BaseModel):
+    """Tray task credits of one decision: its runs' usual cost, and what it avoided.
+
+    Estimates from each workflow's ``task_credits`` (its steps): ``avoided`` counts the runs
+    not started (spam, duplicates, batched into one bulk run) and the failing runs not started
+    (fixed before the trigger). The simulator's bill is the ground truth the benchmark uses.
+    """
+
+    spent: int = 0
+    avoided: int = 0
+    avoided_because: str | None = None
+
+
 class Decision(BaseModel):
     """The one decision model both brains produce."""
 
@@ -81,6 +108,8 @@ class Decision(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)  # the LLM's reasoning trail
     usage: Usage | None = None  # tokens and cost, when a model was asked
     fallback_reason: str | None = None  # why the policy decided although a model is configured
+    fixes: list[InputFix] = Field(default_factory=list)  # what was fixed before the trigger
+    credits: Credits | None = None
 
     @property
     def first_workflow(self) -> str | None:

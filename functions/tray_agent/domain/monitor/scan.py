@@ -85,6 +85,8 @@ def count_finished(checkpoint: Checkpoint, execution: Execution, *, backoff_base
     counts.runs += 1
     _count_services(checkpoint, execution)
     if execution.status == "succeeded":
+        if execution.retry_of:  # failures fixed by this retry (ours, from a callback or a tick)
+            counts.recovered += _failures_fixed_by(execution)
         finished = execution.finished_at or execution.created_at
         if counts.last_success_at is None or finished > counts.last_success_at:
             counts.last_success_at = finished
@@ -92,7 +94,24 @@ def count_finished(checkpoint: Checkpoint, execution: Execution, *, backoff_base
     counts.failures += 1
     if is_bulk_run(execution):
         return None  # counted; its items are recovered one by one by the ledger's batcher (issue 9)
-    return work_item_for(execution, counts.workflow_name, backoff_base_s=backoff_base_s)
+    item = work_item_for(execution, counts.workflow_name, backoff_base_s=backoff_base_s)
+    if item.classification.failure_class in ESCALATED_CLASSES:
+        counts.escalated += 1  # paged once, as its incident; not again as a failure rate
+    return item
+
+
+# Failures held behind an incident that is escalated on its own (a login, a disabled workflow).
+ESCALATED_CLASSES = frozenset({FailureClass.AUTH, FailureClass.DISABLED})
+
+
+def _failures_fixed_by(execution: Execution) -> int:
+    """A successful retry fixes its whole chain: ``monitor:<root>:<n>`` follows n failed runs."""
+    match = MONITOR_KEY.match(execution.idempotency_key or "")
+    if match is None:
+        return 1
+    if match.group("chunk") is not None:
+        return 1 if match.group("chunk") == "0" else 0  # one split run: counted once, by its first chunk
+    return max(1, int(match.group("attempt")))
 
 
 def is_bulk_run(execution: Execution) -> bool:

@@ -20,9 +20,10 @@ from decimal import Decimal
 from itertools import pairwise
 
 from tray_agent.domain.po.parsing import vocabulary as vocab
+from tray_agent.domain.po.parsing.items import confirmed, value_items
 from tray_agent.domain.po.parsing.lines import Line, Phrase, build_lines
 from tray_agent.domain.po.parsing.pdf_text import PageText, Word
-from tray_agent.domain.po.parsing.reconcile import amounts_match
+from tray_agent.domain.po.parsing.reconcile import amounts_match, sums_match
 from tray_agent.domain.po.parsing.values import (
     currency_votes,
     detect_decimal_comma,
@@ -76,6 +77,8 @@ class _Context:
     day_first: bool
     confidence: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    item_rows: set[int] = field(default_factory=set)
+    day_order_known: bool = True
 
     def number(self, text: str) -> Decimal | None:
         return parse_number(text, decimal_comma=self.decimal_comma)
@@ -86,12 +89,16 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
     lines = [ln for ln in build_lines(words) if not _is_furniture(ln)]
     texts = [ln.text for ln in lines]
     decimal_comma = detect_decimal_comma(texts)
-    day_first = decimal_comma or any(re.search(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", t) for t in texts)
-    ctx = _Context(lines=lines, decimal_comma=decimal_comma, day_first=day_first)
+    day_first, evidence = _day_order(texts, decimal_comma)
+    ctx = _Context(lines=lines, decimal_comma=decimal_comma, day_first=day_first, day_order_known=evidence)
 
     header = _header_fields(ctx)
     table_end, items = _line_items(ctx)
     totals = _totals(ctx, start=table_end, lines=items)
+    if items and not _sum_confirmed(items, totals):
+        # Every line may multiply out and still one be missing: only a printed sum they meet
+        # confirms the set.
+        ctx.confidence["lines"] = min(ctx.confidence.get("lines", 0.0), MEDIUM)
     parties = _parties(ctx)
     _letterhead(ctx, parties)
     currency = _currency(ctx, header.get("currency"))
@@ -115,6 +122,16 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
         parser="layout",
     )
     return order
+
+
+def _sum_confirmed(items: list[PurchaseOrderLine], totals: dict[str, Decimal]) -> bool:
+    line_sum = sum((line.amount for line in items if line.amount is not None), Decimal(0))
+    terms = len(items)
+    if totals.get("subtotal") is not None and sums_match(line_sum, totals["subtotal"], terms=terms):
+        return True
+    total = totals.get("total")
+    extras = (totals.get("tax") or Decimal(0)) + (totals.get("shipping") or Decimal(0))
+    return total is not None and sums_match(line_sum + extras, total, terms=terms + 2)
 
 
 def _is_furniture(line: Line) -> bool:
@@ -145,7 +162,75 @@ def _header_fields(ctx: _Context) -> dict[str, str]:
             ctx.confidence[name] = HIGH if best[0] > 4 else MEDIUM
         else:
             ctx.confidence[name] = 0.0
+    if "order_date" not in found and (title := _title_date(ctx)) is not None:
+        found["order_date"] = title
+        ctx.confidence["order_date"] = HIGH - 0.1
+    _doubt_day_order(ctx, found)
     return found
+
+
+def _doubt_day_order(ctx: _Context, found: dict[str, str]) -> None:
+    """A date like 11/05/2026 in a document that says nothing about its day/month order is a
+    guess: below the review threshold, with a warning saying why."""
+    for name in ("order_date", "delivery_date"):
+        match = _AMBIGUOUS_DATE_RE.search(found.get(name, ""))
+        if match is None or ctx.day_order_known or match.group(1) == match.group(2):
+            continue
+        ctx.confidence[name] = min(ctx.confidence[name], MEDIUM)
+        ctx.warnings.append(
+            f"{name} {found[name]!r}: day and month could be either way round and nothing "
+            "else in the document settles it"
+        )
+
+
+_AMBIGUOUS_DATE_RE = re.compile(r"\b(\d{1,2})[/-](\d{1,2})[/-](\d{2,4})\b")
+# Currencies of countries that write day before month; USD documents write month first.
+_DAY_FIRST_CURRENCIES = frozenset(
+    {"EUR", "GBP", "CHF", "AUD", "NZD", "INR", "SEK", "NOK", "DKK", "PLN", "BRL", "ZAR"}
+)
+
+
+def _day_order(texts: list[str], decimal_comma: bool) -> tuple[bool, bool]:
+    """(day before month, whether the document itself says so): another date with a day over 12,
+    dotted dates, a decimal comma, the currency. Without any of these the order is a guess."""
+    for text in texts:
+        for match in _AMBIGUOUS_DATE_RE.finditer(text):
+            first, second = int(match.group(1)), int(match.group(2))
+            if first > 12 >= second:
+                return True, True
+            if second > 12 >= first:
+                return False, True
+    if decimal_comma or any(re.search(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", t) for t in texts):
+        return True, True
+    votes = currency_votes(texts)
+    if votes:
+        currency = votes.most_common(1)[0][0]
+        return currency in _DAY_FIRST_CURRENCIES, currency in _DAY_FIRST_CURRENCIES or currency == "USD"
+    return False, False
+
+
+# Words naming a document, also inside compounds ("Handelsrechnung", "Sammelbestellung").
+_DOCUMENT_WORD_RE = re.compile(
+    r"(invoice|rechnung|gutschrift|facture|avoir|factuur|fattura|factura|credit\s+note|order|bestellung|"
+    r"auftrag|commande|pedido|ordine|bestelling)",
+    re.IGNORECASE,
+)
+
+
+def _title_date(ctx: _Context) -> str | None:
+    """The date on the document's title line ("Rechnung Nr. 471102 vom 05.03.2018", "Purchase
+    Order Nr. X / 24. Januar 2014"): the largest text on the first page that names the document."""
+    first_page = [line for line in ctx.lines if line.page == 0]
+    for line in sorted(first_page, key=lambda ln: -ln.size)[:4]:
+        text = line.text
+        if not _DOCUMENT_WORD_RE.search(text):
+            continue
+        index = first_page.index(line)
+        if index + 1 < len(first_page) and abs(first_page[index + 1].size - line.size) < 0.5:
+            text = f"{text} {first_page[index + 1].text}"  # a title wrapped onto a second line
+        if parse_date(text, day_first=ctx.day_first) is not None:
+            return text
+    return None
 
 
 def _values_for(ctx: _Context, index: int, position: int, rest: str) -> list[str]:
@@ -208,26 +293,72 @@ def _as_date(value: str | None, ctx: _Context) -> date | None:
 
 
 def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
+    """Each party from the block under (or right of) its label. A label counts when it stands
+    alone or ends in a colon; a label word running into a name ("Lieferant GmbH") is the name."""
     parties: dict[str, dict[str, str | None]] = {}
     for name, regex in _PARTY_RES.items():
         for index, line in enumerate(ctx.lines):
-            for phrase in line.phrases:
-                match = regex.match(phrase.text)
+            for position, phrase in enumerate(line.phrases):
+                match = regex.match(phrase.text) or _split_label(regex, phrase.text)
                 if not match or vocab.PARTY_FIELD_RE.match(match.group("rest")):
+                    continue
+                rest = _label_rest(match.string, match)
+                if rest is None:
                     continue
                 if any(
                     r.match(phrase.text) for r in _HEADER_RES.values() if r is not _HEADER_RES["currency"]
                 ):
                     continue
-                block = _block(ctx, index, phrase, match.group("rest"))
+                block = _block(ctx, index, phrase, rest)
+                if not block and position + 1 < len(line.phrases):
+                    # Two-column label/value table: the value sits right of the label.
+                    right = line.phrases[position + 1]
+                    block = _block(ctx, index, right, right.text)
+                block = [text for text in block if not _is_id_line(text)]
                 if block:
                     parties[name] = _party_from_block(block)
-                    ctx.confidence[name] = MEDIUM + 0.3
+                    certain = _name_certain(
+                        block[1:] if _SALUTATION_RE.fullmatch(block[0].strip()) else block
+                    )
+                    ctx.confidence[name] = HIGH - 0.1 if certain else MEDIUM
                     break
             if name in parties:
                 break
         ctx.confidence.setdefault(name, 0.0)
     return parties
+
+
+def _split_label(regex: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """A label the text layer split inside a word ("Ver käufer:"): short, ends in a colon."""
+    if not text.endswith(":") or len(text.split()) > 3:
+        return None
+    return regex.match(text.replace(" ", ""))
+
+
+def _label_rest(text: str, match: re.Match[str]) -> str | None:
+    """What follows a party label when it is a label: "" (alone), the value after a colon, or
+    None when the label word is part of a name or of a longer label ("Käufer/Leistungsempfänger:")."""
+    rest = match.group("rest").strip()
+    between = text[match.end("label") : match.start("rest")]
+    if not rest:
+        return ""
+    if rest.endswith(":") and len(rest.split()) <= 2:
+        return ""  # a compound label ("Käufer/Leistungsempfänger:")
+    if ":" in between or "#" in between:
+        return rest
+    return None
+
+
+_ID_LINE_RE = re.compile(
+    r"^\s*([\w.\- ]{0,30}\b(nummer|number|no|nr|id|gln|gtin|duns|ust|vat|tva|steuer\w*|siret|siren|"
+    r"kundennummer|lieferantennummer|registration)\b[\w.\- ]*|(?-i:\(?[A-Z]{2,5}\)?))\s*:",
+    re.IGNORECASE,
+)
+
+
+def _is_id_line(text: str) -> bool:
+    """An identifier line inside an address block ("Nummer : 549910", "GLN: 4000001"), not the name."""
+    return bool(_ID_LINE_RE.match(text)) or bool(re.fullmatch(r"[\d\s\-/().]{5,}", text))
 
 
 def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
@@ -241,8 +372,11 @@ def _block(ctx: _Context, index: int, label: Phrase, rest: str) -> list[str]:
         if not candidates:
             continue  # text in another column (a title beside the label); the gap check ends the block
         text = candidates[0].text
-        if _is_label(text) or _TOTAL_RE.match(text):
-            break
+        if _is_label(text) or _TOTAL_RE.match(text) or _header_like(ctx, following):
+            break  # the next field, the totals or the line-item table
+        previous = following
+        if _is_id_line("  ".join(p.text for p in following.phrases if p.x0 >= candidates[0].x0)):
+            continue  # "Nummer  : 549910" under the label: an identifier, not the name
         block.append(text)
         previous = following
     return block
@@ -257,6 +391,18 @@ def _is_label(text: str) -> bool:
     return False
 
 
+_SALUTATION_RE = re.compile(
+    r"(herrn?|frau|firma|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame|sr\.?|sra\.?|sig\.?|sig\.ra|dhr\.?|mevr\.?)",
+    re.IGNORECASE,
+)
+
+
+def _name_certain(block: list[str]) -> bool:
+    """A name is certain when the line after it reads as an address (a number in it) or there is
+    none; a second line without digits may be the rest of the name."""
+    return len(block) < 2 or any(ch.isdigit() for ch in block[1]) or bool(vocab.EMAIL_RE.search(block[1]))
+
+
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
     if len(block) == 1:
         # "Acme, Inc., 12 Main St, Springfield" on one line: the address starts with the first
@@ -269,8 +415,11 @@ def _party_from_block(block: list[str]) -> dict[str, str | None]:
     address_lines = [
         t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
     ]
+    name = block[0] if block else None
+    if name and _SALUTATION_RE.fullmatch(name.strip()) and len(block) > 1:
+        name, block = f"{name} {block[1]}", [f"{name} {block[1]}", *block[2:]]  # "Herrn" / "Max Mustermann"
     return {
-        "name": block[0] if block else None,
+        "name": name,
         "address": ", ".join(address_lines) or None,
         "email": email,
     }
@@ -357,9 +506,99 @@ def _totals(ctx: _Context, *, start: int, lines: list[PurchaseOrderLine]) -> dic
             if value is not None:
                 candidates.setdefault(kind, []).append(value)
     totals = _choose_totals(candidates, lines)
+    confirmed_totals = _confirmed_totals(ctx, lines)
     for kind in ("subtotal", "tax", "shipping", "total"):
-        ctx.confidence[kind] = HIGH if kind in totals else 0.0
+        # A labelled amount alone is a reading, not a confirmation: below the review threshold.
+        ctx.confidence[kind] = MEDIUM if kind in totals else 0.0
+    if confirmed_totals is not None:
+        totals.update(confirmed_totals)
+        for kind in confirmed_totals:
+            ctx.confidence[kind] = HIGH
+    totals.pop("allowance", None)
     return totals
+
+
+def _summary_amounts(ctx: _Context) -> list[tuple[str | None, Decimal]]:
+    """(kind named by its label or None, amount) for every labelled amount outside the items."""
+    found: list[tuple[str | None, Decimal]] = []
+    for index, line in enumerate(ctx.lines):
+        if index in ctx.item_rows:
+            continue
+        first = line.phrases[0].text
+        if len(line.phrases) == 1:
+            # "Subtotal: 219,743.60" in one phrase
+            match = _TOTAL_RE.match(first)
+            if match and (value := _amount_after(ctx, match.group("rest"), [])) is not None:
+                found.append((_TOTAL_CLASS.get(vocab.normalise_label(match.group("label"))), value))
+            continue
+        if not any(ch.isalpha() for ch in first) or parse_date(first, day_first=ctx.day_first):
+            continue
+        last = line.phrases[-1].text
+        if "%" in last:
+            continue
+        value = ctx.number(last)
+        if value is None:
+            continue
+        match = _TOTAL_RE.match(first)
+        kind = _TOTAL_CLASS.get(vocab.normalise_label(match.group("label"))) if match else None
+        found.append((kind, value))
+    return found
+
+
+def _confirmed_totals(ctx: _Context, lines: list[PurchaseOrderLine]) -> dict[str, Decimal] | None:
+    """net + tax = gross among the printed amounts, with net = the lines' sum (less or plus a
+    printed allowance or charge) or a labelled net: the arithmetic names the real total, whatever
+    the labels say (an allowances row or a prepayment is never taken for it)."""
+    printed = _summary_amounts(ctx)
+    if not printed:
+        return None
+    values = [value for _, value in printed]
+    line_sum = sum((line.amount for line in lines if line.amount is not None), Decimal(0))
+    bases: list[Decimal] = []
+    if lines and all(confirmed(line) for line in lines):
+        bases.append(line_sum)
+        # A printed net that differs from the lines by a printed allowance or charge.
+        bases.extend(
+            v for v in values if v > 0 and v not in bases and abs(line_sum - v) in {abs(w) for w in values}
+        )
+    bases.extend(v for kind, v in printed if kind == "subtotal" and v not in bases and v > 0)
+    return _net_tax_gross(printed, bases)
+
+
+def _net_tax_gross(
+    printed: list[tuple[str | None, Decimal]], bases: list[Decimal]
+) -> dict[str, Decimal] | None:
+    """The first net (in ``bases`` order) for which net + tax (+ shipping) = a printed gross."""
+    values = [value for _, value in printed]
+    taxes = [(kind, v) for kind, v in printed if v >= 0 and kind not in ("total", "subtotal", "shipping")]
+    shipping = [(None, Decimal(0)), *((kind, v) for kind, v in printed if kind == "shipping")]
+    totals = [(kind, v) for kind, v in printed if kind in (None, "total")]
+    for base in bases:
+        options = []
+        for tax_kind, tax in [(None, Decimal(0)), *taxes]:
+            if tax >= base:
+                continue
+            for ship_kind, ship in shipping:
+                for total_kind, total in totals:
+                    if tax == 0 and ship == 0 and total_kind != "total":
+                        continue  # the net repeated is not a confirmation
+                    if sums_match(base + tax + ship, total, terms=3):
+                        score = (
+                            3 * (total_kind == "total") + 2 * (tax_kind == "tax") + (ship_kind is not None)
+                        )
+                        options.append((score, tax, ship, total))
+        if options:
+            _, tax, ship, total = max(options, key=lambda o: o[0])
+            # Only what the page prints: a net that is just the lines' sum is not a printed subtotal.
+            found = {"total": total}
+            if base in values:
+                found["subtotal"] = base
+            if tax or any(kind == "tax" and value == 0 for kind, value in printed):
+                found["tax"] = tax
+            if ship:
+                found["shipping"] = ship
+            return found
+    return None
 
 
 def _choose_totals(
@@ -455,27 +694,102 @@ def _amount_after(ctx: _Context, rest: str, following: list[Phrase]) -> Decimal 
 
 
 def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
-    """Returns the index of the line after the table and the items read from it."""
+    """Returns the index of the line after the table and the items read from it.
+
+    Two readings compete: the table under a recognised column header, and the items anchored on
+    rows whose values multiply out (items.py). The one the arithmetic confirms better wins; on a
+    tie the header reading (it knows the SKU and description columns by name)."""
+    warned = len(ctx.warnings)
     header_index, columns = _find_header(ctx)
+    header_end, header_items = _header_items(ctx, header_index, columns)
+    hints = {c.role: c.center for c in columns if c.role in ("quantity", "unit_price")}
+    found = value_items(
+        ctx.lines,
+        number=ctx.number,
+        day_first=ctx.day_first,
+        hints=hints,
+        stop=lambda line: _has_total_label([line]) or _header_like(ctx, line),
+    )
+    if found is not None and _prefer_values(ctx, found.lines, header_items):
+        ctx.item_rows = found.rows
+        del ctx.warnings[warned:]  # the header reading's doubts are not about these lines
+        _merge_identifiers(found.lines, header_items)
+        ctx.confidence["lines"] = HIGH if all(confirmed(line) for line in found.lines) else MEDIUM
+        return found.end, found.lines
+    if header_items:
+        if found is not None:
+            _merge_identifiers(header_items, found.lines)
+        ctx.confidence["lines"] = HIGH if all(confirmed(line) for line in header_items) else MEDIUM
+        return header_end, header_items
+    ctx.warnings.append("no line-item table was recognised")
+    ctx.confidence["lines"] = 0.0
+    return 0, []
+
+
+def _prefer_values(ctx: _Context, values: list[PurchaseOrderLine], header: list[PurchaseOrderLine]) -> bool:
+    """Whether the value reading beats the header reading: the one whose lines add up to a
+    printed sum; else the value reading when it found lines the header reading did not and the
+    arithmetic confirms it at least as well (the header reading keeps a discounted line that does
+    not multiply out, which the value reading cannot see)."""
+    sums = _labelled_amounts(ctx)
+    values_ok, header_ok = _adds_up(values, sums), _adds_up(header, sums)
+    if values_ok != header_ok:
+        return values_ok
+    known = [(line.amount, line.quantity) for line in header]
+    new = [line for line in values if (line.amount, line.quantity) not in known]
+    value_score, header_score = _arithmetic_score(values), _arithmetic_score(header)
+    return value_score > header_score or (bool(new) and value_score == header_score)
+
+
+def _labelled_amounts(ctx: _Context) -> list[Decimal]:
+    amounts = []
+    for line in ctx.lines:
+        for position, phrase in enumerate(line.phrases):
+            match = _TOTAL_RE.match(phrase.text)
+            if match and (value := _amount_after(ctx, match.group("rest"), line.phrases[position + 1 :])):
+                amounts.append(value)
+    return amounts
+
+
+def _adds_up(lines: list[PurchaseOrderLine], sums: list[Decimal]) -> bool:
+    if not lines:
+        return False
+    line_sum = sum((line.amount for line in lines if line.amount is not None), Decimal(0))
+    return any(sums_match(line_sum, value, terms=len(lines)) for value in sums)
+
+
+def _arithmetic_score(lines: list[PurchaseOrderLine]) -> int:
+    """Lines that multiply out, less those that do not (a phantom costs what a line gains)."""
+    good = sum(1 for line in lines if confirmed(line))
+    return 2 * good - (len(lines) - good) * 2
+
+
+def _merge_identifiers(lines: list[PurchaseOrderLine], others: list[PurchaseOrderLine]) -> None:
+    """Fill a missing SKU or description from the other reading's line with the same amount and
+    quantity (the header reading names its SKU column; the value reading finds identifier-like
+    tokens where no header names one)."""
+    pool = [line for line in others if line.sku and line.amount is not None]
+    for line in lines:
+        match = next((o for o in pool if o.amount == line.amount and o.quantity == line.quantity), None)
+        if match is not None:
+            pool.remove(match)
+            line.sku = line.sku or match.sku
+            line.description = line.description or match.description
+
+
+def _header_items(
+    ctx: _Context, header_index: int | None, columns: list[Column]
+) -> tuple[int, list[PurchaseOrderLine]]:
     if header_index is not None:
         rows, end = _table_rows(ctx, header_index, columns)
         column_map = _ColumnMap(columns, _boundaries(columns, rows), _segments(ctx, columns, rows))
         items = _items(ctx, rows, column_map)
         parsed = [line for item in items if (line := _to_line(ctx, item)) is not None]
         if parsed:
-            ctx.confidence["lines"] = HIGH
             return end, parsed
-    # No recognisable column header (or nothing under it): rows whose numbers multiply out.
     start = header_index + 1 if header_index is not None else 0
     end, parsed = _arithmetic_items(ctx, start)
-    if parsed:
-        ctx.warnings.append("line items were inferred from arithmetic, without a recognised table header")
-        ctx.confidence["lines"] = MEDIUM
-        return end, parsed
-    if header_index is None:
-        ctx.warnings.append("no line-item table header was recognised")
-    ctx.confidence["lines"] = 0.0
-    return start, []
+    return (end, parsed) if parsed else (start, [])
 
 
 def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrderLine]]:
@@ -708,8 +1022,10 @@ def _description_right(columns: list[Column]) -> float:
 
 
 def _header_like(ctx: _Context, line: Line) -> bool:
+    if any(ctx.number(p.text) is not None for p in line.phrases):
+        return False  # cheap checks first: this runs on every line
     roles = {c.role for c in _header_columns(line)} - {"other"}
-    return len(roles) >= 2 and not any(ctx.number(p.text) is not None for p in line.phrases)
+    return len(roles) >= 2
 
 
 @dataclass(slots=True)

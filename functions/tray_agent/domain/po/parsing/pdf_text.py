@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tray_agent.config import Settings
-from tray_agent.errors import CorruptDocumentError, DocumentTooLargeError, EncryptedDocumentError
+from tray_agent.errors import (
+    CorruptDocumentError,
+    DocumentTooLargeError,
+    EncryptedDocumentError,
+    NotFoundError,
+)
 
 if TYPE_CHECKING:
     import pypdfium2
@@ -146,6 +151,18 @@ def render_pages_png(data: bytes, *, settings: Settings) -> list[bytes]:
             rows = bytes(bitmap.buffer)
             images.append(_png_gray(bitmap.width, bitmap.height, bitmap.stride, rows))
         return images
+
+
+def render_page_png(data: bytes, page: int, *, settings: Settings, dpi: int) -> tuple[bytes, int]:
+    """One page (1-based) as a grayscale PNG, for a person to read beside the parsed fields,
+    and the document's page count (so a viewer asks for no page that is not there)."""
+    with open_pdf(data, settings=settings) as document:
+        if not 1 <= page <= len(document):
+            raise NotFoundError(f"the document has {len(document)} page(s), there is no page {page}")
+        bitmap = document[page - 1].render(scale=dpi / 72, grayscale=True)
+        if bitmap.n_channels != 1:
+            raise CorruptDocumentError(f"page {page} did not render to a grayscale bitmap")
+        return _png_gray(bitmap.width, bitmap.height, bitmap.stride, bytes(bitmap.buffer)), len(document)
 
 
 def _png_gray(width: int, height: int, stride: int, pixels: bytes) -> bytes:

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from tray_agent.domain.po.parsing import vocabulary as vocab
+
 CURRENCY_SYMBOLS: dict[str, str] = {
     "€": "EUR",
     "£": "GBP",
@@ -167,32 +169,14 @@ def currency_votes(texts: Iterable[str]) -> Counter[str]:
 
 # ---------------------------------------------------------------------------------------------- dates
 
-MONTHS: dict[str, int] = {}
-for _number, _names in enumerate(
-    [
-        "jan january januar janvier januari enero gennaio jänner janv",
-        "feb february februar février fevrier februari febrero febbraio févr fevr",
-        "mar march märz maerz mars maart marzo mrz",
-        "apr april avril abril aprile avr",
-        "may mai mei mayo maggio",
-        "jun june juni juin junio giugno",
-        "jul july juli juillet julio luglio juil",
-        "aug august août aout augustus agosto",
-        "sep sept september septembre septiembre settembre",
-        "oct october oktober octobre octubre ottobre okt",
-        "nov november novembre noviembre",
-        "dec december dezember décembre decembre diciembre dicembre dez",
-    ],
-    start=1,
-):
-    for _name in _names.split():
-        MONTHS[_name] = _number
+MONTHS = vocab.MONTHS
 
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 _ISO_RE = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
 _NUMERIC_RE = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})\b")
 _DAY_MONTH_RE = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s*(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.IGNORECASE
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|e)?\.?\s*(?:of\s+|de\s+)?({_MONTH_RE})\.?,?\s+(?:de\s+)?(\d{{4}})\b",
+    re.IGNORECASE,
 )
 _MONTH_DAY_RE = re.compile(
     rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s+(\d{{4}})\b", re.IGNORECASE
