@@ -7,6 +7,7 @@ from constructs import Construct
 
 from infra.bundling import lambda_code
 from infra.constructs.api import Api
+from infra.constructs.batch_schedules import BatchSchedules
 from infra.constructs.data import Data
 from infra.constructs.dead_letters import DeadLetters
 from infra.constructs.monitor import Monitor
@@ -40,6 +41,7 @@ class TrayAgentStack(Stack):
             dead_letters=dead_letters,
             environment=environment,
         )
+        BatchSchedules(self, "BatchSchedules", monitor_function=monitor.function, dead_letters=dead_letters)
         po_pipeline = PoPipeline(
             self,
             "PoPipeline",

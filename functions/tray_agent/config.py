@@ -146,6 +146,11 @@ class Settings(BaseModel):
     callback_wait_max_s: float = Field(default=20.0, ge=0, le=25)
     fix_before_trigger: bool = True
 
+    # Batching for non-urgent work (issue 9): the per-workflow policies live in the workflows file
+    # ("batch"); this switch turns them on. Off by default: batched work finishes minutes later
+    # (at most a policy's max_wait_s), which a deployment opts into.
+    batching_enabled: bool = False
+
     # Retention and limits
     context_retention_days: int = 90
     decision_retention_days: int = 365

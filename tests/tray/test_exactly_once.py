@@ -44,6 +44,7 @@ def test_the_workflows_file_opts_in_where_a_double_run_would_hurt() -> None:
 
     assert checked == {
         "lead_enrichment",
+        "lead_enrichment_bulk",  # a batch's bulk run carries the batch's key
         "enterprise_lead_routing",
         "order_processing",
         "csm_health_task",

@@ -34,6 +34,17 @@ OPEN_INCIDENTS = "incident"  # the open_state of an open incident
 EVENT_INLINE_LIMIT_BYTES = 64 * 1024
 
 
+# Batched work (issue 9): queued items are indexed per batch key (the sweeper finds each queue and
+# its oldest item); items a flush took wait under the plain "batched" state for their bulk run.
+QUEUED_PREFIX = "batched#"
+
+
+def open_state_of(work: WorkItem) -> str:
+    if work.state is WorkState.BATCHED and work.batch is not None and work.batch.batch_id is None:
+        return QUEUED_PREFIX + work.batch.batch_key
+    return work.state.value
+
+
 class StaleWorkError(ConflictError):
     """Someone else moved the work item since it was read (a conditional write lost)."""
 
@@ -67,12 +78,14 @@ class WorkRepository:
             **self._payloads.inline_or_ref(doc, f"ledger/{work.work_id}/v{work.version}.json"),
         }
         if work.state not in TERMINAL_STATES:
-            item["open_state"] = work.state.value
+            item["open_state"] = open_state_of(work)
             item["due_at"] = _iso(self._due_at(work))
         return item
 
     @staticmethod
     def _due_at(work: WorkItem) -> datetime:
+        if work.state is WorkState.BATCHED and work.batch is not None:
+            return work.batch.queued_at  # oldest first: a batch's age is its first item's
         if work.state is WorkState.HELD or work.state is WorkState.IN_REVIEW:
             return work.updated_at  # oldest first
         return work.lease_until or work.updated_at
@@ -164,6 +177,33 @@ class WorkRepository:
             if limit is not None and count >= limit:
                 return
             yield WorkItem.model_validate_json(self._payloads.read(item))
+
+    def queued(self, batch_key: str, *, limit: int | None = None) -> Iterator[WorkItem]:
+        """Items waiting for ``batch_key``'s next bulk run, oldest first (the index: eventually
+        consistent, so a flush re-reads each item before it claims it)."""
+        for count, item in enumerate(self._query(Key("open_state").eq(QUEUED_PREFIX + batch_key))):
+            if limit is not None and count >= limit:
+                return
+            yield WorkItem.model_validate_json(self._payloads.read(item))
+
+    def queued_count(self, batch_key: str, *, up_to: int) -> int:
+        """How many items wait for ``batch_key`` (counted up to ``up_to``; keys only, no documents)."""
+        count, start = 0, None
+        while count < up_to:
+            kwargs: dict[str, Any] = {
+                "IndexName": "by_open_state",
+                "KeyConditionExpression": Key("open_state").eq(QUEUED_PREFIX + batch_key),
+                "Select": "COUNT",
+                "Limit": up_to - count,
+            }
+            if start is not None:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._table.query(**kwargs)
+            count += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return count
 
     def _query(self, condition: Any) -> Iterator[dict[str, Any]]:
         return aws.all_items(self._table.query, IndexName="by_open_state", KeyConditionExpression=condition)

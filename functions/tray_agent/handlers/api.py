@@ -30,6 +30,7 @@ from tray_agent.handlers.dead_letter_routes import router as dead_letter_router
 from tray_agent.handlers.http_errors import error_response, proxy_error_response, validation_error_response
 from tray_agent.handlers.po_routes import router as po_router
 from tray_agent.handlers.request_guard import check_json_body, request_body
+from tray_agent.models.batches import Batch
 from tray_agent.models.decisions import DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewStatus
@@ -195,6 +196,16 @@ def cancel_work(work_id: str, request: Annotated[RejectRequest, Body()]) -> Work
 @app.get("/incidents", summary="Open incidents and the work they hold")
 def list_incidents() -> list[Incident]:
     return _service().incidents()
+
+
+@app.get("/batches", summary="Open batches of non-urgent work: their items and bulk run")
+def list_batches() -> list[Batch]:
+    return _service().batches()
+
+
+@app.get("/batches/<batch_id>", summary="One batch: its items, attempt key, bulk execution, outcome")
+def get_batch(batch_id: str) -> Batch:
+    return _service().batch(batch_id)
 
 
 @app.get("/health", summary="Liveness")

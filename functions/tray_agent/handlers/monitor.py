@@ -33,6 +33,13 @@ def _sweeper(settings: Settings) -> Sweeper:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("action") == "flush_batches":  # the off-peak EventBridge Scheduler schedule (issue 9)
+        from tray_agent.models.batches import FlushBatchesEvent
+
+        flush = FlushBatchesEvent.model_validate(event)
+        flushed = _sweeper(get_settings()).flush_batches(flush.workflow, flush.time)
+        logger.info("batches flushed on schedule", workflow=flush.workflow, flushed=flushed)
+        return {"flush_batches": flushed}
     scheduled = parse(event=event, model=EventBridgeModel)
     report = _service(get_settings()).tick(scheduled.time, remaining_ms=context.get_remaining_time_in_millis)
     summary = report.summary()

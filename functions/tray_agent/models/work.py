@@ -6,6 +6,7 @@ A work item is written *before* anything acts on it and moves through explicit s
                    ↘ in_review ↗      ↘ held (an incident) → acting …
                    ↘ ignored            ↘ failed (with its reason; re-runnable)
     in_review → rejected (a person said no)
+    decided → batched (non-urgent: waits for a bulk run) → done | decided (retried alone)
 
 ``done``, ``ignored``, ``rejected`` and ``failed`` are terminal. ``held`` and ``in_review`` are
 waiting for something outside the agent (a recovery, a person); everything else is mid-way and
@@ -34,11 +35,12 @@ class WorkState(StrEnum):
     IGNORED = "ignored"
     REJECTED = "rejected"
     FAILED = "failed"
+    BATCHED = "batched"  # non-urgent: waits in the ledger for its workflow's bulk run (issue 9)
 
 
 TERMINAL_STATES = frozenset({WorkState.DONE, WorkState.IGNORED, WorkState.REJECTED, WorkState.FAILED})
 # Waiting for something outside the agent: a recovery (held) or a person (in_review).
-WAITING_STATES = frozenset({WorkState.HELD, WorkState.IN_REVIEW})
+WAITING_STATES = frozenset({WorkState.HELD, WorkState.IN_REVIEW, WorkState.BATCHED})
 # Mid-way: the lease holder finishes them, or the sweeper once the lease has expired.
 MOVING_STATES = frozenset({WorkState.RECEIVED, WorkState.DECIDED, WorkState.ACTING})
 
@@ -58,6 +60,18 @@ class Attempt(BaseModel):
     started_at: datetime
     status: AttemptStatus = AttemptStatus.SENDING
     error: str | None = None
+
+
+class BatchMembership(BaseModel):
+    """Where a batched item is: queued for ``batch_key``'s bulk run, then in batch ``batch_id``."""
+
+    batch_key: str  # the workflow whose batch policy queued it
+    queued_at: datetime
+    batch_id: str | None = None  # set when a flush took it (the batch record was written first)
+    bulk_execution_id: str | None = None  # the bulk run that carried it
+    record_status: str | None = None  # its record's result in the bulk run: succeeded | failed
+    record_error: str | None = None
+    retried_alone: bool = False  # its record failed: it runs alone, never batched again
 
 
 class WorkKind(StrEnum):
@@ -94,6 +108,7 @@ class WorkItem(BaseModel):
     approved_by: str | None = None
     # What the brain was given, redacted, for the audit record (kept so every audit write is whole).
     inputs: dict[str, Any] = Field(default_factory=dict)
+    batch: BatchMembership | None = None  # non-urgent work waiting for (or carried by) a bulk run
     # The answer a sender gets for this work (the same for every redelivery).
     answer: dict[str, Any] | None = None
 

@@ -6,6 +6,7 @@ The same file drives the agent's tool registry and the local Tray simulator.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,51 @@ class PicklistConstraint(BaseModel):
     field: str = Field(pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")  # "Object.Field"
 
 
+class OffPeakWindow(BaseModel):
+    """A daily window in UTC ("22:00" to "06:00" wraps past midnight) when batches flush."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+    def contains(self, moment: datetime) -> bool:
+        now = (moment.astimezone(UTC) if moment.tzinfo else moment).time()
+        start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
+        if start <= end:
+            return start <= now < end
+        return now >= start or now < end  # wraps past midnight
+
+    @property
+    def start_hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.start.split(":")
+        return int(hour), int(minute)
+
+
+class BatchPolicy(BaseModel):
+    """Non-urgent runs of a workflow wait in the ledger and go to Tray as one run of its bulk form.
+
+    A batch flushes when it holds ``max_items`` (the accept that fills it sends it), when its
+    oldest item has waited ``max_wait_s``, or inside the ``off_peak`` window. An item whose input
+    matches ``urgent_when`` (input field -> values, any match) never waits. Seed 001: chunks of
+    200 records keep a step's data under Tray's 6 MB.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bulk_workflow: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
+    records_field: str = Field(default="records", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    # Each record carries its work item's id under this field; the bulk run reports per record.
+    record_id_field: str = Field(default="record_id", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    max_items: int = Field(default=200, ge=1, le=1000)
+    max_wait_s: int = Field(default=900, ge=1)
+    off_peak: OffPeakWindow | None = None
+    urgent_when: dict[str, list[Any]] = Field(default_factory=dict)
+
+    def urgent(self, run_input: dict[str, Any]) -> bool:
+        return any(run_input.get(field) in values for field, values in self.urgent_when.items())
+
+
 class WorkflowTool(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -91,6 +137,8 @@ class WorkflowTool(BaseModel):
     # Tray bills a task credit per step run: what one run of this workflow usually costs (its
     # steps, the trigger included). Used to account credits spent and avoided per decision.
     task_credits: int = Field(default=1, ge=1)
+    # Batching for non-urgent work (issue 9): how runs of this workflow wait for a bulk run.
+    batch: BatchPolicy | None = None
     # Local simulator only: how runs of this workflow behave (ignored by the deployed agent).
     simulation: dict[str, Any] | None = None
 
@@ -106,6 +154,10 @@ class WorkflowsFile(BaseModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate workflow names: {duplicates}")
+        for workflow in self.workflows:
+            if workflow.batch is not None and workflow.batch.bulk_workflow not in names:
+                bulk = workflow.batch.bulk_workflow
+                raise ValueError(f"workflow {workflow.name!r}: bulk_workflow {bulk!r} is not in the file")
         return self
 
     def by_name(self) -> dict[str, WorkflowTool]:

@@ -22,6 +22,7 @@ from tray_agent import clock
 from tray_agent.models.workflows import ProcessedIdsCheck, TriggerMode, WorkflowTool
 from tray_agent.tray.models import Execution
 from tray_local.simulator.catalog import SALESFORCE_PICKLISTS
+from tray_local.simulator.loops import run_loop
 from tray_local.simulator.scripts import STEP_DATA_LIMIT_BYTES, StepScript, WorkflowScript, timeout_for
 
 
@@ -292,6 +293,7 @@ class Engine:
         work_index = next((i for i, step in enumerate(steps) if step.connector != "webhook"), None)
         data_bytes = len(json.dumps(record.input))
         claim: tuple[str, str] | None = None
+        loop_results: list[dict[str, Any]] | None = None  # a bulk run's per-record results
         try:
             for step, index in self._plan(workflow, steps):
                 step_record = StepRecord(name=step.name, connector=step.connector, started_at=utc_now())
@@ -307,6 +309,8 @@ class Engine:
                     if index == work_index:
                         self._check_authentications(step, workflow)
                     self._check_step(record, step, index, data_bytes, script, fails)
+                    if step.connector == "loop" and script.loop is not None:
+                        loop_results = run_loop(self, record, script.loop)
                     self._sleep(step.seconds)
                 data_bytes = step.output_bytes or data_bytes
                 step_record.logs.append(f"{step.name} finished")
@@ -329,6 +333,8 @@ class Engine:
             with self._lock:
                 record.status = "succeeded"
                 record.output = dict(script.output) if script.output is not None else {"ok": True}
+                if loop_results is not None:
+                    record.output["records"] = loop_results
                 record.finished_at = utc_now()
         finally:
             record.done.set()

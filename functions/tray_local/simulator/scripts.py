@@ -31,6 +31,24 @@ def timeout_for(connector: str) -> float:
     return STEP_TIMEOUT_S.get(connector, STANDARD_STEP_TIMEOUT_S)
 
 
+class LoopScript(BaseModel):
+    """Tray's "Loop collection" over the input's records (a bulk workflow, issue 9).
+
+    The workflow's step whose connector is ``loop`` runs ``steps`` once per record of
+    ``records_field``; every step of every iteration is a step run (a task credit, as Tray
+    bills). A record that fails (a picklist value Salesforce refuses, a connector outage) fails
+    only its own iteration: the run succeeds and its output lists each record's result under
+    ``records`` ({id_field, "status": "succeeded" | "failed", "error"?}).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    records_field: str = "records"
+    id_field: str = "record_id"
+    steps: list[StepScript] = Field(min_length=1)
+    picklist_fields: dict[str, str] = Field(default_factory=dict)  # record field -> "Object.Field"
+
+
 class WorkflowScript(BaseModel):
     """What happens when the workflow runs.
 
@@ -55,6 +73,7 @@ class WorkflowScript(BaseModel):
     retry_after_s: float | None = None
     picklist_fields: dict[str, str] = Field(default_factory=dict)
     output: dict[str, Any] | None = None  # the reply on success (default: {"ok": true})
+    loop: LoopScript | None = None  # what the step with connector "loop" runs per record
 
     def resolved_steps(self, connector: str = "script") -> list[StepScript]:
         if self.steps:

@@ -174,7 +174,11 @@ class LLMBrain:
 
     def _tool_definitions(self) -> list[dict[str, Any]]:
         tools = []
+        # A workflow's bulk form is run by batching only (issue 9), never chosen for one event.
+        bulk_forms = {tool.batch.bulk_workflow for tool in self._registry.tools() if tool.batch}
         for tool in self._registry.tools():
+            if tool.name in bulk_forms:
+                continue
             flags = []
             if tool.requires_approval:
                 flags.append("needs human approval")

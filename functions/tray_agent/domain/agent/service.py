@@ -29,12 +29,14 @@ from tray_agent.domain.agent.work import WorkEngine
 from tray_agent.domain.picklists import PicklistSource
 from tray_agent.domain.reviews import build_review_service
 from tray_agent.errors import NotFoundError
+from tray_agent.models.batches import Batch
 from tray_agent.models.decisions import Decision, DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
 from tray_agent.models.work import Incident, WorkItem, WorkKind, WorkState
 from tray_agent.observability import tracer
 
 if TYPE_CHECKING:
+    from tray_agent.domain.agent.batching import Batcher
     from tray_agent.domain.agent.sweeper import Sweeper  # the scheduled tick's, not the API's
 
 
@@ -99,7 +101,23 @@ class EventService:
         return work
 
     def list_work(self, state: WorkState, limit: int | None = None) -> list[WorkItem]:
-        return list(self._engine.ledger.open_items(state, limit=limit))
+        items = list(self._engine.ledger.open_items(state, limit=limit))
+        batcher = self._engine.batcher
+        if state is WorkState.BATCHED and batcher is not None:  # queued items: indexed per batch key
+            for key in batcher.policies:
+                items += self._engine.ledger.queued(key, limit=limit)
+        return items[:limit] if limit is not None else items
+
+    def batches(self) -> list[Batch]:
+        batcher = self._engine.batcher
+        return list(batcher.repository.open_batches()) if batcher is not None else []
+
+    def batch(self, batch_id: str) -> Batch:
+        batcher = self._engine.batcher
+        found = batcher.repository.get(batch_id) if batcher is not None else None
+        if found is None:
+            raise NotFoundError(f"no batch {batch_id!r}")
+        return found
 
     def incidents(self) -> list[Incident]:
         return self._engine.ledger.open_incidents()
@@ -134,11 +152,12 @@ def build_work_engine(settings: Settings) -> WorkEngine:
     ledger = build_work_repository(settings)
     tray = get_tray_clients(settings)
     fixer = InputFixer(registry, LessonsRepository(settings.work_table), PicklistSource(tray, settings))
+    runner = WorkflowRunner(registry, tray)
     return WorkEngine(
         settings=settings,
         brains=build_brains(settings),
         guardrails=Guardrails(registry, settings.review_confidence_threshold),
-        runner=WorkflowRunner(registry, tray),
+        runner=runner,
         decisions=build_decisions_repository(settings),
         memory=CustomerMemory.from_settings(settings),
         summary=summary,
@@ -146,6 +165,27 @@ def build_work_engine(settings: Settings) -> WorkEngine:
         ledger=ledger,
         holds=Holds(ledger, AlertsTopic(settings.alerts_topic_arn), summary, settings),
         fixer=fixer,
+        batcher=build_batcher(settings, registry, ledger, runner),
+    )
+
+
+def build_batcher(
+    settings: Settings, registry: ToolRegistry, ledger: WorkRepository, runner: WorkflowRunner
+) -> Batcher | None:
+    """Batching for non-urgent work (issue 9), when switched on and some workflow has a policy."""
+    from tray_agent.data.batches import BatchRepository
+    from tray_agent.domain.agent.batching import Batcher
+    from tray_agent.tray import get_tray_clients
+
+    if not settings.batching_enabled or not any(tool.batch for tool in registry.tools()):
+        return None
+    return Batcher(
+        tools=registry.tools(),
+        ledger=ledger,
+        batches=BatchRepository(settings.work_table, timedelta(days=settings.work_retention_days)),
+        runner=runner,
+        executions=get_tray_clients(settings).workflows,
+        settings=settings,
     )
 
 

@@ -7,7 +7,10 @@ Run by the scheduled tick (and by ``tray-agent sweep`` locally). Each pass:
 3. probes each open incident that is due: its oldest held item runs again; if it goes
    through the incident closes;
 4. drains held items whose incident closed, oldest first, each exactly once (a conditional
-   write decides who runs it), within a per-pass budget so Tray's limits hold.
+   write decides who runs it), within a per-pass budget so Tray's limits hold;
+5. batching (issue 9): settles batches whose bulk run finished (and resumes those a crash
+   left), then flushes queues whose oldest item waited long enough or whose off-peak window
+   is open.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class SweepReport(BaseModel):
     incidents_closed: int = 0
     drained: int = 0
     still_held: int = 0
+    batches_flushed: int = 0
+    batch_items_done: int = 0
+    batch_items_alone: int = 0
 
 
 class Sweeper:
@@ -66,8 +72,37 @@ class Sweeper:
         self._apply_reviews(report)
         self._probe_incidents(report)
         self._drain(report)
+        self._batches(report)
         logger.info("sweep done", **report.model_dump())
         return report
+
+    def _batches(self, report: SweepReport) -> None:
+        batcher = self._engine.batcher
+        if batcher is None:
+            return
+        from tray_agent.domain.agent.batching import BatchReport
+
+        batches = BatchReport()
+        batcher.settle(batches, self._now)
+        batcher.flush_due(self._now, batches)  # the tick's time: age and window, on schedule
+        report.batches_flushed = batches.flushed
+        report.batch_items_done = batches.items_done
+        report.batch_items_alone = batches.items_alone
+
+    def flush_batches(self, workflow: str | None, now: datetime | None = None) -> dict[str, int]:
+        """The off-peak schedule's flush: what waits for ``workflow`` (None: every policy) goes now."""
+        batcher = self._engine.batcher
+        if batcher is None:
+            return {"flushed": 0}
+        from tray_agent.domain.agent.batching import BatchReport
+
+        self._now = now or self._clock()
+        report = BatchReport()
+        batcher.settle(report, self._now)
+        for key in batcher.policies:
+            if workflow in (None, key):
+                report.flushed += batcher.flush(key, trigger="schedule", report=report)
+        return report.model_dump()
 
     def _resume_moving(self, report: SweepReport) -> None:
         now = max(self._now, self._clock())

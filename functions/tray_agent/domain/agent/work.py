@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -52,6 +52,7 @@ from tray_agent.models.work import (
     MOVING_STATES,
     Attempt,
     AttemptStatus,
+    BatchMembership,
     IncidentKind,
     WorkItem,
     WorkKind,
@@ -61,6 +62,9 @@ from tray_agent.models.work import (
 from tray_agent.observability import logger, metrics
 from tray_agent.redaction import mask_text
 from tray_agent.tray.errors import TrayError, TrayTransportError
+
+if TYPE_CHECKING:
+    from tray_agent.domain.agent.batching import Batcher
 
 REVIEW_NAMESPACE = uuid.UUID("6f1d2c3b-8a4e-4f4b-9d7e-2f0c1a5b7e90")
 DECISION_NAMESPACE = uuid.UUID("0b9f3c52-1d7e-4a8c-9f61-3e2d4c5b6a70")
@@ -74,6 +78,7 @@ OUTCOME_BY_STATE = {
     WorkState.IGNORED: Outcome.IGNORED,
     WorkState.REJECTED: Outcome.REJECTED,
     WorkState.FAILED: Outcome.FAILED,
+    WorkState.BATCHED: Outcome.PENDING,  # waits for its bulk run (issue 9)
 }
 
 
@@ -93,6 +98,7 @@ class WorkEngine:
         holds: Holds,
         fixer: InputFixer | None = None,
         clock: Clock = utc_now,
+        batcher: Batcher | None = None,
     ) -> None:
         self._settings = settings
         self._brains = brains
@@ -106,6 +112,9 @@ class WorkEngine:
         self._holds = holds
         self._fixer = fixer
         self._clock = clock
+        self._batcher = batcher  # non-urgent work waits for a bulk run (domain/agent/batching.py)
+        if batcher is not None:
+            batcher.bind(self)
 
     @property
     def ledger(self) -> WorkRepository:
@@ -114,6 +123,10 @@ class WorkEngine:
     @property
     def holds(self) -> Holds:
         return self._holds
+
+    @property
+    def batcher(self) -> Batcher | None:
+        return self._batcher
 
     # -- entry points ---------------------------------------------------------------------------
     def accept(
@@ -275,6 +288,8 @@ class WorkEngine:
             work, blocked = self._fix_before_trigger(work)
             if blocked is not None:
                 return self._to_review(work, blocked)
+        if (queued := self._batch(work)) is not None:
+            return queued
         return self._start_attempt(work)
 
     def _fix_before_trigger(self, work: WorkItem) -> tuple[WorkItem, str | None]:
@@ -288,6 +303,35 @@ class WorkEngine:
         if fixed.blocked is not None:
             blocked = f"would fail in Tray: {fixed.blocked}; not triggered"
         return work.model_copy(update={"calls": fixed.calls, "decision": decision}), blocked
+
+    def _batch(self, work: WorkItem) -> WorkItem | None:
+        """Non-urgent work under a batch policy waits in the ledger for a bulk run; None: run now."""
+        policy = self._batcher.policy_for(work) if self._batcher is not None else None
+        if policy is None or self._batcher is None:
+            return None
+        member = BatchMembership(batch_key=work.calls[0].workflow, queued_at=self._clock())
+        queued = self._finish(
+            work.model_copy(update={"batch": member}),
+            WorkState.BATCHED,
+            reason=f"non-urgent: waits for a bulk run of {policy.bulk_workflow} "
+            f"(at most {policy.max_items} items or {policy.max_wait_s} s)",
+        )
+        return self._batcher.after_queued(queued, policy)
+
+    def settle_batched(self, work: WorkItem, *, done: bool) -> WorkItem:
+        """A batched item after its bulk run: done, or run alone through the normal path."""
+        if done:
+            return self._finish(work, WorkState.DONE, reason=None)
+        now = self._clock()
+        alone = work.model_copy(
+            update={
+                "state": WorkState.DECIDED,
+                "lease_until": self._lease(now),
+                "answer": None,
+                "calls_done": 0,
+            }
+        )
+        return self.advance(self._save(alone))
 
     def _start_attempt(self, work: WorkItem) -> WorkItem:
         """Record the intent (a new attempt, a new key) before any Tray call."""
@@ -588,7 +632,8 @@ class WorkEngine:
 
     def reject(self, work_id: str, reviewer: str, reason: str) -> WorkItem:
         work = self._get(work_id)
-        if work.state not in (WorkState.IN_REVIEW, WorkState.HELD, WorkState.FAILED):
+        queued = work.state is WorkState.BATCHED and work.batch is not None and work.batch.batch_id is None
+        if work.state not in (WorkState.IN_REVIEW, WorkState.HELD, WorkState.FAILED) and not queued:
             raise ConflictError(
                 f"work {work_id} is {work.state.value}; only waiting or failed work is rejected"
             )
@@ -625,7 +670,7 @@ def _outcome(work: WorkItem) -> Outcome:
 
 def _answer(work: WorkItem) -> dict[str, Any]:
     decision = work.decision
-    reason = work.reason if work.state in (WorkState.HELD, WorkState.FAILED) else None
+    reason = work.reason if work.state in (WorkState.HELD, WorkState.FAILED, WorkState.BATCHED) else None
     reason = reason or (decision.reason if decision else None)
     return EventAccepted(
         decision_id=work.decision_id or "",

@@ -22,7 +22,7 @@ from tray_agent.clock import utc_now
 from tray_agent.config import Settings
 from tray_agent.data.monitor import MonitorRepository
 from tray_agent.domain.monitor.recovery import Recoverer, decision_id_for
-from tray_agent.domain.monitor.scan import work_item_for
+from tray_agent.domain.monitor.scan import is_bulk_run, work_item_for
 from tray_agent.domain.monitor.summary import SummarySink
 from tray_agent.errors import NotFoundError
 from tray_agent.models.callbacks import CallbackAnswer, TrayFailureCallback
@@ -69,6 +69,13 @@ class FailureCallbacks:
                 detail=f"Tray's record says the execution is {execution.status}",
             )
         name = execution.workflow_name or callback.workflow_name or execution.workflow_id
+        if is_bulk_run(execution):  # the batcher retries each of its items alone (issue 9)
+            return CallbackAnswer(
+                execution_id=execution.id,
+                workflow=name,
+                action="left_to_batcher",
+                detail="a batch's bulk run",
+            )
         item = work_item_for(execution, name, backoff_base_s=self._settings.monitor_backoff_base_s)
         stale = now - timedelta(seconds=self._settings.work_lease_s)
         if not self._repository.claim_failure(

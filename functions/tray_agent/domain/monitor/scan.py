@@ -92,6 +92,8 @@ def count_finished(checkpoint: Checkpoint, execution: Execution, *, backoff_base
             counts.last_success_at = finished
         return None
     counts.failures += 1
+    if is_bulk_run(execution):
+        return None  # counted; its items are recovered one by one by the ledger's batcher (issue 9)
     item = work_item_for(execution, counts.workflow_name, backoff_base_s=backoff_base_s)
     if item.classification.failure_class in ESCALATED_CLASSES:
         counts.escalated += 1  # paged once, as its incident; not again as a failure rate
@@ -110,6 +112,11 @@ def _failures_fixed_by(execution: Execution) -> int:
     if match.group("chunk") is not None:
         return 1 if match.group("chunk") == "0" else 0  # one split run: counted once, by its first chunk
     return max(1, int(match.group("attempt")))
+
+
+def is_bulk_run(execution: Execution) -> bool:
+    """A batch's bulk run (its key is the batch's): the batcher retries each of its items alone."""
+    return (execution.idempotency_key or "").startswith("batch-")
 
 
 def work_item_for(execution: Execution, workflow_name: str, *, backoff_base_s: float) -> WorkItem:
