@@ -343,7 +343,8 @@ def run_agent_day(day: Day) -> DayResult:
         use_clock(clock),
         LocalEnvironment.start(
             simulator_options={"time_factor": 0.0, "seed": 7},
-            extra_env={"TRAY_AGENT_ALERTS_TOPIC_ARN": ""},
+            # Non-urgent leads wait for one bulk run (an operator's choice: up to 15 minutes later).
+            extra_env={"TRAY_AGENT_ALERTS_TOPIC_ARN": "", "TRAY_AGENT_BATCHING_ENABLED": "true"},
         ) as env,
     ):
         topic = _alerts_topic(env)
@@ -462,14 +463,42 @@ def _work_of(record: Any) -> str | None:
 def _fix_times(
     records: list[Any], cause_end: Callable[[Any], datetime]
 ) -> list[tuple[Any, float | None, float | None]]:
-    """(failed run, seconds to its fix from the failure, seconds from when it could be fixed)."""
+    """(failed run, seconds to its fix from the failure, seconds from when it could be fixed).
+
+    A bulk run (batched leads) that failed is fixed when each of its records' work has run since;
+    a record that failed inside a successful bulk run is a failure of its own, fixed by its own run.
+    """
     later = _chains(records)
+    by_work: dict[str, list[Any]] = {}
+    for record in records:
+        key = _work_of(record)
+        if key:
+            by_work.setdefault(key, []).append(record)
     out = []
     for record in records:
+        failed_at = record.finished_at or record.created_at
+        for work_id in _failed_bulk_records(record):
+            fixes = [r.created_at for r in by_work.get(work_id, []) if r.status == "succeeded"]
+            fixed_at = min((at for at in fixes if at >= failed_at), default=None)
+            gap = None if fixed_at is None else (fixed_at - failed_at).total_seconds()
+            out.append((_BulkRecordFailure(record, work_id), gap, gap))
         if record.status != "failed" or record.retry_of:
             continue  # a chain is judged by its first failure
-        failed_at = record.finished_at or record.created_at
-        fixes = [r.created_at for r in later[record.id] if r.status == "succeeded"]
+        if _bulk_work_ids(record):
+            item_fixes = [
+                min(
+                    (
+                        r.created_at
+                        for r in by_work.get(w, [])
+                        if r.status == "succeeded" and r.created_at >= failed_at
+                    ),
+                    default=None,
+                )
+                for w in _bulk_work_ids(record)
+            ]
+            fixes = [] if None in item_fixes else [max(at for at in item_fixes if at is not None)]
+        else:
+            fixes = [r.created_at for r in later[record.id] if r.status == "succeeded"]
         if not fixes:
             out.append((record, None, None))
             continue
@@ -477,6 +506,50 @@ def _fix_times(
         fixable_at = max(failed_at, cause_end(record))
         out.append((record, (fixed_at - failed_at).total_seconds(), (fixed_at - fixable_at).total_seconds()))
     return out
+
+
+@dataclass
+class _BulkRecordFailure:
+    """One record's failure inside a bulk run that succeeded for the others."""
+
+    run: Any
+    work_id: str
+
+    @property
+    def error(self) -> dict[str, Any]:
+        return {"code": "RECORD_FAILED"}
+
+    @property
+    def workflow_name(self) -> str:
+        return f"{self.run.workflow_name} (a record)"
+
+    @property
+    def finished_at(self) -> datetime:
+        return self.run.finished_at or self.run.created_at
+
+    @property
+    def created_at(self) -> datetime:
+        return self.run.created_at
+
+
+def _bulk_work_ids(record: Any) -> list[str]:
+    rows = record.input.get("records") if isinstance(record.input, dict) else None
+    if not isinstance(rows, list):
+        return []
+    return [str(r["record_id"]) for r in rows if isinstance(r, dict) and r.get("record_id")]
+
+
+def _failed_bulk_records(record: Any) -> list[str]:
+    if record.status != "succeeded" or not _bulk_work_ids(record):
+        return []
+    rows = (record.output or {}).get("records")
+    if not isinstance(rows, list):
+        return []
+    return [
+        str(r["record_id"])
+        for r in rows
+        if isinstance(r, dict) and r.get("record_id") and r.get("status") not in (None, "succeeded", "ok")
+    ]
 
 
 def _cause(record: Any) -> str:
@@ -688,3 +761,32 @@ def run_day(seed: int = 20261130, deliveries: int = 2000, hours: float = 24.0) -
     )
     figures["simday_redeliveries"] = float(day.redeliveries)
     return DayResult(figures, agent.problems, agent.notes)
+
+
+def main() -> int:
+    """``python -m tests.bench.simday --deliveries N --hours H --seed S``: the figures as JSON.
+
+    A process of its own: a day installs its own clock, environment and moto state.
+    """
+    import argparse
+    import json
+    import os
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.simday")
+    parser.add_argument("--seed", type=int, default=20261130)
+    parser.add_argument("--deliveries", type=int, default=2000)
+    parser.add_argument("--hours", type=float, default=24.0)
+    args = parser.parse_args()
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+    result = run_day(seed=args.seed, deliveries=args.deliveries, hours=args.hours)
+    sys.stdout.write(
+        json.dumps({"figures": result.figures, "problems": result.problems, "notes": result.notes})
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
