@@ -28,6 +28,7 @@ from tray_agent.handlers.po_routes import router as po_router
 from tray_agent.handlers.request_guard import check_json_body, request_body
 from tray_agent.models.decisions import DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
+from tray_agent.models.followups import FollowUpView
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewStatus
 from tray_agent.models.work import Incident, WorkItem, WorkState
 from tray_agent.observability import logger, metrics, tracer
@@ -183,6 +184,14 @@ def cancel_work(work_id: str, request: Annotated[RejectRequest, Body()]) -> Work
 @app.get("/incidents", summary="Open incidents and the work they hold")
 def list_incidents() -> list[Incident]:
     return _service().incidents()
+
+
+@app.get("/follow-ups", summary="Follow-ups the agent scheduled, for a customer or a person (issue 12)")
+def list_follow_ups(
+    customer: Annotated[str | None, Query(max_length=200)] = None,
+    person: Annotated[str | None, Query(max_length=320)] = None,
+) -> list[FollowUpView]:
+    return _service().follow_ups(customer, person)
 
 
 @app.get("/health", summary="Liveness")
