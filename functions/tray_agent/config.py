@@ -150,7 +150,7 @@ class Settings(BaseModel):
     followup_schedule_group: str = "tray-agent-followups"
     followup_target_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:tray-agent-followups"
     followup_role_arn: str = "arn:aws:iam::000000000000:role/tray-agent-followups-scheduler"
-    health_risk_threshold: float = Field(default=0.6, gt=0, le=2)
+    health_risk_threshold: float = Field(default=0.75, gt=0, le=2)
     health_recheck_days: int = Field(default=14, ge=1, le=60)
     health_sweep_max_tasks: int = Field(default=100, ge=0)
     summary_pattern_days: int = Field(default=7, ge=3, le=30)

@@ -28,7 +28,7 @@ from tray_agent.domain.reviews import build_review_service
 from tray_agent.errors import NotFoundError
 from tray_agent.models.decisions import Decision, DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
-from tray_agent.models.followups import FollowUpView
+from tray_agent.models.followups import FollowUpView, HealthAssessment
 from tray_agent.models.work import Incident, WorkItem, WorkKind, WorkState
 from tray_agent.observability import tracer
 
@@ -82,6 +82,13 @@ class EventService:
         if watchers is None:
             return []
         return watchers.list_for(customer_id=customer_id, person=person)
+
+    def health(self, customer_id: str) -> HealthAssessment:
+        watchers = self._engine.followups
+        if watchers is None or watchers.health is None:
+            raise NotFoundError("customer health is not configured")
+        result: HealthAssessment = watchers.health.assessment(customer_id)
+        return result
 
     def carry_out(
         self,
