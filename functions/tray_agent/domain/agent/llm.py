@@ -26,6 +26,7 @@ from tray_agent.config import Settings
 from tray_agent.domain.agent.registry import ToolInputError, ToolRegistry
 from tray_agent.errors import TrayAgentError, UpstreamError
 from tray_agent.models.decisions import (
+    ACTING_ACTIONS,
     Decision,
     DecisionAction,
     FinalDecision,
@@ -33,6 +34,7 @@ from tray_agent.models.decisions import (
     Usage,
     WorkflowCall,
 )
+from tray_agent.models.followups import FollowUpPlan
 from tray_agent.models.workflows import RiskLevel
 from tray_agent.observability import logger
 
@@ -103,6 +105,7 @@ class _Run:
     trail: list[ToolCallRecord] = field(default_factory=list)
     planned: list[WorkflowCall] = field(default_factory=list)
     terminal: Decision | None = None
+    follow_ups: list[FollowUpPlan] = field(default_factory=list)
 
 
 class _ToolError(Exception):
@@ -131,6 +134,20 @@ BUILTIN_SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
         "Stops and routes the situation to a person, with the reason. "
         "Use when unsure or when a human must decide.",
         {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    ),
+    "schedule_follow_up": (
+        "Plans a later check once your decision's workflows ran, e.g. three days after provisioning: "
+        "check 'accounts_active' (input: employee_email, tools, manager_email) nudges the person about "
+        "the tools not set up and escalates to the manager on a second miss. after: '3d', '72h'.",
+        {
+            "type": "object",
+            "required": ["after", "check", "input"],
+            "properties": {
+                "after": {"type": "string"},
+                "check": {"type": "string", "enum": ["accounts_active"]},
+                "input": {"type": "object"},
+            },
+        },
     ),
     "record_no_action": (
         "Stops and records that nothing should run (spam, duplicate, irrelevant), with the reason.",
@@ -310,11 +327,31 @@ class LLMBrain:
             reason = str(arguments.get("reason") or "the model chose no action")
             run.terminal = self._decision(run, DecisionAction.IGNORE, reason, confidence, calls=[])
             return {"status": "recorded"}
+        if name == "schedule_follow_up":
+            return self._plan_follow_up(run, situation, arguments)
         if name not in self._registry:
             raise _ToolError(f"unknown tool {name!r}; use only the tools you were given")
         payload = self._registry.validate_input(name, arguments)  # ToolInputError goes back to the model
         run.planned.append(WorkflowCall(workflow=name, input=payload))
         return {"status": "planned", "note": "runs after your final decision, if the guardrails allow"}
+
+    @staticmethod
+    def _plan_follow_up(run: _Run, situation: Situation, arguments: dict[str, Any]) -> dict[str, Any]:
+        from tray_agent.domain.agent.followups import followup_plan_from
+
+        details = arguments.get("input") if isinstance(arguments.get("input"), dict) else {}
+        assert isinstance(details, dict)
+        person = details.get("employee_email")
+        try:
+            plan = followup_plan_from(
+                {**arguments, "input": details},
+                customer_id=situation.customer_id,
+                person=str(person) if person else None,
+            )
+        except TrayAgentError as exc:
+            raise _ToolError(exc.message) from exc
+        run.follow_ups = [*run.follow_ups, plan][:3]  # bounded: a model cannot flood the schedules
+        return {"status": "planned", "note": "scheduled once your decision's workflows ran"}
 
     def _retry_call(self, execution_id: str, modified: dict[str, Any]) -> WorkflowCall:
         if not execution_id:
@@ -378,6 +415,7 @@ class LLMBrain:
             brain="llm",
             tool_calls=run.trail,
             usage=run.usage,
+            follow_ups=run.follow_ups if action in ACTING_ACTIONS else [],
         )
 
 
