@@ -27,7 +27,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     work_id = event.get("work_id") if isinstance(event, dict) else None
     if not isinstance(work_id, str) or not work_id.startswith("followup-"):
         raise InvalidInputError('a follow-up schedule\'s input is {"work_id": "followup-…"}')
-    followups = build_event_service(get_settings()).engine.followups
+    settings = get_settings()
+    if settings.followup_target_arn == "self":  # deployed: the next follow-up targets this function too
+        settings = settings.model_copy(update={"followup_target_arn": context.invoked_function_arn})
+    followups = build_event_service(settings).engine.followups
     work = followups.fire(work_id)
     logger.info("follow-up fired", work_id=work_id, state=work.state.value)
     return {"work_id": work_id, "state": work.state.value, "reason": work.reason}

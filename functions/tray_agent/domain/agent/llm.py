@@ -293,7 +293,10 @@ class LLMBrain:
             if not isinstance(parsed, dict):
                 raise _ToolError("arguments must be a JSON object")
             arguments = parsed
-            result = self._run_tool(run, situation, name, arguments)
+            if name == "schedule_follow_up":
+                result = self._plan_follow_up(run, situation, arguments)
+            else:
+                result = self._run_tool(run, situation, name, arguments)
             text, ok = json.dumps(result, default=str)[:MAX_TOOL_RESULT], True
         except json.JSONDecodeError:
             text, ok = json.dumps({"error": "arguments are not valid JSON"}), False
@@ -327,8 +330,6 @@ class LLMBrain:
             reason = str(arguments.get("reason") or "the model chose no action")
             run.terminal = self._decision(run, DecisionAction.IGNORE, reason, confidence, calls=[])
             return {"status": "recorded"}
-        if name == "schedule_follow_up":
-            return self._plan_follow_up(run, situation, arguments)
         if name not in self._registry:
             raise _ToolError(f"unknown tool {name!r}; use only the tools you were given")
         payload = self._registry.validate_input(name, arguments)  # ToolInputError goes back to the model
