@@ -33,7 +33,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     followups = build_event_service(settings).engine.followups
     work = followups.fire(work_id)
     logger.info("follow-up fired", work_id=work_id, state=work.state.value)
-    return {"work_id": work_id, "state": work.state.value, "reason": work.reason}
+    reason = work.reason or (work.decision.reason if work.decision else None)
+    return {"work_id": work_id, "state": work.state.value, "reason": reason}
 
 
 @logger.inject_lambda_context(clear_state=True)
