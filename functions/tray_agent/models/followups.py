@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tray_agent.errors import InvalidInputError
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_FOLLOW_UP_S = 90 * 86400  # memory keeps 90 days; a later check would have nothing to compare
@@ -102,3 +104,18 @@ class HealthAssessment(BaseModel):
 
 def due(after_s: float, now: datetime) -> datetime:
     return now + timedelta(seconds=after_s)
+
+
+def followup_plan_from(spec: dict[str, Any], *, customer_id: str | None, person: str | None) -> FollowUpPlan:
+    """A plan from the rules' or the LLM's ``{after, check, then, input}`` (after: '3d', '72h', seconds)."""
+    try:
+        return FollowUpPlan(
+            after_s=parse_after(spec.get("after", "")),
+            check=str(spec.get("check", "")),
+            then=dict(spec.get("then") or {}),
+            input=dict(spec.get("input") or {}),
+            customer_id=customer_id,
+            person=person,
+        )
+    except ValueError as exc:
+        raise InvalidInputError(f"bad follow-up: {exc}") from exc

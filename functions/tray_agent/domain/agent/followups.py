@@ -321,20 +321,3 @@ class FollowUps:
             reason=f"{email} is still not set up on {detail} after a nudge: escalated to {manager}",
             rule=rule,
         )
-
-
-def followup_plan_from(spec: dict[str, Any], *, customer_id: str | None, person: str | None) -> FollowUpPlan:
-    """A plan from the rules' or the LLM's ``{after, check, then, input}`` (after: '3d', '72h', seconds)."""
-    from tray_agent.models.followups import parse_after
-
-    try:
-        return FollowUpPlan(
-            after_s=parse_after(spec.get("after", "")),
-            check=str(spec.get("check", "")),
-            then=dict(spec.get("then") or {}),
-            input=dict(spec.get("input") or {}),
-            customer_id=customer_id,
-            person=person,
-        )
-    except ValueError as exc:
-        raise InvalidInputError(f"bad follow-up: {exc}") from exc

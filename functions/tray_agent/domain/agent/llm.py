@@ -338,7 +338,7 @@ class LLMBrain:
 
     @staticmethod
     def _plan_follow_up(run: _Run, situation: Situation, arguments: dict[str, Any]) -> dict[str, Any]:
-        from tray_agent.domain.agent.followups import followup_plan_from
+        from tray_agent.models.followups import followup_plan_from
 
         details = arguments.get("input") if isinstance(arguments.get("input"), dict) else {}
         assert isinstance(details, dict)

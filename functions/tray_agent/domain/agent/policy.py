@@ -296,7 +296,7 @@ def _decision(rule: Rule, document: Mapping[str, Any]) -> Decision:
 def _follow_ups(then: Then, document: Mapping[str, Any], calls: list[WorkflowCall]) -> list[Any]:
     if then.follow_up is None:
         return []
-    from tray_agent.domain.agent.followups import followup_plan_from
+    from tray_agent.models.followups import followup_plan_from
 
     scope = {**document, "calls": [call.model_dump(mode="json") for call in calls]}
     spec = then.follow_up
