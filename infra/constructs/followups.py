@@ -70,7 +70,10 @@ class FollowUps(Construct):
             ),
             description="EventBridge Scheduler: invokes the follow-ups function, nothing else",
         )
-        self.function.grant_invoke(self.role)
+        # The function's ARN itself (not grant_invoke's "ARN:*"): no version or alias is invoked.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+        )
         for function in (self.function, self.daily_function):
             data.grant(function, "work_table", "decisions_table", "reviews_table", "context_table")
             data.grant_payloads(function, "ledger/", "decisions/", "reviews/")

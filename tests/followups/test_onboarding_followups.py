@@ -165,3 +165,21 @@ def test_a_follow_up_fired_early_waits_for_its_time(local_env: Any, watchers: An
 def test_listing_needs_a_customer_or_a_person(local_env: Any) -> None:
     answer = local_env.api("GET", "/follow-ups")
     assert answer.status == 400 and "customer" in str(answer.body)
+
+
+def test_a_lost_schedule_is_fired_by_the_daily_job_from_the_ledger(local_env: Any, watchers: Any) -> None:
+    """Nothing lives in memory or only in the schedule: the ledger's due items fire anyway."""
+    from tray_agent.data.schedules import SchedulesRepository
+
+    followups, clock = watchers
+    email, _ = hire(local_env)
+    [pending] = follow_ups(local_env, email)
+    settings = local_env.settings
+    SchedulesRepository(
+        settings.followup_schedule_group, settings.followup_target_arn, settings.followup_role_arn
+    ).delete(pending["work_id"])
+    assert pending["work_id"] not in [w.work_id for w in followups.fire_due(clock.advance(days=2))]
+    fired = followups.fire_due(clock.advance(days=1, minutes=1))
+    assert pending["work_id"] in [w.work_id for w in fired]
+    [done] = follow_ups(local_env, email)
+    assert done["state"] == "ignored"
