@@ -17,6 +17,7 @@ from tray_agent.errors import ConfigurationError
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WORKFLOWS_FILE = PACKAGE_DIR / "config_files" / "workflows.json"
 DEFAULT_RULES_FILE = PACKAGE_DIR / "config_files" / "rules.json"
+DEFAULT_PRICES_FILE = PACKAGE_DIR / "config_files" / "model_prices.json"
 
 TrayRegion = Literal["us", "eu", "apac"]
 
@@ -77,13 +78,24 @@ class Settings(BaseModel):
     openai_api_key_secret_name: str = ""
     openai_model: str = ""  # empty: no model, the policy brain decides alone
     review_confidence_threshold: float = Field(default=0.7, ge=0, le=1)
-    # LLM brain bounds and prices (USD per 1k tokens, for the per-decision cost estimate)
+    # LLM brain bounds (prices: llm_prices_file below)
     llm_max_iterations: int = Field(default=6, ge=1, le=20)
     llm_max_tokens: int = Field(default=1024, ge=16)
     llm_budget_s: float = Field(default=20.0, gt=0)
     llm_max_retries: int = Field(default=1, ge=0)
-    llm_input_cost_per_1k: float = Field(default=0.00015, ge=0)
-    llm_output_cost_per_1k: float = Field(default=0.0006, ge=0)
+    # Model providers, prices and checks (issue 13; tray_agent/llm_profiles.py decides the parameters)
+    llm_provider: Literal["auto", "openai", "azure", "compatible"] = "auto"  # auto: from the base URL
+    llm_reasoning: Literal["auto", "on", "off"] = "auto"  # auto: o1/o3/o4…/gpt-5 by the model name
+    # "" sends none (the model's default); "low" is accepted by every reasoning model so far.
+    llm_reasoning_effort: Literal["", "none", "minimal", "low", "medium", "high", "xhigh"] = "low"
+    llm_reasoning_room_tokens: int = Field(default=4096, ge=0)  # added to the cap for hidden reasoning
+    llm_json_schema: Literal["auto", "on", "off"] = "auto"  # auto: strict schema on OpenAI/Azure only
+    azure_openai_api_version: str = "2025-04-01-preview"
+    azure_openai_deployment: str = ""  # empty: the deployment is named like openai_model
+    llm_prices_file: Path = DEFAULT_PRICES_FILE
+    # Your own price (USD per 1k tokens) for a model the prices file does not know (self-hosted, negotiated)
+    llm_input_cost_per_1k: float | None = Field(default=None, ge=0)
+    llm_output_cost_per_1k: float | None = Field(default=None, ge=0)
 
     # API authentication: HMAC signing secret for machine senders, tokens for reviewers
     signing_secret_name: str = ""  # Secrets Manager secret holding the shared HMAC key
@@ -118,12 +130,21 @@ class Settings(BaseModel):
     work_duplicate_wait_s: float = Field(default=5.0, ge=0)  # a redelivery waits for the first
     work_probe_interval_s: float = Field(default=60.0, gt=0)  # how often an open incident is probed
     # A connector's expired authentication is probed by retrying one held run: rarely (task credits).
-    work_auth_probe_interval_s: float = Field(default=900.0, gt=0)
+    work_auth_probe_interval_s: float = Field(default=300.0, gt=0)
     work_drain_per_sweep: int = Field(default=200, ge=1)  # held items run per sweep (Tray's limits)
     work_retention_days: int = Field(default=365, ge=1)
     # The same content from the same sender under a new id within this window is a duplicate
     # (a form submitted twice); a resend with the same occurred_at is one for 24 hours.
     duplicate_window_s: int = Field(default=300, ge=0)
+
+    # Fix before trigger (issue 9): picklist values fetched from the Platform API are cached this
+    # long per container; learnt fixes are read from the work table on every trigger (no cache).
+    picklist_cache_ttl_s: float = Field(default=3600.0, ge=0)
+    # A failure callback whose retry is due within this long (a rate limit's Retry-After) waits
+    # for it in the same invocation instead of leaving it to the next tick; API Gateway's 30 s
+    # integration timeout bounds it.
+    callback_wait_max_s: float = Field(default=20.0, ge=0, le=25)
+    fix_before_trigger: bool = True
 
     # Retention and limits
     context_retention_days: int = 90

@@ -6,8 +6,9 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from tray_agent.clock import utc_now
 
 
 def http_api_event(
@@ -35,7 +36,7 @@ def http_api_event(
         body = text
     if stage != "$default":
         path = f"/{stage}{path}"
-    now = datetime.now(UTC)
+    now = utc_now()
     all_headers = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
     return {
         "version": "2.0",

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tray_local.cli_catalog",
     "tray_local.cli_monitor",
     "tray_local.cli_redrive",
+    "tray_local.cli_llm",
 )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from typing import Any
 
 from moto import mock_aws
 
+from tray_agent.clock import epoch_s
 from tray_agent.config import DEFAULT_WORKFLOWS_FILE, Settings, get_settings
 from tray_agent.data import aws
 from tray_local.apigw import HttpAnswer, LambdaContext, http_api_event
@@ -144,7 +144,7 @@ class LocalEnvironment:
         raw = body.encode() if isinstance(body, str) else (body or b"")
         all_headers: dict[str, str] = {}
         if auth:
-            timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
+            timestamp, nonce = str(int(epoch_s())), uuid.uuid4().hex
             all_headers = {
                 "X-Tray-Agent-Timestamp": timestamp,
                 "X-Tray-Agent-Nonce": nonce,

@@ -27,6 +27,7 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 def llm_env(local_env: Any, fake_openai: FakeOpenAI) -> Iterator[Any]:
     """``local_env`` as a container configured with a model (restored afterwards)."""
     fake_openai.requests.clear()
+    fake_openai.rejections.clear()
     with local_env.reconfigured(
         TRAY_AGENT_OPENAI_BASE_URL=fake_openai.base_url,
         TRAY_AGENT_OPENAI_MODEL=MODEL,

@@ -1,14 +1,35 @@
 """The seed's five scenarios on the LLM brain: the real ``openai`` client against a scripted
-OpenAI-compatible endpoint, through the real API handler, with Tray as the simulator."""
+OpenAI-compatible endpoint, through the real API handler, with Tray as the simulator.
+
+Every scenario runs once per endpoint kind (``ENDPOINTS``: an OpenAI reasoning model, an OpenAI
+chat model, an Azure deployment of a reasoning model, a classic OpenAI-compatible server); the
+scripted endpoint refuses, as the real one does, any request the provider profile got wrong."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from tests.agent.conftest import MODEL, customer, decision, final, runs_for
+import pytest
+
+from tests.agent.conftest import customer, decision, final, runs_for
 from tests.conftest import business_input, new_event, work_key
-from tests.support.fake_openai import FakeOpenAI, ScriptedReply
+from tests.support.fake_openai import ENDPOINTS, FakeOpenAI, ScriptedReply
+
+
+@pytest.fixture(params=sorted(ENDPOINTS))
+def llm_env(request: pytest.FixtureRequest, llm_env: Any, fake_openai: FakeOpenAI) -> Iterator[Any]:
+    """The agent conftest's ``llm_env`` pointed at one kind of endpoint."""
+    endpoint = fake_openai.use(request.param)
+    try:
+        # The same scenario content runs once per endpoint: not a duplicate submission of a form.
+        with llm_env.reconfigured(**endpoint.env(fake_openai), TRAY_AGENT_DUPLICATE_WINDOW_S="0"):
+            yield llm_env
+        assert fake_openai.rejections == [], fake_openai.rejections
+    finally:
+        fake_openai.use("compatible")
+        fake_openai.rejections.clear()
 
 
 def _user_message(request: dict[str, Any]) -> str:
@@ -65,10 +86,13 @@ def test_scenario_1_model_routes_the_series_b_fintech_to_enterprise(
     assert record["decision"]["brain"] == "llm"
     assert [c["ok"] for c in record["decision"]["tool_calls"]] == [False, True]
     usage = record["decision"]["usage"]
-    assert usage["model"] == MODEL
+    assert usage["model"] == fake_openai.endpoint.model
     assert usage["requests"] == 3
     assert usage["prompt_tokens"] == 360 and usage["completion_tokens"] == 120
-    assert usage["estimated_cost_usd"] > 0
+    if fake_openai.endpoint.provider == "auto":  # llama3.1 on a local server: no price is known
+        assert usage["estimated_cost_usd"] is None
+    else:  # priced from model_prices.json: 360 input and 120 output tokens
+        assert usage["estimated_cost_usd"] > 0 and usage["prices_taken_on"]
 
 
 def test_scenario_1_spam_is_dropped_before_a_token_is_spent(llm_env: Any, fake_openai: FakeOpenAI) -> None:

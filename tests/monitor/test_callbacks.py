@@ -108,6 +108,32 @@ def test_rate_limited_is_queued_until_the_hint_then_retried_once(cb: CallbackEnv
     assert len(env.retries_of(failed_id)) == 1
 
 
+def test_a_short_retry_after_is_waited_for_in_the_callback_not_left_to_the_tick(cb: CallbackEnv) -> None:
+    """Recovery in seconds: a 1 s Retry-After is honoured, then retried in the same invocation."""
+    env = cb.env
+    cb.alerting_on("support_ticket_triage")
+    env.sim.set_script(
+        "support_ticket_triage",
+        WorkflowScript(
+            outcome="fail",
+            error_code="HTTP_429",
+            error_message="Zendesk returned HTTP 429 Too Many Requests",
+            retry_after_s=1,
+        ),
+    )
+    failed_id = env.trigger("support_ticket_triage", {"ticket_id": "T-2", "priority": "high"}).json()[
+        "executionId"
+    ]
+    env.sim.set_script("support_ticket_triage", WorkflowScript())  # the limit has passed by then
+    answer = _accepted(cb.delivered(failed_id))
+    assert answer["failure_class"] == "rate_limited" and answer["action"] == "retried", answer
+    [retry] = env.retries_of(failed_id)
+    failed = next(e for e in env.sim.executions() if e.id == failed_id)
+    waited = (retry.created_at - (failed.finished_at or failed.created_at)).total_seconds()
+    assert 1.0 <= waited < 10, waited  # the hint, honoured, and not the tick's minutes
+    assert run_tick(later(minutes=5))["recoveries"] == {}  # the tick finds nothing left to do
+
+
 def test_transient_is_retried_at_once_and_the_tick_leaves_it_alone(cb: CallbackEnv) -> None:
     env = cb.env
     env.sim.set_script(

@@ -10,10 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import work_key
+from tests.conftest import new_event, work_key
 from tests.monitor.conftest import MonitorEnv, ago, later, use_settings
+from tray_agent.data.lessons import LessonsRepository
+from tray_agent.domain.agent.service import build_event_service
 from tray_agent.domain.monitor.recovery import decision_id_for, review_id_for
 from tray_agent.domain.reviews import build_review_service
+from tray_agent.models.events import InboundEvent
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewStatus
 from tray_local.demo_monitor import failed_execution, run_tick
 from tray_local.simulator import SEED_STORIES, WorkflowScript
@@ -120,6 +123,20 @@ def test_data_mismatch_maps_the_picklist_value_retries_and_remembers(monitor_env
     assert retry2.input["industry"] == "Technology - SaaS" and retry2.status == "succeeded"
     assert len([c for c in env.sim.calls() if c.path.startswith("/core/v1/connectors/salesforce")]) == 1
     assert _decision(env, again)["decision"]["rule"] == "monitor.data_mismatch.remembered"
+
+    # The agent learnt it too: the next event's run is fixed before its trigger, not after a failure.
+    lessons = LessonsRepository(env.settings.work_table).lessons("salesforce_account_upsert")
+    assert lessons.fixes[("industry", "SaaS")] == "Technology - SaaS"
+    assert lessons.picklists["industry"] == "salesforce:Account.Industry"
+    event = InboundEvent.model_validate(
+        new_event("account.updated", data={"name": "Gamma", "industry": "SaaS", "employees": 5})
+    )
+    answer = build_event_service(env.settings).handle(event)
+    assert answer.status == "done"
+    [run] = [e for e in env.sim.executions() if e.id == answer.execution_id]
+    assert run.input["industry"] == "Technology - SaaS" and run.status == "succeeded"
+    fixes = build_event_service(env.settings).get_decision(answer.decision_id).decision.fixes
+    assert [(f.before, f.after, f.source) for f in fixes] == [("SaaS", "Technology - SaaS", "monitor")]
 
 
 def test_payload_too_large_is_split_into_chunks_of_200(monitor_env: MonitorEnv) -> None:

@@ -249,3 +249,30 @@ def test_an_open_alert_never_clears_above_the_threshold_or_on_too_few_runs(
     assert kinds == ["raised"] and health.alert_open
     hour(116, 100, 5)  # 31 minutes under the threshold with enough runs
     assert kinds == ["raised", "cleared"] and not health.alert_open
+
+
+def test_failures_already_fixed_by_a_retry_are_counted_but_page_no_one(monitor_env: MonitorEnv) -> None:
+    """Issue 9: a workflow whose failures were all auto-fixed is summarised, never alerted on."""
+    env = monitor_env
+    seeded = [
+        succeeded_execution(env.sim, "order_processing", created_at=ago(minutes=3, seconds=i))
+        for i in range(40)
+    ]
+    for i in range(8):  # 8 of 48 runs failed (17%, above the 10% threshold), each fixed by its retry
+        failed = failed_execution(
+            env.sim,
+            "order_processing",
+            code="CONNECTOR_ERROR",
+            message="NetSuite returned HTTP 503",
+            service_code="HTTP_503",
+            created_at=ago(minutes=4, seconds=i),
+        )
+        retry = succeeded_execution(env.sim, "order_processing", created_at=ago(minutes=2, seconds=i))
+        seeded += [failed, retry.model_copy(update={"retry_of": failed.id})]
+    env.sim.seed_executions(seeded)
+
+    report = run_tick()
+    assert report["alerts"] == [] and env.alerts() == []
+    health = env.repository.health()[env.sim.workflow_id("order_processing")]
+    assert (health.hour_failures, health.hour_recovered, health.paging_rate) == (8, 8, 0.0)
+    assert health.summary()["day"]["recovered"] == 8 and not health.alert_open

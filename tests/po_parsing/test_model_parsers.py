@@ -1,4 +1,5 @@
-"""LLM and vision parsers through the real ``openai`` client against the scripted endpoint."""
+"""LLM and vision parsers through the real ``openai`` client against the scripted endpoint,
+once per endpoint kind (``ENDPOINTS``): a request the provider profile got wrong is refused."""
 
 from __future__ import annotations
 
@@ -12,20 +13,21 @@ from typing import Any
 import pytest
 
 from tests.fixtures.po_corpus.generator import CorpusDocument
-from tests.support.fake_openai import FakeOpenAI, ScriptedReply
+from tests.support.fake_openai import ENDPOINTS, FakeOpenAI, ScriptedReply
 from tray_agent.config import Settings
 from tray_agent.domain.po.parsing import parse_purchase_order
 from tray_agent.errors import UpstreamError
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
+@pytest.fixture(params=sorted(ENDPOINTS))
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(endpoint=request.param, api_key="test-key") as server:
         yield server
+        assert server.rejections == [], server.rejections
 
 
 def _settings(fake: FakeOpenAI) -> Settings:
-    return Settings(openai_base_url=fake.base_url, openai_api_key="test-key", openai_model="gpt-test")
+    return Settings.model_validate({"openai_api_key": "test-key", **fake.endpoint.settings_values(fake)})
 
 
 def _reply_for(document: CorpusDocument, **changes: Any) -> ScriptedReply:
@@ -58,9 +60,14 @@ def test_llm_parser_turns_the_structured_reply_into_an_order(
     assert order.total == document.truth.total
     assert order.warnings == []
     request = fake.requests[0]
-    assert request["model"] == "gpt-test"
-    assert request["response_format"]["type"] == "json_schema"
-    assert request["response_format"]["json_schema"]["strict"] is True
+    assert request["model"] == (fake.endpoint.deployment or fake.endpoint.model)
+    if fake.endpoint.classic_only:  # JSON mode, the schema in the instructions
+        assert request["response_format"] == {"type": "json_object"}
+        assert '"po_number"' in request["messages"][-1]["content"]
+    else:
+        assert request["response_format"]["type"] == "json_schema"
+        assert request["response_format"]["json_schema"]["strict"] is True
+    assert ("temperature" in request) is not fake.endpoint.reasoning
     text = _user_content(request)
     assert document.truth.po_number in text
     assert document.truth.lines[0].sku in text

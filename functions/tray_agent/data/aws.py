@@ -87,7 +87,9 @@ def client(service: str) -> Any:
     return boto3.client(service, config=_BOTO_CONFIG)  # type: ignore[call-overload]
 
 
+@cache
 def table(name: str) -> Table:
+    """One Table per name and container: building a resource object costs milliseconds each time."""
     return dynamodb().Table(name)
 
 
@@ -104,4 +106,5 @@ def all_items(operation: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str
 def reset_clients() -> None:
     """Forget cached clients (tests that swap the AWS endpoint between runs)."""
     dynamodb.cache_clear()
+    table.cache_clear()
     client.cache_clear()

@@ -20,10 +20,10 @@ import hashlib
 import hmac
 import json
 import re
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tray_agent.clock import epoch_s
 from tray_agent.config import Settings
 from tray_agent.data.context import NonceStore
 from tray_agent.errors import AuthenticationError
@@ -114,7 +114,7 @@ class Authenticator:
                 f"the signature header is malformed (expected {SIGNATURE_VERSION}=<64 hex>)"
             )
         sent_at = int(timestamp)
-        now = time.time()
+        now = epoch_s()
         window = self._settings.signature_tolerance_s
         if abs(now - sent_at) > window:
             raise AuthenticationError("the signature timestamp is outside the allowed window")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import importlib
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
+from tray_agent.clock import utc_now
 from tray_agent.config import Settings
 from tray_agent.data.payloads import PayloadStore
 from tray_agent.data.reviews import ReviewsRepository
@@ -59,7 +60,7 @@ class ReviewService:
         item = ReviewItem(
             review_id=review_id or str(uuid.uuid4()),
             kind=kind,
-            created_at=datetime.now(UTC),
+            created_at=utc_now(),
             title=title,
             reason=reason,
             findings=list(findings),
@@ -120,7 +121,7 @@ class ReviewService:
         if item.status is not ReviewStatus.PENDING:
             raise ConflictError(f"review {item.review_id} is already {item.status.value}")
         return self._repository.resolve(
-            item, status=status, by=reviewer, at=datetime.now(UTC), note=note, payload=payload
+            item, status=status, by=reviewer, at=utc_now(), note=note, payload=payload
         )
 
     def _resolver(self, kind: ReviewKind) -> ReviewResolver:

@@ -6,7 +6,6 @@ paths. Wired in ``handlers/api.py`` with ``app.include_router(callback_router)``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +13,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from tray_agent.clock import utc_now
 from tray_agent.config import Settings, get_settings
 from tray_agent.models.callbacks import CallbackAnswer, TrayFailureCallback
 
@@ -36,5 +36,5 @@ def _callbacks_for(settings: Settings) -> FailureCallbacks:
     responses={202: {"description": "Classified and recovered, queued, or already handled"}},
 )
 def tray_failure(callback: Annotated[TrayFailureCallback, Body()]) -> Response[CallbackAnswer]:
-    answer = _callbacks_for(get_settings()).handle(callback, datetime.now(UTC))
+    answer = _callbacks_for(get_settings()).handle(callback, utc_now())
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)

@@ -55,7 +55,11 @@ class Usage(BaseModel):
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    estimated_cost_usd: float = 0.0
+    cached_prompt_tokens: int = 0  # part of prompt_tokens, billed lower
+    reasoning_tokens: int = 0  # part of completion_tokens (hidden reasoning)
+    # None: the model's price is unknown (tokens are still recorded); never a made-up 0.
+    estimated_cost_usd: float | None = None
+    prices_taken_on: str | None = None  # the date of the prices used ("configured": the settings')
 
     @property
     def total_tokens(self) -> int:
@@ -69,6 +73,29 @@ class ToolCallRecord(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
     ok: bool
     result: str  # truncated text the model saw
+
+
+class InputFix(BaseModel):
+    """A value changed before the trigger, because the run would have failed on it."""
+
+    workflow: str
+    field: str
+    before: str
+    after: str
+    source: str  # "monitor" / "reviewer" (learnt earlier), "picklist" (checked against Tray)
+
+
+class Credits(BaseModel):
+    """Tray task credits of one decision: its runs' usual cost, and what it avoided.
+
+    Estimates from each workflow's ``task_credits`` (its steps): ``avoided`` counts the runs
+    not started (spam, duplicates, batched into one bulk run) and the failing runs not started
+    (fixed before the trigger). The simulator's bill is the ground truth the benchmark uses.
+    """
+
+    spent: int = 0
+    avoided: int = 0
+    avoided_because: str | None = None
 
 
 class Decision(BaseModel):
@@ -85,6 +112,8 @@ class Decision(BaseModel):
     fallback_reason: str | None = None  # why the policy decided although a model is configured
     # Later checks to schedule once the calls went through (domain/agent/followups.py).
     follow_ups: list[FollowUpPlan] = Field(default_factory=list)
+    fixes: list[InputFix] = Field(default_factory=list)  # what was fixed before the trigger
+    credits: Credits | None = None
 
     @property
     def first_workflow(self) -> str | None:

@@ -80,6 +80,7 @@ class WindowCounts(BaseModel):
     workflow_name: str
     runs: int = 0
     failures: int = 0
+    recovered: int = 0  # successful retries of failed runs: failures already fixed
     last_success_at: datetime | None = None
 
 
@@ -107,6 +108,10 @@ class WorkflowHealth(BaseModel):
     workflow_name: str
     # Tick buckets: [window end (epoch ms), runs, failures], the last 24 hours.
     buckets: list[tuple[int, int, int]] = Field(default_factory=list)
+    # [window end (epoch ms), failures recovered by a successful retry in that window]
+    recovered_buckets: list[tuple[int, int]] = Field(default_factory=list)
+    hour_recovered: int = 0
+    day_recovered: int = 0
     tick_runs: int = 0
     tick_failures: int = 0
     hour_runs: int = 0
@@ -135,6 +140,11 @@ class WorkflowHealth(BaseModel):
         return self._rate(self.hour_failures, self.hour_runs)
 
     @property
+    def paging_rate(self) -> float:
+        """The hour's rate of failures nobody has fixed: auto-recovered ones are counted, not paged."""
+        return self._rate(max(0, self.hour_failures - self.hour_recovered), self.hour_runs)
+
+    @property
     def day_rate(self) -> float:
         return self._rate(self.day_failures, self.day_runs)
 
@@ -142,8 +152,19 @@ class WorkflowHealth(BaseModel):
         return {
             "workflow": self.workflow_name,
             "tick": {"runs": self.tick_runs, "failures": self.tick_failures, "rate": self.tick_rate},
-            "hour": {"runs": self.hour_runs, "failures": self.hour_failures, "rate": self.hour_rate},
-            "day": {"runs": self.day_runs, "failures": self.day_failures, "rate": self.day_rate},
+            "hour": {
+                "runs": self.hour_runs,
+                "failures": self.hour_failures,
+                "recovered": self.hour_recovered,
+                "rate": self.hour_rate,
+                "unrecovered_rate": self.paging_rate,
+            },
+            "day": {
+                "runs": self.day_runs,
+                "failures": self.day_failures,
+                "recovered": self.day_recovered,
+                "rate": self.day_rate,
+            },
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
             "threshold": self.threshold,
             "alert_open": self.alert_open,

@@ -61,6 +61,20 @@ class ProcessedIdsCheck(BaseModel):
     key_field: str = Field(default=DEFAULT_ATTEMPT_KEY_FIELD, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
+class PicklistConstraint(BaseModel):
+    """An input field Tray writes into a restricted picklist (checked before every trigger).
+
+    The valid values come from the Platform API (a connector's ``get_picklist_values``),
+    cached with a TTL; a value outside them is mapped (learnt, or the closest valid value) or
+    the run goes to a person, instead of being triggered just to fail.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    connector: str = "salesforce"
+    field: str = Field(pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")  # "Object.Field"
+
+
 class WorkflowTool(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -72,6 +86,11 @@ class WorkflowTool(BaseModel):
     requires_approval: bool = False
     # Opt-in: the workflow runs the Data Storage check of processed ids (see ProcessedIdsCheck).
     processed_ids_check: ProcessedIdsCheck | None = None
+    # Known constraints of the input (input field -> picklist), checked before each trigger.
+    picklists: dict[str, PicklistConstraint] = Field(default_factory=dict)
+    # Tray bills a task credit per step run: what one run of this workflow usually costs (its
+    # steps, the trigger included). Used to account credits spent and avoided per decision.
+    task_credits: int = Field(default=1, ge=1)
     # Local simulator only: how runs of this workflow behave (ignored by the deployed agent).
     simulation: dict[str, Any] | None = None
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from tray_agent.clock import epoch_s
 from tray_agent.domain.auth import sign
 from tray_local.simulator.engine import ExecutionRecord, iso
 
@@ -116,7 +117,7 @@ class Alerting:
         body = json.dumps(failure_payload(record)).encode()
         headers = {"content-type": "application/json"}
         if target.secret is not None:
-            timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
+            timestamp, nonce = str(int(epoch_s())), uuid.uuid4().hex
             headers |= {
                 "X-Tray-Agent-Timestamp": timestamp,
                 "X-Tray-Agent-Nonce": nonce,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tray_agent import clock
 from tray_agent.models.workflows import ProcessedIdsCheck, TriggerMode, WorkflowTool
 from tray_agent.tray.models import Execution
 from tray_local.simulator.catalog import SALESFORCE_PICKLISTS
@@ -25,7 +26,7 @@ from tray_local.simulator.scripts import STEP_DATA_LIMIT_BYTES, StepScript, Work
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    return clock.utc_now()  # the process's clock: a simulated day moves Tray's timestamps too
 
 
 def iso(moment: datetime | None) -> str | None:

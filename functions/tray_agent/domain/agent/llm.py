@@ -1,7 +1,8 @@
 """The LLM brain: an OpenAI-compatible model reasons with the Tray workflows as tools.
 
-Any OpenAI-compatible endpoint works (OpenAI, Azure OpenAI's v1 endpoint, vLLM, Ollama,
-llama.cpp): ``Settings.openai_base_url`` / ``openai_model`` / the API key. The ``openai``
+Any OpenAI-compatible endpoint works (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp,
+LiteLLM): ``Settings.openai_base_url`` / ``openai_model`` / the API key; the request's parameters
+come from the provider profile (``tray_agent.llm_profiles``). The ``openai``
 package is imported only inside this module's functions, so the policy path never loads it.
 
 The loop is bounded (iterations, tokens per call, a wall-clock budget). Read-only tools run at
@@ -25,6 +26,8 @@ from pydantic import ValidationError
 from tray_agent.config import Settings
 from tray_agent.domain.agent.registry import ToolInputError, ToolRegistry
 from tray_agent.errors import TrayAgentError, UpstreamError
+from tray_agent.llm_prices import account
+from tray_agent.llm_profiles import profile_for
 from tray_agent.models.decisions import (
     ACTING_ACTIONS,
     Decision,
@@ -173,15 +176,14 @@ class LLMBrain:
         self._builtins = builtins
         self._api_key = api_key
         self._client: OpenAI | None = None
+        self._profile = profile_for(settings)  # which parameters this endpoint accepts
         self._tools = self._tool_definitions()
 
     def _client_for(self) -> OpenAI:
         if self._client is None:
-            from openai import OpenAI
-
-            self._client = OpenAI(
-                base_url=self._settings.openai_base_url or None,
-                api_key=self._api_key() or "not-needed",  # local servers accept any key
+            self._client = self._profile.client(
+                self._settings,
+                self._api_key(),
                 max_retries=self._settings.llm_max_retries,
                 timeout=self._settings.llm_budget_s,
             )
@@ -217,15 +219,10 @@ class LLMBrain:
                     "the model's time budget ran out", usage=run.usage, trail=run.trail
                 )
             try:
-                response = self._client_for().chat.completions.create(  # type: ignore[call-overload]
-                    model=settings.openai_model,
-                    messages=messages,
-                    tools=self._tools,
-                    tool_choice="auto",
-                    max_tokens=settings.llm_max_tokens,
-                    temperature=0,
-                    timeout=remaining,
+                request = self._profile.chat_kwargs(
+                    messages, tools=self._tools, max_tokens=settings.llm_max_tokens
                 )
+                response = self._client_for().chat.completions.create(**request, timeout=remaining)
             except openai.APIError as exc:
                 raise ModelUnavailableError(
                     f"model call failed: {type(exc).__name__}", usage=run.usage, trail=run.trail
@@ -234,32 +231,27 @@ class LLMBrain:
             if not response.choices:
                 raise ModelUnavailableError("the model returned no choice", usage=run.usage, trail=run.trail)
             message = response.choices[0].message
-            if message.tool_calls:
+            calls = _function_calls(message.tool_calls or [])
+            if calls:
                 messages.append(
                     {
                         "role": "assistant",
                         "content": message.content,
                         "tool_calls": [
                             {
-                                "id": call.id,
+                                "id": call_id,
                                 "type": "function",
-                                "function": {
-                                    "name": call.function.name,
-                                    "arguments": call.function.arguments,
-                                },
+                                "function": {"name": name, "arguments": arguments},
                             }
-                            for call in message.tool_calls
-                            if call.type == "function"
+                            for call_id, name, arguments in calls
                         ],
                     }
                 )
-                for call in message.tool_calls:
-                    if call.type != "function":
-                        continue
-                    text = self._tool(run, situation, call.function.name, call.function.arguments)
+                for call_id, name, arguments in calls:
+                    text = self._tool(run, situation, name, arguments)
                     if run.terminal is not None:
                         return run.terminal
-                    messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
+                    messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
                 continue
             content = message.content or ""
             try:
@@ -274,16 +266,7 @@ class LLMBrain:
         )
 
     def _account(self, usage: Usage, response: Any) -> None:
-        usage.requests += 1
-        if response.usage is not None:
-            usage.prompt_tokens += response.usage.prompt_tokens or 0
-            usage.completion_tokens += response.usage.completion_tokens or 0
-        s = self._settings
-        usage.estimated_cost_usd = round(
-            usage.prompt_tokens / 1000 * s.llm_input_cost_per_1k
-            + usage.completion_tokens / 1000 * s.llm_output_cost_per_1k,
-            6,
-        )
+        account(self._settings, usage, response.usage)
 
     # -- tools -------------------------------------------------------------------------------
     def _tool(self, run: _Run, situation: Situation, name: str, raw_arguments: str) -> str:
@@ -418,6 +401,20 @@ class LLMBrain:
             usage=run.usage,
             follow_ups=run.follow_ups if action in ACTING_ACTIONS else [],
         )
+
+
+def _function_calls(tool_calls: list[Any]) -> list[tuple[str, str, str]]:
+    """``(id, name, arguments)`` of each function call, tolerating compatible servers' quirks:
+    arguments sent as an object instead of a JSON string, a missing call id."""
+    calls = []
+    for n, call in enumerate(tool_calls):
+        if getattr(call, "type", "function") != "function" or getattr(call, "function", None) is None:
+            continue
+        arguments = call.function.arguments
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments if arguments is not None else {})
+        calls.append((call.id or f"call_{n}", call.function.name, arguments))
+    return calls
 
 
 def _function(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -11,14 +11,16 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tray_agent.clock import Clock, utc_now
 from tray_agent.config import Settings
 from tray_agent.data.context import ContextRepository
 from tray_agent.errors import InvalidInputError
+from tray_agent.models.decisions import Usage
 
 FAILED_ORDER_TYPES = frozenset({"order.failed", "order.payment_failed", "order.fulfillment_failed"})
 TICKET_OPENED_TYPES = frozenset({"ticket.created", "ticket.reopened"})
@@ -87,7 +89,7 @@ class CustomerMemory:
         )
 
     def load(self, customer_id: str, now: datetime | None = None) -> CustomerContext:
-        now = now or datetime.now(UTC)
+        now = now or utc_now()
         entries = [
             MemoryEntry.model_validate(item)
             for item in self._repository.customer_entries(customer_id, since=now - self._retention)
@@ -127,7 +129,7 @@ class CustomerMemory:
     ) -> None:
         """Add one entry (the agent after each event; the monitor for a failed order, ...)."""
         entry = MemoryEntry(
-            at=at or datetime.now(UTC),
+            at=at or utc_now(),
             kind=kind,
             event_type=event_type,
             outcome=outcome,
@@ -151,7 +153,7 @@ class CustomerMemory:
         the duplicate window, e.g. a form sent twice; and the same event resent under another id
         (``occurred_at`` too) within 24 hours. Events whose data differ never share a claim.
         """
-        now = now or datetime.now(UTC)
+        now = now or utc_now()
         event_id = str(document.get("id"))
         data = document.get("data")
         if isinstance(data, dict):
@@ -194,6 +196,38 @@ class SummaryNote(BaseModel):
     note: str
 
 
+CREDITS = "credits"  # the summary kind under which decisions count Tray task credits
+
+
+class CreditsDay(BaseModel):
+    """Tray task credits the agent's decisions spent and saved (estimates from each workflow's
+    usual run; Tray's own bill is the truth)."""
+
+    spent: int = 0
+    saved: int = 0
+    saved_by: dict[str, int] = Field(default_factory=dict)  # "duplicate", "fixed before trigger", ...
+
+    @property
+    def saved_ratio(self) -> float | None:
+        total = self.spent + self.saved
+        return round(self.saved / total, 3) if total else None
+
+
+class ModelSpend(BaseModel):
+    """One model's day: calls, tokens and what they cost (``None``: some calls had no known price)."""
+
+    model: str
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+    unpriced_requests: int = 0  # requests to a model the prices file does not know
+
+
+MODEL_SPEND = "model_spend"  # summary counters of the model's spend: model_spend#<model>#<metric>
+NANO_USD = 1_000_000_000  # costs are summed as integers (one atomic ADD each)
+
+
 class DailySummary(BaseModel):
     """GET /summary/{day}: what ran, what failed, and patterns worth flagging."""
 
@@ -203,11 +237,13 @@ class DailySummary(BaseModel):
     workflows: list[WorkflowDay] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     notes: list[SummaryNote] = Field(default_factory=list)
+    model_spend: list[ModelSpend] = Field(default_factory=list)  # per model, when a model was asked
     # Now, not per day: work waiting on an incident, and the incidents holding it (the ledger's).
     held_work: int | None = None
     open_incidents: list[str] = Field(default_factory=list)
     # Patterns over the last days that suggest a systemic issue, as sentences with their evidence.
     patterns: list[str] = Field(default_factory=list)
+    credits: CreditsDay = Field(default_factory=CreditsDay)
 
 
 class OperationsSummary:
@@ -219,8 +255,11 @@ class OperationsSummary:
     (keep it short and free of personal data).
     """
 
-    def __init__(self, settings: Settings, repository: ContextRepository | None = None) -> None:
+    def __init__(
+        self, settings: Settings, repository: ContextRepository | None = None, clock: Clock = utc_now
+    ) -> None:
         self._repository = repository or ContextRepository(settings.context_table)
+        self._clock = clock
 
     def record(
         self,
@@ -233,7 +272,7 @@ class OperationsSummary:
         count: int = 1,
     ) -> None:
         """Count ``count`` occurrences (one atomic ADD) and keep the note, if any."""
-        now = datetime.now(UTC)
+        now = self._clock()
         day_key = _day_key(day or now.date())
         expires_at = int((now + timedelta(days=SUMMARY_RETENTION_DAYS)).timestamp())
         counter = f"{_clean(kind)}#{_clean(workflow or '-')}#{_clean(outcome)}"
@@ -258,7 +297,7 @@ class OperationsSummary:
         self, customer_id: str, workflow: str | None, day: date | str | None = None
     ) -> None:
         """One failed (or held) piece of work for a customer: repeated ones are a pattern."""
-        now = datetime.now(UTC)
+        now = self._clock()
         expires_at = int((now + timedelta(days=SUMMARY_RETENTION_DAYS)).timestamp())
         counter = f"customer#{_clean(customer_id)}#{_clean(workflow or '-')}"
         self._repository.add_pattern_counter(_day_key(day or now.date()), counter, expires_at)
@@ -273,17 +312,50 @@ class OperationsSummary:
                 found[(customer, workflow)] = int(item.get("count", 0))
         return found
 
+    def record_model_spend(self, usage: Usage, day: date | str | None = None) -> None:
+        """Add one decision's model usage to the day (tokens always; cost only when priced)."""
+        if usage.requests <= 0:
+            return
+        now = self._clock()
+        day_key = _day_key(day or now.date())
+        expires_at = int((now + timedelta(days=SUMMARY_RETENTION_DAYS)).timestamp())
+        metrics = {
+            "requests": usage.requests,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+        }
+        if usage.estimated_cost_usd is None:
+            metrics["unpriced_requests"] = usage.requests
+        else:
+            metrics["cost_nano_usd"] = round(usage.estimated_cost_usd * NANO_USD)
+        for metric, amount in metrics.items():
+            if amount:
+                counter = f"{MODEL_SPEND}#{_clean(usage.model or 'unknown')}#{metric}"
+                self._repository.add_to_counter(day_key, counter, expires_at, amount=amount)
+
     def read(self, day: date | str) -> DailySummary:
         day_key = _day_key(day)
         totals: dict[str, int] = defaultdict(int)
         outcomes: dict[str, int] = defaultdict(int)
         workflows: dict[str, WorkflowDay] = {}
         notes: list[SummaryNote] = []
+        credits = CreditsDay()
+        spend: dict[str, dict[str, int]] = {}
         for item in self._repository.summary_items(day_key):
             sk = str(item["sk"])
             if sk.startswith("count#"):
                 kind, workflow, outcome = sk.removeprefix("count#").split("#", 2)
                 count = int(item.get("count", 0))
+                if kind == CREDITS:  # task credits, not occurrences: counted apart
+                    if outcome == "spent":
+                        credits.spent += count
+                    else:
+                        credits.saved += count
+                        credits.saved_by[workflow] = credits.saved_by.get(workflow, 0) + count
+                    continue
+                if kind == MODEL_SPEND:  # workflow: the model, outcome: the metric
+                    spend.setdefault(workflow, {})[outcome] = count
+                    continue
                 totals[kind] += count
                 outcomes[outcome] += count
                 if workflow != "-":
@@ -307,6 +379,8 @@ class OperationsSummary:
             workflows=sorted(workflows.values(), key=lambda w: w.workflow),
             flags=flags,
             notes=notes[:50],
+            credits=credits,
+            model_spend=[_model_spend(model, metrics) for model, metrics in sorted(spend.items())],
         )
 
 
@@ -316,6 +390,19 @@ def _day_key(day: date | str) -> str:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         raise InvalidInputError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _model_spend(model: str, metrics: dict[str, int]) -> ModelSpend:
+    unpriced = metrics.get("unpriced_requests", 0)
+    return ModelSpend(
+        model=model,
+        requests=metrics.get("requests", 0),
+        prompt_tokens=metrics.get("prompt_tokens", 0),
+        completion_tokens=metrics.get("completion_tokens", 0),
+        # Part of the day unpriced: the total is unknown, not the priced part passed off as all.
+        cost_usd=None if unpriced else metrics.get("cost_nano_usd", 0) / NANO_USD,
+        unpriced_requests=unpriced,
+    )
 
 
 def _clean(part: str) -> str:

@@ -234,6 +234,17 @@ class PolicyBrain:
             raise ConfigurationError(f"cannot load rules file {path}: {exc}") from exc
         return cls(rules, known_workflows)
 
+    def usual_workflow(self, event_type: str) -> str | None:
+        """What a rule-only integration runs for every event of this type (the unconditional
+        trigger rule), to count the task credits an ignored event saved."""
+        for rule in reversed(self._rules):
+            when = rule.when
+            if event_type in when.event_type and not when.all and not when.any:
+                calls = rule.then.planned_calls()
+                if rule.then.action is DecisionAction.TRIGGER and calls:
+                    return str(calls[0]["workflow"])
+        return None
+
     def knows(self, event_type: str) -> bool:
         """Does any rule name this event type? (Unknown types are ignored before a model runs.)"""
         return event_type in self._known_types

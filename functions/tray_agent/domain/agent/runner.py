@@ -46,6 +46,16 @@ class WorkflowRunner:
         logger.info("workflow triggered", workflow=tool.name, execution_id=ref.execution_id)
         return ref
 
+    def task_credits(self, workflow: str | None) -> int:
+        """What one run of ``workflow`` usually costs in Tray task credits (0 when unknown)."""
+        if workflow is None or workflow not in self._registry:
+            return 0
+        return self._registry.get(workflow).task_credits
+
+    @property
+    def registry(self) -> ToolRegistry:
+        return self._registry
+
     def workflow_id(self, workflow: str) -> str | None:
         """Tray's id of a registered workflow (for probes), None when unknown."""
         return self._registry.get(workflow).trigger.workflow_id if workflow in self._registry else None

@@ -15,15 +15,18 @@ from typing import TYPE_CHECKING, Any
 from tray_agent.config import Settings
 from tray_agent.data.alerts import AlertsTopic
 from tray_agent.data.decisions import DecisionsRepository
+from tray_agent.data.lessons import LessonsRepository
 from tray_agent.data.payloads import PayloadStore
 from tray_agent.data.work import WorkRepository
 from tray_agent.domain.agent.brain import build_brains
 from tray_agent.domain.agent.guardrails import Guardrails
 from tray_agent.domain.agent.holds import Holds
+from tray_agent.domain.agent.input_fixes import InputFixer
 from tray_agent.domain.agent.memory import CustomerMemory, DailySummary, OperationsSummary
 from tray_agent.domain.agent.registry import ToolRegistry
 from tray_agent.domain.agent.runner import WorkflowRunner
 from tray_agent.domain.agent.work import WorkEngine
+from tray_agent.domain.picklists import PicklistSource
 from tray_agent.domain.reviews import build_review_service
 from tray_agent.errors import NotFoundError
 from tray_agent.models.decisions import Decision, DecisionRecord
@@ -181,17 +184,20 @@ def build_work_engine(settings: Settings) -> WorkEngine:
     registry = ToolRegistry.from_file(settings.workflows_file)
     summary = OperationsSummary(settings)
     ledger = build_work_repository(settings)
+    tray = get_tray_clients(settings)
+    fixer = InputFixer(registry, LessonsRepository(settings.work_table), PicklistSource(tray, settings))
     engine = WorkEngine(
         settings=settings,
         brains=build_brains(settings),
         guardrails=Guardrails(registry, settings.review_confidence_threshold),
-        runner=WorkflowRunner(registry, get_tray_clients(settings)),
+        runner=WorkflowRunner(registry, tray),
         decisions=build_decisions_repository(settings),
         memory=CustomerMemory.from_settings(settings),
         summary=summary,
         reviews=build_review_service(settings),
         ledger=ledger,
         holds=Holds(ledger, AlertsTopic(settings.alerts_topic_arn), summary, settings),
+        fixer=fixer,
     )
     from tray_agent.domain.agent.watchers import build_followups
 

@@ -32,12 +32,14 @@ from tray_agent.data.work import StaleWorkError, WorkRepository
 from tray_agent.domain.agent.brain import Brains
 from tray_agent.domain.agent.guardrails import Guardrails, redact
 from tray_agent.domain.agent.holds import Holds
+from tray_agent.domain.agent.input_fixes import InputFixer
 from tray_agent.domain.agent.memory import CustomerContext, CustomerMemory, OperationsSummary
 from tray_agent.domain.agent.runner import WorkflowRunner
 from tray_agent.domain.reviews import ReviewService
 from tray_agent.errors import ConflictError, DuplicateInProgressError, NotFoundError, TrayAgentError
 from tray_agent.models.decisions import (
     ACTING_ACTIONS,
+    Credits,
     Decision,
     DecisionAction,
     DecisionRecord,
@@ -97,6 +99,7 @@ class WorkEngine:
         reviews: ReviewService,
         ledger: WorkRepository,
         holds: Holds,
+        fixer: InputFixer | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._settings = settings
@@ -109,6 +112,7 @@ class WorkEngine:
         self._reviews = reviews
         self._ledger = ledger
         self._holds = holds
+        self._fixer = fixer
         self._clock = clock
         self._followups: FollowUpHooks | None = None
 
@@ -259,6 +263,11 @@ class WorkEngine:
         )
         decided.inputs = inputs
         self._audit(decided)
+        if decision.usage is not None:  # every model call is spent, whatever happens to the work next
+            try:
+                self._summary.record_model_spend(decision.usage)
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("model spend not recorded", work_id=work.work_id, error=type(exc).__name__)
         return self._save(decided)
 
     def _duplicate_of(self, work: WorkItem, document: dict[str, Any]) -> str | None:
@@ -281,7 +290,24 @@ class WorkEngine:
         verdict = self._guardrails.check(decision)
         if decision.action is DecisionAction.REVIEW or not verdict.execute:
             return self._to_review(work, verdict.held_because or decision.reason)
-        return self._start_attempt(work.model_copy(update={"calls": verdict.calls}))
+        work = work.model_copy(update={"calls": verdict.calls})
+        if self._fixer is not None and self._settings.fix_before_trigger:
+            work, blocked = self._fix_before_trigger(work)
+            if blocked is not None:
+                return self._to_review(work, blocked)
+        return self._start_attempt(work)
+
+    def _fix_before_trigger(self, work: WorkItem) -> tuple[WorkItem, str | None]:
+        """Apply what is known to the planned input; a run that would surely fail is not sent."""
+        assert self._fixer is not None and work.decision is not None
+        fixed = self._fixer.fix(work.calls, self._clock())
+        if not fixed.fixes and fixed.blocked is None:
+            return work, None
+        decision = work.decision.model_copy(update={"fixes": [*work.decision.fixes, *fixed.fixes]})
+        blocked = None
+        if fixed.blocked is not None:
+            blocked = f"would fail in Tray: {fixed.blocked}; not triggered"
+        return work.model_copy(update={"calls": fixed.calls, "decision": decision}), blocked
 
     def _start_attempt(self, work: WorkItem) -> WorkItem:
         """Record the intent (a new attempt, a new key) before any Tray call."""
@@ -403,12 +429,31 @@ class WorkEngine:
             "incident_id": incident,
             "lease_until": None,
         }
+        if work.decision is not None and state in (WorkState.DONE, WorkState.IGNORED):
+            update["decision"] = work.decision.model_copy(update={"credits": self._credits(work)})
         finished = work.model_copy(update=update)
         finished.answer = _answer(finished)
         self._audit(finished)
         saved = self._save(finished)
         self._after(saved)
         return saved
+
+    def _credits(self, work: WorkItem) -> Credits:
+        """The decision's task credits: its runs' usual cost, and the runs it avoided."""
+        decision = work.decision
+        assert decision is not None
+        runner = self._runner
+        spent = sum(runner.task_credits(call.workflow) for call in work.calls[: work.calls_done])
+        avoided, because = 0, None
+        if decision.fixes:  # each fixed call is a failing run (and Tray's retries of it) not started
+            fixed_calls = {fix.workflow for fix in decision.fixes}
+            avoided, because = sum(runner.task_credits(w) for w in fixed_calls), "fixed before trigger"
+        elif not work.calls_done and work.kind is WorkKind.EVENT:
+            usual = self._brains.policy.usual_workflow(work.event_type)
+            if usual is not None and decision.rule != "no-rule":
+                avoided = runner.task_credits(usual)
+                because = "duplicate" if decision.rule == "duplicate" else f"ignored ({decision.rule})"
+        return Credits(spent=spent, avoided=avoided, avoided_because=because)
 
     def _answer_now(self, work: WorkItem) -> None:
         """Give the sender an answer although the work is still moving (the sweeper finishes it)."""
@@ -453,6 +498,13 @@ class WorkEngine:
                 # A customer whose work keeps failing is a pattern of the daily summary.
                 self._summary.record_customer_failure(
                     work.customer_id, decision.first_workflow if decision else None
+                )
+            credits = decision.credits if decision is not None else None
+            if credits is not None and credits.spent:
+                self._summary.record(None, "credits", work.calls[0].workflow, "spent", count=credits.spent)
+            if credits is not None and credits.avoided:
+                self._summary.record(
+                    None, "credits", credits.avoided_because or "-", "saved", count=credits.avoided
                 )
             if (
                 work.kind is WorkKind.EVENT
@@ -549,6 +601,8 @@ class WorkEngine:
                 return self.resume(work_id) or work
             raise ConflictError(f"work {work_id} is {work.state.value}, not waiting for a review")
         now = self._clock()
+        if self._fixer is not None:
+            self._fixer.learn_from_review(work.calls, calls, now)
         approved = work.model_copy(
             update={
                 "state": WorkState.DECIDED,

@@ -15,8 +15,10 @@ callback never finished (``work_lease_s``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from tray_agent import clock
+from tray_agent.clock import utc_now
 from tray_agent.config import Settings
 from tray_agent.data.monitor import MonitorRepository
 from tray_agent.domain.monitor.recovery import Recoverer, decision_id_for
@@ -110,7 +112,13 @@ class FailureCallbacks:
         if cls.failure_class in _HELD_BY_CIRCUITS and cls.service in self._repository.circuits():
             return self._queued(item, RecoveryAction.HELD, f"{cls.service} circuit open; the tick probes it")
         if item.due_at > now:
-            return self._queued(item, RecoveryAction.DEFERRED, f"due at {item.due_at.isoformat()}")
+            wait_s = (item.due_at - now).total_seconds()
+            if wait_s > self._settings.callback_wait_max_s:
+                return self._queued(item, RecoveryAction.DEFERRED, f"due at {item.due_at.isoformat()}")
+            # A short pause the service asked for (Retry-After): waited here, so the fix lands
+            # seconds after it is allowed, not at the next tick minutes later.
+            clock.sleep(wait_s)
+            now = item.due_at
         if cls.failure_class not in (FailureClass.AUTH, FailureClass.DISABLED) and not self._budget(
             item, now
         ):
@@ -230,7 +238,7 @@ def from_callback(callback: TrayFailureCallback) -> Execution:
         service_code=callback.error.service_code,
         retry_after_s=callback.error.retry_after_s,
     )
-    failed_at = callback.failed_at or datetime.now(UTC)
+    failed_at = callback.failed_at or utc_now()
     return Execution(
         id=callback.execution_id,
         workflow_id=callback.workflow_id,

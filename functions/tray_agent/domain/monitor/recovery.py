@@ -8,18 +8,19 @@ its audit record is written once and overwritten, never duplicated.
 
 from __future__ import annotations
 
-import difflib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from tray_agent.config import Settings
 from tray_agent.data.decisions import DecisionsRepository
+from tray_agent.data.lessons import LessonsRepository
 from tray_agent.data.monitor import MonitorRepository
 from tray_agent.domain.monitor.advisor import Advisor
 from tray_agent.domain.monitor.alerts import Alerter
 from tray_agent.domain.monitor.scan import monitor_key
+from tray_agent.domain.picklists import PicklistSource, best_match
 from tray_agent.domain.reviews import ReviewService
 from tray_agent.errors import NotFoundError
 from tray_agent.models.decisions import (
@@ -72,6 +73,8 @@ class Recoverer:
         reviews: ReviewService,
         advisor: Advisor,
         holds: FailedRunHolder | None = None,
+        lessons: LessonsRepository | None = None,
+        picklists: PicklistSource | None = None,
     ) -> None:
         self._settings = settings
         self._repository = repository
@@ -81,8 +84,8 @@ class Recoverer:
         self._reviews = reviews
         self._advisor = advisor
         self._holds = holds
-        self._picklists: dict[str, list[str]] = {}
-        self._salesforce_auth: str | None = settings.monitor_salesforce_auth_id or None
+        self._lessons = lessons
+        self._picklists = picklists or PicklistSource(tray, settings)
 
     # -- the table's actions --------------------------------------------------------------------
     def recover(self, item: WorkItem, now: datetime) -> Recovery:
@@ -197,6 +200,7 @@ class Recoverer:
         modified = {**original, **dict.fromkeys(keys, mapped)}
         if not learnt:
             self._repository.remember_mapping(cls.field, cls.value, mapped, learnt_at=now)
+        self._teach(item.workflow_name, keys, field=cls.field, value=cls.value, mapped=mapped, now=now)
         detail = (
             f"{cls.field}: {cls.value!r} is not a valid value; mapped to {mapped!r} "
             f"({'remembered mapping' if learnt else 'from Salesforce metadata, remembered'}) and retried"
@@ -211,32 +215,17 @@ class Recoverer:
         )
 
     def _valid_values(self, field: str) -> list[str]:
-        if field not in self._picklists:
-            sobject, _, name = field.rpartition(".")
-            result = self._tray.platform.call_connector(
-                "salesforce",
-                self._settings.monitor_salesforce_connector_version,
-                "get_picklist_values",
-                auth_id=self._salesforce_auth_id(),
-                input={"sobject": sobject or "Account", "field": name},
-                idempotent=True,
-            )
-            values = result.get("values") or []
-            self._picklists[field] = [
-                str(v["value"]) for v in values if isinstance(v, dict) and v.get("active", True)
-            ]
-        return self._picklists[field]
+        return self._picklists.values("salesforce", field) or []
 
-    def _salesforce_auth_id(self) -> str | None:
-        if self._salesforce_auth is None:
-            candidates = [
-                auth
-                for auth in self._tray.platform.list_authentications()
-                if "salesforce" in f"{auth.id} {auth.name}".lower()
-            ]
-            candidates.sort(key=lambda auth: "prod" not in f"{auth.id} {auth.name}".lower())
-            self._salesforce_auth = candidates[0].id if candidates else ""
-        return self._salesforce_auth or None
+    def _teach(
+        self, workflow: str, keys: list[str], *, field: str, value: str, mapped: str, now: datetime
+    ) -> None:
+        """Tell the work engine, so the next run of ``workflow`` is fixed before its trigger."""
+        if self._lessons is None:
+            return
+        for key in keys:
+            self._lessons.remember_fix(workflow, key, value, mapped, source="monitor", at=now)
+            self._lessons.remember_picklist(workflow, key, f"salesforce:{field}", at=now)
 
     def _chunk(self, item: WorkItem, now: datetime) -> Recovery:
         original = self._tray.workflows.get_execution(item.execution_id).input
@@ -493,26 +482,6 @@ class Recoverer:
         )
 
 
-def best_match(value: str, valid: list[str]) -> str | None:
-    """The valid value meant by ``value``: same text, else the one value that contains it as a
-    word ("SaaS" -> "Technology - SaaS"), else a close spelling; None when unsure."""
-    if value in valid:
-        return value
-    lowered = value.strip().lower()
-    same = [v for v in valid if v.lower() == lowered]
-    if len(same) == 1:
-        return same[0]
-    words = [v for v in valid if lowered in {w.strip("-,()/").lower() for w in v.split()}]
-    if len(words) == 1:
-        return words[0]
-    close = difflib.get_close_matches(value, valid, n=2, cutoff=0.85)
-    return close[0] if len(close) == 1 else None
-
-
 def largest_list(document: dict[str, Any]) -> str | None:
     lists = [(len(v), k) for k, v in document.items() if isinstance(v, list)]
     return max(lists)[1] if lists else None
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

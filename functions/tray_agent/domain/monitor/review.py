@@ -7,9 +7,10 @@ masked from Tray's record of the execution, so the retry runs with the real valu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from tray_agent.clock import utc_now
 from tray_agent.config import Settings
 from tray_agent.data.decisions import DecisionsRepository
 from tray_agent.domain.monitor.recovery import decision_id_for
@@ -88,7 +89,7 @@ class RecoveryResolver:
                 event_id=f"tray-execution:{item.payload.get('root_id', execution_id)}",
                 event_type="execution_failure",
                 source="tray-monitor",
-                created_at=datetime.now(UTC),
+                created_at=utc_now(),
                 decision=decision.model_copy(update={"rule": "monitor.review"}),
                 outcome=outcome,
                 executions=executions,

@@ -85,6 +85,8 @@ def count_finished(checkpoint: Checkpoint, execution: Execution, *, backoff_base
     counts.runs += 1
     _count_services(checkpoint, execution)
     if execution.status == "succeeded":
+        if execution.retry_of:  # a failure fixed by its retry (ours, from a callback or a tick)
+            counts.recovered += 1
         finished = execution.finished_at or execution.created_at
         if counts.last_success_at is None or finished > counts.last_success_at:
             counts.last_success_at = finished

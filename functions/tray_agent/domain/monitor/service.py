@@ -16,8 +16,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from tray_agent.clock import utc_now
 from tray_agent.config import Settings
 from tray_agent.data.monitor import MonitorRepository
 from tray_agent.domain.monitor.alerts import Alerter
@@ -89,7 +90,7 @@ class MonitorService:
     @tracer.capture_method
     def tick(self, now: datetime, *, remaining_ms: Callable[[], int] | None = None) -> TickReport:
         owner = str(uuid.uuid4())
-        if not self._repository.acquire_lease(owner, datetime.now(UTC), self._settings.monitor_lease_s):
+        if not self._repository.acquire_lease(owner, utc_now(), self._settings.monitor_lease_s):
             logger.info("monitor tick skipped: another tick holds the lease")
             return TickReport(status="skipped")
         try:
@@ -121,7 +122,7 @@ class MonitorService:
                 "monitor resumes a window", since=checkpoint.since.isoformat(), pages=checkpoint.pages
             )
             return checkpoint
-        until = min(now, datetime.now(UTC))
+        until = min(now, utc_now())
         since = checkpoint.until if checkpoint else until - timedelta(seconds=self._settings.monitor_tick_s)
         if since >= until:  # no time has passed since the last window (a repeated event)
             return Checkpoint(since=since, until=since, scanned=True)
@@ -181,7 +182,7 @@ class MonitorService:
     def _unclaimed(self, work: list[WorkItem]) -> list[WorkItem]:
         """Failures a callback already has in hand are its own: queued or recovered once, not twice.
         (Claims are stamped with the wall clock, like the lease: a tick's event time may be replayed.)"""
-        return claimed_by_tick(self._repository, work, datetime.now(UTC), stale_s=self._settings.work_lease_s)
+        return claimed_by_tick(self._repository, work, utc_now(), stale_s=self._settings.work_lease_s)
 
     # -- health, alerts, circuits -------------------------------------------------------------------
     def _assess(self, checkpoint: Checkpoint, now: datetime, report: TickReport) -> set[str]:
@@ -201,6 +202,11 @@ class MonitorService:
             health.hour_failures = sum(b[2] for b in health.buckets if b[0] > end - HOUR_MS)
             health.day_runs = sum(b[1] for b in health.buckets)
             health.day_failures = sum(b[2] for b in health.buckets)
+            recovered = [b for b in health.recovered_buckets if b[0] != end and b[0] > end - DAY_MS]
+            recovered.append((end, counts.recovered if counts else 0))
+            health.recovered_buckets = sorted(recovered)
+            health.hour_recovered = sum(b[1] for b in health.recovered_buckets if b[0] > end - HOUR_MS)
+            health.day_recovered = sum(b[1] for b in health.recovered_buckets)
             if (
                 counts
                 and counts.last_success_at
@@ -248,7 +254,8 @@ class MonitorService:
         is still above, never clears it. A workflow with no runs at all for a day is cleared.
         """
         enough = health.hour_runs >= self._settings.monitor_alert_min_runs
-        above = enough and health.hour_rate > health.threshold
+        # Failures already fixed by a retry are counted and summarised, but page no one.
+        above = enough and health.paging_rate > health.threshold
         details = {
             "workflow": health.workflow_name,
             "failure_rate_hour": health.hour_rate,
@@ -256,6 +263,8 @@ class MonitorService:
             "failure_rate_day": health.day_rate,
             "runs_hour": health.hour_runs,
             "failures_hour": health.hour_failures,
+            "recovered_hour": health.hour_recovered,
+            "failure_rate_unrecovered_hour": health.paging_rate,
             "threshold": health.threshold,
             "last_success_at": health.last_success_at.isoformat() if health.last_success_at else None,
         }
@@ -269,7 +278,7 @@ class MonitorService:
                 kind=AlertKind.RAISED,
                 key=health.incident_id,
                 severity="warning",
-                title=f"{health.workflow_name}: {health.hour_rate:.0%} of runs failing "
+                title=f"{health.workflow_name}: {health.paging_rate:.0%} of runs failing unrecovered "
                 f"(threshold {health.threshold:.0%})",
                 details=details,
             )
@@ -278,7 +287,7 @@ class MonitorService:
                 kind=AlertKind.CLEARED,
                 key=health.incident_id or health.workflow_id,
                 severity="info",
-                title=f"{health.workflow_name}: failure rate back to {health.hour_rate:.0%}",
+                title=f"{health.workflow_name}: unrecovered failure rate back to {health.paging_rate:.0%}",
                 details=details,
             )
             health.alert_open = False
@@ -467,6 +476,7 @@ class MonitorService:
 def build_monitor_service(settings: Settings, tray: TrayClients | None = None) -> MonitorService:
     from tray_agent.data.alerts import AlertsTopic
     from tray_agent.data.decisions import DecisionsRepository
+    from tray_agent.data.lessons import LessonsRepository
     from tray_agent.domain.agent.registry import ToolRegistry
     from tray_agent.domain.agent.runner import WorkflowRunner
     from tray_agent.domain.agent.service import build_failed_run_holds  # the ledger loads only here
@@ -484,7 +494,7 @@ def build_monitor_service(settings: Settings, tray: TrayClients | None = None) -
         AlertsTopic(settings.alerts_topic_arn),
         runner,
         settings.monitor_alert_workflow,
-        claim=lambda key: repository.claim_escalation(key, datetime.now(UTC)),
+        claim=lambda key: repository.claim_escalation(key, utc_now()),
     )
     recoverer = Recoverer(
         settings=settings,
@@ -497,6 +507,7 @@ def build_monitor_service(settings: Settings, tray: TrayClients | None = None) -
         reviews=build_review_service(settings),
         advisor=build_advisor(settings),
         holds=holds,
+        lessons=LessonsRepository(settings.work_table),
     )
     return MonitorService(
         settings=settings,

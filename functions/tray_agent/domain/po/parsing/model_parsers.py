@@ -1,9 +1,10 @@
 """The LLM and vision parsers: an OpenAI-compatible structured-output call returning the order.
 
 The LLM reads the page text laid out as on the page (columns kept by spacing); the vision parser
-sends rendered pages as images. Both ask for one strict JSON schema and validate the reply into
-``PurchaseOrder``; what the model got wrong shows up in reconciliation like any parser's error.
-``openai`` is imported lazily: most invocations never reach a model.
+sends rendered pages as images. Both ask for one JSON schema (strict structured output, or JSON
+mode with the schema in the prompt, as the provider profile says: ``tray_agent.llm_profiles``)
+and validate the reply into ``PurchaseOrder``; what the model got wrong shows up in
+reconciliation like any parser's error. ``openai`` is imported lazily: most invocations never reach a model.
 """
 
 from __future__ import annotations
@@ -97,13 +98,6 @@ ORDER_SCHEMA: dict[str, Any] = {
 }
 
 
-# Typed loosely on purpose: the SDK's TypedDicts would not add safety to a literal schema.
-RESPONSE_FORMAT: Any = {
-    "type": "json_schema",
-    "json_schema": {"name": "purchase_order", "strict": True, "schema": ORDER_SCHEMA},
-}
-
-
 def parse_with_llm(pages: list[PageText], *, settings: Settings) -> PurchaseOrder:
     full_text = layout_text(pages)
     text = full_text[:MAX_PROMPT_CHARS]
@@ -160,19 +154,18 @@ def _structured_call(messages: list[Any], *, settings: Settings) -> dict[str, An
         raise ConfigurationError("no model is configured (openai_model is empty)")
     import openai
 
-    client = openai.OpenAI(
-        base_url=settings.openai_base_url or None,
-        api_key=settings.openai_api_key or "not-needed",
+    from tray_agent.llm_profiles import profile_for
+
+    profile = profile_for(settings)  # which parameters this endpoint accepts
+    client = profile.client(
+        settings,
+        settings.openai_api_key,
         timeout=settings.po_model_timeout_s,
         max_retries=settings.po_model_max_retries,
     )
+    request = profile.structured_kwargs(messages, name="purchase_order", schema=ORDER_SCHEMA)
     try:
-        completion = client.chat.completions.create(
-            model=settings.openai_model,
-            messages=messages,
-            temperature=0,
-            response_format=RESPONSE_FORMAT,
-        )
+        completion = client.chat.completions.create(**request)
     except openai.APIError as exc:
         raise UpstreamError(f"the model call failed: {exc.__class__.__name__}") from exc
     content = completion.choices[0].message.content if completion.choices else None
