@@ -2,7 +2,7 @@
 
 Figures:
 - ``followups_fired_on_time_ratio``: a simulated month of hires (each schedules its three-day
-  check); the local Scheduler pump runs every simulated 15 minutes: the share of follow-ups
+  check); the local Scheduler pump runs every simulated hour: the share of follow-ups
   whose check ran within one pump interval of its due time (1.0 is right);
 - ``health_assessments_per_customer_per_day``: a month of ordinary events for a set of
   customers plus the daily sweep: assessments run per customer per day (≤ 1 + that day's
@@ -20,8 +20,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-HIRES = 30
-PUMP_EVERY = timedelta(minutes=15)
+HIRES = 20
+PUMP_EVERY = timedelta(hours=1)
 MONTH_CUSTOMERS = 12
 SWEEP_CUSTOMERS = 10_000
 AT_RISK_SHARE = 0.01
