@@ -10,6 +10,7 @@ from infra.constructs.api import Api
 from infra.constructs.batch_schedules import BatchSchedules
 from infra.constructs.data import Data
 from infra.constructs.dead_letters import DeadLetters
+from infra.constructs.followups import FollowUps
 from infra.constructs.monitor import Monitor
 from infra.constructs.observability import Observability
 from infra.constructs.po_pipeline import PoPipeline
@@ -52,6 +53,21 @@ class TrayAgentStack(Stack):
             dead_letters=dead_letters,
             observability=observability,
         )
+        # Follow-ups and customer health (issue 12): the API, the monitor's sweep and the
+        # follow-ups functions schedule follow-ups; one-time schedules invoke the follow-ups function.
+        followups = FollowUps(
+            self,
+            "FollowUps",
+            code=code,
+            data=data,
+            observability=observability,
+            dead_letters=dead_letters,
+            environment=environment,
+        )
+        for function in (api.function, monitor.function):
+            followups.grant_scheduling(function)
+            for name, value in followups.environment.items():
+                function.add_environment(name, value)
         # The API redrives dead letters (POST /dead-letters/redrive) to the functions they came from.
         dead_letters.grant_redrive(api.function)
         for name, value in {

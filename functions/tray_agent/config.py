@@ -169,6 +169,18 @@ class Settings(BaseModel):
     po_hold_backoff_max_s: int = Field(default=30 * 60, ge=1)
     po_trigger_max_retry_after_s: float = Field(default=30.0, ge=0)
 
+    # Follow-ups and customer health (issue 12): one-time EventBridge Scheduler schedules fire
+    # follow-ups (the target: the follow-ups function, invoked through the scheduler role);
+    # the daily sweep assesses every customer with signals and starts at most
+    # health_sweep_max_tasks CSM tasks per run (Tray's limits; the rest wait for the next day).
+    followup_schedule_group: str = "tray-agent-followups"
+    followup_target_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:tray-agent-followups"
+    followup_role_arn: str = "arn:aws:iam::000000000000:role/tray-agent-followups-scheduler"
+    health_risk_threshold: float = Field(default=0.75, gt=0, le=2)
+    health_recheck_days: int = Field(default=14, ge=1, le=60)
+    health_sweep_max_tasks: int = Field(default=100, ge=0)
+    summary_pattern_days: int = Field(default=7, ge=3, le=30)
+
     @property
     def model_configured(self) -> bool:
         return bool(self.openai_model)

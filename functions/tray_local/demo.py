@@ -19,6 +19,7 @@ SECTIONS: list[str] = [
     "tray_local.demo_scenarios",
     "tray_local.demo_po",
     "tray_local.demo_monitor",
+    "tray_local.demo_followups",
 ]
 
 

@@ -53,6 +53,15 @@ class ContextRepository:
             ExpressionAttributeValues={":amount": amount, ":expires": expires_at},
         )
 
+    def add_pattern_counter(self, day: str, counter: str, expires_at: int, amount: int = 1) -> None:
+        """``summary#<day>`` / ``pattern#<counter>``: counts the summary's patterns read (not its totals)."""
+        aws.table(self._table_name).update_item(
+            Key={"pk": f"summary#{day}", "sk": f"pattern#{counter}"},
+            UpdateExpression="ADD #n :amount SET expires_at = :expires",
+            ExpressionAttributeNames={"#n": "count"},
+            ExpressionAttributeValues={":amount": amount, ":expires": expires_at},
+        )
+
     def put_note(self, day: str, at: datetime, note_id: str, note: dict[str, Any], expires_at: int) -> None:
         item = to_item(note)
         item.update(pk=f"summary#{day}", sk=f"note#{at.isoformat()}#{note_id}", expires_at=expires_at)

@@ -33,6 +33,7 @@ from tray_agent.handlers.request_guard import check_json_body, request_body
 from tray_agent.models.batches import Batch
 from tray_agent.models.decisions import DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
+from tray_agent.models.followups import FollowUpView, HealthAssessment
 from tray_agent.models.reviews import ApproveRequest, RejectRequest, ReviewItem, ReviewStatus
 from tray_agent.models.work import Incident, WorkItem, WorkState
 from tray_agent.observability import logger, metrics, tracer
@@ -206,6 +207,19 @@ def list_batches() -> list[Batch]:
 @app.get("/batches/<batch_id>", summary="One batch: its items, attempt key, bulk execution, outcome")
 def get_batch(batch_id: str) -> Batch:
     return _service().batch(batch_id)
+
+
+@app.get("/follow-ups", summary="Follow-ups the agent scheduled, for a customer or a person (issue 12)")
+def list_follow_ups(
+    customer: Annotated[str | None, Query(max_length=200)] = None,
+    person: Annotated[str | None, Query(max_length=320)] = None,
+) -> list[FollowUpView]:
+    return _service().follow_ups(customer, person)
+
+
+@app.get("/customers/<customer_id>/health", summary="The customer's health, explained (issue 12)")
+def get_customer_health(customer_id: str) -> HealthAssessment:
+    return _service().health(customer_id)
 
 
 @app.get("/health", summary="Liveness")

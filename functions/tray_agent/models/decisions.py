@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tray_agent.models.followups import FollowUpPlan
+
 
 class DecisionAction(StrEnum):
     TRIGGER = "trigger"  # run one workflow with the event's data
@@ -108,6 +110,8 @@ class Decision(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)  # the LLM's reasoning trail
     usage: Usage | None = None  # tokens and cost, when a model was asked
     fallback_reason: str | None = None  # why the policy decided although a model is configured
+    # Later checks to schedule once the calls went through (domain/agent/followups.py).
+    follow_ups: list[FollowUpPlan] = Field(default_factory=list)
     fixes: list[InputFix] = Field(default_factory=list)  # what was fixed before the trigger
     credits: Credits | None = None
 

@@ -78,6 +78,7 @@ class WorkKind(StrEnum):
     EVENT = "event"  # an inbound business event (POST /events)
     SITUATION = "situation"  # a decision the monitor asked the agent for
     RECOVERY = "recovery"  # a failed Tray execution the monitor holds until its cause is fixed
+    FOLLOWUP = "followup"  # a later check the agent scheduled itself (domain/agent/followups.py)
 
 
 class WorkItem(BaseModel):

@@ -29,6 +29,7 @@ from tray_agent.errors import TrayAgentError, UpstreamError
 from tray_agent.llm_prices import account
 from tray_agent.llm_profiles import profile_for
 from tray_agent.models.decisions import (
+    ACTING_ACTIONS,
     Decision,
     DecisionAction,
     FinalDecision,
@@ -36,6 +37,7 @@ from tray_agent.models.decisions import (
     Usage,
     WorkflowCall,
 )
+from tray_agent.models.followups import FollowUpPlan
 from tray_agent.models.workflows import RiskLevel
 from tray_agent.observability import logger
 
@@ -106,6 +108,7 @@ class _Run:
     trail: list[ToolCallRecord] = field(default_factory=list)
     planned: list[WorkflowCall] = field(default_factory=list)
     terminal: Decision | None = None
+    follow_ups: list[FollowUpPlan] = field(default_factory=list)
 
 
 class _ToolError(Exception):
@@ -134,6 +137,20 @@ BUILTIN_SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
         "Stops and routes the situation to a person, with the reason. "
         "Use when unsure or when a human must decide.",
         {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    ),
+    "schedule_follow_up": (
+        "Plans a later check once your decision's workflows ran, e.g. three days after provisioning: "
+        "check 'accounts_active' (input: employee_email, tools, manager_email) nudges the person about "
+        "the tools not set up and escalates to the manager on a second miss. after: '3d', '72h'.",
+        {
+            "type": "object",
+            "required": ["after", "check", "input"],
+            "properties": {
+                "after": {"type": "string"},
+                "check": {"type": "string", "enum": ["accounts_active"]},
+                "input": {"type": "object"},
+            },
+        },
     ),
     "record_no_action": (
         "Stops and records that nothing should run (spam, duplicate, irrelevant), with the reason.",
@@ -263,7 +280,10 @@ class LLMBrain:
             if not isinstance(parsed, dict):
                 raise _ToolError("arguments must be a JSON object")
             arguments = parsed
-            result = self._run_tool(run, situation, name, arguments)
+            if name == "schedule_follow_up":
+                result = self._plan_follow_up(run, situation, arguments)
+            else:
+                result = self._run_tool(run, situation, name, arguments)
             text, ok = json.dumps(result, default=str)[:MAX_TOOL_RESULT], True
         except json.JSONDecodeError:
             text, ok = json.dumps({"error": "arguments are not valid JSON"}), False
@@ -302,6 +322,24 @@ class LLMBrain:
         payload = self._registry.validate_input(name, arguments)  # ToolInputError goes back to the model
         run.planned.append(WorkflowCall(workflow=name, input=payload))
         return {"status": "planned", "note": "runs after your final decision, if the guardrails allow"}
+
+    @staticmethod
+    def _plan_follow_up(run: _Run, situation: Situation, arguments: dict[str, Any]) -> dict[str, Any]:
+        from tray_agent.models.followups import followup_plan_from
+
+        details = arguments.get("input") if isinstance(arguments.get("input"), dict) else {}
+        assert isinstance(details, dict)
+        person = details.get("employee_email")
+        try:
+            plan = followup_plan_from(
+                {**arguments, "input": details},
+                customer_id=situation.customer_id,
+                person=str(person) if person else None,
+            )
+        except TrayAgentError as exc:
+            raise _ToolError(exc.message) from exc
+        run.follow_ups = [*run.follow_ups, plan][:3]  # bounded: a model cannot flood the schedules
+        return {"status": "planned", "note": "scheduled once your decision's workflows ran"}
 
     def _retry_call(self, execution_id: str, modified: dict[str, Any]) -> WorkflowCall:
         if not execution_id:
@@ -365,6 +403,7 @@ class LLMBrain:
             brain="llm",
             tool_calls=run.trail,
             usage=run.usage,
+            follow_ups=run.follow_ups if action in ACTING_ACTIONS else [],
         )
 
 

@@ -241,6 +241,8 @@ class DailySummary(BaseModel):
     # Now, not per day: work waiting on an incident, and the incidents holding it (the ledger's).
     held_work: int | None = None
     open_incidents: list[str] = Field(default_factory=list)
+    # Patterns over the last days that suggest a systemic issue, as sentences with their evidence.
+    patterns: list[str] = Field(default_factory=list)
     credits: CreditsDay = Field(default_factory=CreditsDay)
 
 
@@ -290,6 +292,25 @@ class OperationsSummary:
                 },
                 expires_at,
             )
+
+    def record_customer_failure(
+        self, customer_id: str, workflow: str | None, day: date | str | None = None
+    ) -> None:
+        """One failed (or held) piece of work for a customer: repeated ones are a pattern."""
+        now = self._clock()
+        expires_at = int((now + timedelta(days=SUMMARY_RETENTION_DAYS)).timestamp())
+        counter = f"customer#{_clean(customer_id)}#{_clean(workflow or '-')}"
+        self._repository.add_pattern_counter(_day_key(day or now.date()), counter, expires_at)
+
+    def customer_failures(self, day: date | str) -> dict[tuple[str, str], int]:
+        """(customer, workflow) → failures that day."""
+        found: dict[tuple[str, str], int] = {}
+        for item in self._repository.summary_items(_day_key(day)):
+            sk = str(item["sk"])
+            if sk.startswith("pattern#customer#"):
+                customer, _, workflow = sk.removeprefix("pattern#customer#").partition("#")
+                found[(customer, workflow)] = int(item.get("count", 0))
+        return found
 
     def record_model_spend(self, usage: Usage, day: date | str | None = None) -> None:
         """Add one decision's model usage to the day (tokens always; cost only when priced)."""

@@ -130,6 +130,20 @@ class Then(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     calls: list[dict[str, Any]] = Field(default_factory=list)  # [{"workflow": ..., "input": {...}}]
     confidence: float = Field(default=1.0, ge=0, le=1)
+    # A later check once the calls ran: {"after": "3d", "check": "accounts_active", "then": {...},
+    # "input": {...}, "person": "$data.email"}; input may quote the calls ("$calls.0.input.tools").
+    follow_up: dict[str, Any] | None = None
+
+    @field_validator("follow_up")
+    @classmethod
+    def _valid_follow_up(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from tray_agent.models.followups import parse_after
+
+            parse_after(value.get("after", ""))
+            if not value.get("check"):
+                raise ValueError("a follow_up needs a check")
+        return value
 
     def planned_calls(self) -> list[dict[str, Any]]:
         if self.workflow:
@@ -286,4 +300,24 @@ def _decision(rule: Rule, document: Mapping[str, Any]) -> Decision:
         confidence=then.confidence,
         brain="policy",
         rule=rule.name,
+        follow_ups=_follow_ups(then, document, calls),
     )
+
+
+def _follow_ups(then: Then, document: Mapping[str, Any], calls: list[WorkflowCall]) -> list[Any]:
+    if then.follow_up is None:
+        return []
+    from tray_agent.models.followups import followup_plan_from
+
+    scope = {**document, "calls": [call.model_dump(mode="json") for call in calls]}
+    spec = then.follow_up
+    rendered = {**spec, "input": _render(spec.get("input", {}), scope)}
+    person = _render(spec.get("person"), scope)
+    customer = document.get("customer_id")
+    return [
+        followup_plan_from(
+            rendered,
+            customer_id=str(customer) if customer else None,
+            person=str(person) if person else None,
+        )
+    ]

@@ -8,7 +8,7 @@ The sender's answer comes from the ledger, so every redelivery gets the same one
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from tray_agent.errors import NotFoundError
 from tray_agent.models.batches import Batch
 from tray_agent.models.decisions import Decision, DecisionRecord
 from tray_agent.models.events import EventAccepted, InboundEvent
+from tray_agent.models.followups import FollowUpView, HealthAssessment
 from tray_agent.models.work import Incident, WorkItem, WorkKind, WorkState
 from tray_agent.observability import tracer
 
@@ -41,9 +42,10 @@ if TYPE_CHECKING:
 
 
 class EventService:
-    def __init__(self, engine: WorkEngine, decisions: DecisionsRepository) -> None:
+    def __init__(self, engine: WorkEngine, decisions: DecisionsRepository, pattern_days: int = 7) -> None:
         self._engine = engine
         self._decisions = decisions
+        self._pattern_days = pattern_days
 
     @property
     def engine(self) -> WorkEngine:
@@ -59,7 +61,39 @@ class EventService:
             source=event.source,
             customer_id=event.customer_id,
         )
+        self._watch(event, work)
         return self._engine.answer(work)
+
+    def _watch(self, event: InboundEvent, work: WorkItem) -> None:
+        """Follow-ups and health (issue 12): idempotent, so a redelivery just does it again."""
+        watchers = self._engine.followups
+        if watchers is None or (work.decision is not None and work.decision.rule == "duplicate"):
+            return
+        from tray_agent.domain.agent.followups import CANCEL_EVENT_TYPES
+
+        document = event.model_dump(mode="json")
+        if event.type in CANCEL_EVENT_TYPES:
+            person = document.get("data", {}).get("email")
+            watchers.cancel_for(
+                customer_id=event.customer_id if event.type == "order.cancelled" else None,
+                person=str(person) if person and event.type != "order.cancelled" else None,
+                reason=f"{event.type} ({event.id})",
+            )
+        if watchers.health is not None:
+            watchers.health.observe(document)
+
+    def follow_ups(self, customer_id: str | None, person: str | None) -> list[FollowUpView]:
+        watchers = self._engine.followups
+        if watchers is None:
+            return []
+        return watchers.list_for(customer_id=customer_id, person=person)
+
+    def health(self, customer_id: str) -> HealthAssessment:
+        watchers = self._engine.followups
+        if watchers is None or watchers.health is None:
+            raise NotFoundError("customer health is not configured")
+        result: HealthAssessment = watchers.health.assessment(customer_id)
+        return result
 
     def carry_out(
         self,
@@ -133,7 +167,25 @@ class EventService:
             f"{sum(1 for w in held if w.incident_id == i.incident_id)} held"
             for i in incidents
         ]
+        from tray_agent.domain.agent.patterns import find_patterns
+
+        report.patterns = find_patterns(summary, date.fromisoformat(report.day), self._pattern_days)
         return report
+
+    def send_daily_summary(self, day: str, summary: OperationsSummary) -> WorkItem:
+        """The day's summary to the ops notification workflow, once (one work item per day)."""
+        from tray_agent.domain.agent.patterns import summary_decision
+
+        report = self.daily_summary(day, summary)
+        return self._engine.accept(
+            WorkKind.SITUATION,
+            f"daily-summary:{report.day}",
+            {"id": f"daily-summary:{report.day}", "type": "operations.daily_summary"},
+            event_type="operations.daily_summary",
+            source="tray-agent",
+            customer_id=None,
+            decision=summary_decision(report),
+        )
 
     def release(self, work_id: str) -> WorkItem:
         return self._engine.release(work_id)
@@ -153,7 +205,7 @@ def build_work_engine(settings: Settings) -> WorkEngine:
     tray = get_tray_clients(settings)
     fixer = InputFixer(registry, LessonsRepository(settings.work_table), PicklistSource(tray, settings))
     runner = WorkflowRunner(registry, tray)
-    return WorkEngine(
+    engine = WorkEngine(
         settings=settings,
         brains=build_brains(settings),
         guardrails=Guardrails(registry, settings.review_confidence_threshold),
@@ -167,6 +219,10 @@ def build_work_engine(settings: Settings) -> WorkEngine:
         fixer=fixer,
         batcher=build_batcher(settings, registry, ledger, runner),
     )
+    from tray_agent.domain.agent.watchers import build_followups
+
+    engine.attach_followups(build_followups(settings, engine, registry))
+    return engine
 
 
 def build_batcher(
@@ -190,7 +246,9 @@ def build_batcher(
 
 
 def build_event_service(settings: Settings) -> EventService:
-    return EventService(build_work_engine(settings), build_decisions_repository(settings))
+    return EventService(
+        build_work_engine(settings), build_decisions_repository(settings), settings.summary_pattern_days
+    )
 
 
 def build_sweeper(settings: Settings) -> Sweeper:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -82,6 +82,14 @@ OUTCOME_BY_STATE = {
 }
 
 
+class FollowUpHooks(Protocol):
+    """What the engine needs of follow-ups (domain/agent/followups.py FollowUps)."""
+
+    def decide(self, work: WorkItem, document: dict[str, Any]) -> Decision: ...
+
+    def schedule_for(self, origin: WorkItem) -> list[str]: ...
+
+
 class WorkEngine:
     def __init__(
         self,
@@ -115,6 +123,16 @@ class WorkEngine:
         self._batcher = batcher  # non-urgent work waits for a bulk run (domain/agent/batching.py)
         if batcher is not None:
             batcher.bind(self)
+        self._followups: FollowUpHooks | None = None
+
+    @property
+    def followups(self) -> Any:
+        """The attached follow-ups (domain/agent/followups.py FollowUps), if any."""
+        return self._followups
+
+    def attach_followups(self, followups: FollowUpHooks) -> None:
+        """Follow-ups decide their own checks and are scheduled when a decision's calls ran."""
+        self._followups = followups
 
     @property
     def ledger(self) -> WorkRepository:
@@ -237,13 +255,15 @@ class WorkEngine:
     def _decide(self, work: WorkItem) -> WorkItem:
         document = self._ledger.event(work.work_id)
         context: CustomerContext | None = None
-        duplicate_of = self._duplicate_of(work, document)
+        duplicate_of = None if work.kind is WorkKind.FOLLOWUP else self._duplicate_of(work, document)
         if duplicate_of is not None:
             decision = Decision(
                 action=DecisionAction.IGNORE,
                 reason=f"duplicate of event {duplicate_of} (same content delivered under another id)",
                 rule="duplicate",
             )
+        elif work.kind is WorkKind.FOLLOWUP and self._followups is not None:
+            decision = self._followups.decide(work, document)  # the scheduled check, not the brains
         else:
             if work.customer_id:
                 context = self._memory.load(work.customer_id)
@@ -361,6 +381,12 @@ class WorkEngine:
         attempt = work.attempts[-1].model_copy(update={"status": AttemptStatus.SENT})
         done = work.model_copy(update={"attempts": [*work.attempts[:-1], attempt]})
         self._holds.recovered(done)
+        if done.decision is not None and done.decision.follow_ups:
+            # Before the work is done: a crash here schedules again on resume (idempotent ids).
+            if self._followups is None:
+                logger.warning("follow-ups not scheduled: none attached", work_id=work.work_id)
+            else:
+                self._followups.schedule_for(done)
         return self._finish(done, WorkState.DONE, reason=None), False
 
     def _run_next_call(self, work: WorkItem, attempt: Attempt) -> tuple[WorkItem, bool]:
@@ -512,6 +538,11 @@ class WorkEngine:
         outcome = _outcome(work).value
         try:
             self._summary.record(None, "decision", work.calls[0].workflow if work.calls else None, outcome)
+            if work.customer_id and work.state in (WorkState.FAILED, WorkState.HELD):
+                # A customer whose work keeps failing is a pattern of the daily summary.
+                self._summary.record_customer_failure(
+                    work.customer_id, decision.first_workflow if decision else None
+                )
             credits = decision.credits if decision is not None else None
             if credits is not None and credits.spent:
                 self._summary.record(None, "credits", work.calls[0].workflow, "spent", count=credits.spent)
@@ -629,6 +660,12 @@ class WorkEngine:
         if approved.decision is not None and not calls:
             approved.decision = approved.decision.model_copy(update={"action": DecisionAction.IGNORE})
         return self.advance(self._save(approved))
+
+    def cancel_pending(self, work: WorkItem, reason: str) -> WorkItem:
+        """A follow-up that has not run yet will never run (raises StaleWorkError if it just did)."""
+        if work.state is not WorkState.RECEIVED:
+            raise ConflictError(f"work {work.work_id} is {work.state.value}; only pending work is cancelled")
+        return self._finish(work, WorkState.REJECTED, reason=reason)
 
     def reject(self, work_id: str, reviewer: str, reason: str) -> WorkItem:
         work = self._get(work_id)
