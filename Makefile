@@ -27,8 +27,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# The CDK CLI, as `cdk deploy` runs it: cdk.json's app, context and feature flags, asset metadata
+# (SAM reads it to find each function's code). STAGE=prod names and tags a second stack.
+STAGE ?= dev
 synth: $(STAMP)
-	$(BIN)/python -m infra.app_synth
+	npx --yes aws-cdk@2 synth --quiet -c stage=$(STAGE)
+	@echo "wrote cdk.out/TrayAgent-$(STAGE).template.json"
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

@@ -18,8 +18,9 @@ class TrayAgentStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         code = lambda_code()
+        stage = str(self.node.try_get_context("stage") or "dev")
         data = Data(self, "Data")
-        observability = Observability(self, "Observability")
+        observability = Observability(self, "Observability", stage=stage)
         dead_letters = DeadLetters(self, "DeadLetters", observability=observability)
         environment = {
             **data.environment,
@@ -29,6 +30,7 @@ class TrayAgentStack(Stack):
         }
         api = Api(self, "Api", code=code, data=data, environment=environment)
         observability.watch("Api", api.function)
+        observability.watch_api(api.http_api.api_id)
         # Work held behind a new incident is escalated from the request that met it.
         observability.grant_publish(api.function)
         monitor = Monitor(
@@ -58,7 +60,17 @@ class TrayAgentStack(Stack):
             "TRAY_AGENT_MONITOR_FUNCTION_NAME": monitor.function.function_name,
         }.items():
             api.function.add_environment(name, value)
+        observability.watch_tables(data.tables)
+        observability.watch_monitor()
+        observability.build_dashboard()
         CfnOutput(self, "ApiUrl", value=api.url)
+        # Subscribe people or tools to this topic (README: "Deploying and operating").
+        CfnOutput(self, "AlertsTopicArn", value=observability.alerts_topic.topic_arn)
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"https://console.aws.amazon.com/cloudwatch/home#dashboards:name=tray-agent-{stage}",
+        )
         # What `tray-agent redrive` needs (TRAY_AGENT_<name in upper snake case>).
         CfnOutput(self, "FailedInvocationsQueue", value=dead_letters.failed_invocations.queue_url)
         CfnOutput(self, "UndeliveredEventsQueue", value=dead_letters.undelivered_events.queue_url)

@@ -13,8 +13,6 @@ window closes (Hold raises ``PurchaseOrderHoldExpiredError``, recorded as the fa
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -142,16 +140,7 @@ class PoPipeline(Construct):
         )
         self.intake_function = intake
         if observability is not None:
-            failed = cloudwatch.Alarm(
-                self,
-                "PoPipelineFailedExecutions",
-                metric=self.state_machine.metric_failed(period=Duration.minutes(5)),
-                threshold=1,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description="PO pipeline executions failed (the intake records say why)",
-            )
-            failed.add_alarm_action(cw_actions.SnsAction(observability.alerts_topic))
+            observability.watch_state_machine("PoPipeline", self.state_machine, scope=self)
 
         # Reviewers approve/reject through the API: it resumes or fails the paused execution.
         self.state_machine.grant_task_response(api_function)

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
+from infra.app import stack_name
 from tray_agent.data.schema import ALL_TABLES
 
 
@@ -95,6 +96,6 @@ def test_the_lambda_asset_holds_the_package_but_not_local_only_code(tmp_path: Pa
 
 def test_cdk_nag_passes_with_written_reasons(synthesized: Any) -> None:
     _, assembly = synthesized
-    stack_artifact = assembly.get_stack_by_name("TrayAgent")
+    stack_artifact = assembly.get_stack_by_name(stack_name())
     template = json.dumps(stack_artifact.template)
     assert "AWS::Lambda::Function" in template  # synth (with AwsSolutionsChecks) completed
