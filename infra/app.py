@@ -18,9 +18,10 @@ if __name__ == "__main__":
     # would shadow the `constructs` library. The repo root and functions/ take its place.
     sys.path[:1] = [str(ROOT), str(ROOT / "functions")]
 
-from aws_cdk import App, Environment, Tags, Validations  # noqa: E402
+from aws_cdk import App, Aspects, Environment, Tags, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
+from infra.checkov import CheckovSuppressions  # noqa: E402
 from infra.stack import TrayAgentStack  # noqa: E402
 
 STACK_BASE_NAME = "TrayAgent"
@@ -62,6 +63,7 @@ def build_app(
     )
     Tags.of(stack).add("tray-agent:stage", stage)
     Tags.of(stack).add("tray-agent:service", "tray-agent")
+    Aspects.of(stack).add(CheckovSuppressions())
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack
 

@@ -22,6 +22,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra.checkov import skip
 from infra.constructs.data import Data
 from infra.constructs.dead_letters import DeadLetters
 from infra.constructs.function import python_function
@@ -164,6 +165,11 @@ class PoPipeline(Construct):
         acknowledge(
             access_logs,
             "AwsSolutions-S1",
+            "This is the server access log bucket of the PO drop bucket; logging it to itself would loop.",
+        )
+        skip(
+            access_logs.node.default_child,  # type: ignore[arg-type]
+            "CKV_AWS_18",
             "This is the server access log bucket of the PO drop bucket; logging it to itself would loop.",
         )
         bucket = s3.Bucket(

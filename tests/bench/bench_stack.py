@@ -1,0 +1,27 @@
+"""The deployable stack: lint and security findings on the template the CDK CLI synthesizes.
+
+Figures: ``cfn_lint_errors``, ``cfn_lint_unacknowledged_warnings`` (0 each, ignored checks
+carry their reason in .cfnlintrc), ``checkov_unsuppressed_failures`` (0; suppressions carry
+their reason in the template's metadata).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+
+def run() -> dict[str, float]:
+    from infra.app import stack_name
+    from infra.template_checks import cfn_lint, checkov_failures
+    from tests.infra.conftest import cli_synth
+
+    with tempfile.TemporaryDirectory() as out:
+        template = cli_synth(Path(out)) / f"{stack_name()}.template.json"
+        lint = cfn_lint(template)
+        failures = checkov_failures(template)
+    return {
+        "cfn_lint_errors": float(len(lint.errors)),
+        "cfn_lint_unacknowledged_warnings": float(len(lint.unacknowledged_warnings)),
+        "checkov_unsuppressed_failures": float(len(failures)),
+    }
