@@ -27,6 +27,8 @@ class TrayAgentStack(Stack):
             "TRAY_AGENT_ALERTS_TOPIC_ARN": observability.alerts_topic.topic_arn,
             "TRAY_AGENT_TRAY_REGION": str(self.node.try_get_context("tray_region") or "us"),
             "TRAY_AGENT_OPENAI_MODEL": str(self.node.try_get_context("openai_model") or ""),
+            # One Tray limit for every container (data/tray_budget.py), not one per container.
+            "TRAY_AGENT_TRAY_SHARED_LIMIT": "true",
         }
         api = Api(self, "Api", code=code, data=data, environment=environment)
         observability.watch("Api", api.function)

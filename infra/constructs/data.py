@@ -31,8 +31,8 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "catalog_table": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"),
     "po_intake_table": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
     "work_table": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
-    # The shared Tray limiter (data/tray_budget.py): conditional updates of one bucket item.
-    "tray_budget_table": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+    # The shared Tray limiter (data/tray_budget.py): conditional slot counters; a 429 fills slots.
+    "tray_budget_table": ("dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"),
 }
 # A table added later without an entry: read and write, still never Scan.
 DEFAULT_ACTIONS = (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")

@@ -102,7 +102,7 @@ class PoPipeline(Construct):
         data.openai_api_key.grant_read(parse)
         data.grant(validate, "catalog_table", "po_intake_table", read_only=True)
         data.grant(review, "reviews_table", "po_intake_table")
-        data.grant(trigger, "po_intake_table")
+        data.grant(trigger, "po_intake_table", "tray_budget_table")
         data.tray_tokens.grant_read(trigger)
         data.grant(record, "po_intake_table")
         data.grant(hold, "po_intake_table")
