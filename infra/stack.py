@@ -17,8 +17,12 @@ from infra.constructs.po_pipeline import PoPipeline
 class TrayAgentStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        code = lambda_code()
         stage = str(self.node.try_get_context("stage") or "dev")
+        with_model = bool(self.node.try_get_context("openai_model"))
+        # One asset per role, each with only the libraries its handlers import (bundling.py).
+        api_code = lambda_code("api", with_model=with_model)
+        monitor_code = lambda_code("monitor")
+        po_code = lambda_code("po")
         data = Data(self, "Data")
         observability = Observability(self, "Observability", stage=stage)
         dead_letters = DeadLetters(self, "DeadLetters", observability=observability)
@@ -30,7 +34,7 @@ class TrayAgentStack(Stack):
             # One Tray limit for every container (data/tray_budget.py), not one per container.
             "TRAY_AGENT_TRAY_SHARED_LIMIT": "true",
         }
-        api = Api(self, "Api", code=code, data=data, environment=environment)
+        api = Api(self, "Api", code=api_code, data=data, environment=environment)
         observability.watch("Api", api.function)
         observability.watch_api(api.http_api.api_id)
         # Work held behind a new incident is escalated from the request that met it.
@@ -38,7 +42,7 @@ class TrayAgentStack(Stack):
         monitor = Monitor(
             self,
             "Monitor",
-            code=code,
+            code=monitor_code,
             data=data,
             observability=observability,
             dead_letters=dead_letters,
@@ -47,7 +51,7 @@ class TrayAgentStack(Stack):
         po_pipeline = PoPipeline(
             self,
             "PoPipeline",
-            code=code,
+            code=po_code,
             data=data,
             environment=environment,
             api_function=api.function,
