@@ -33,8 +33,9 @@ FUNCTIONS_DIR = ROOT / "functions"
 PACKAGE = "tray_agent"
 
 
-# Provided by the Lambda runtime: never bundled.
+# Provided by the Lambda runtime: never bundled (X-Ray's SDK pulls botocore in; it is pruned).
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
+_PRUNED = ("boto3", "botocore", "s3transfer")
 ROLES = ("api", "monitor", "po")
 
 
@@ -83,6 +84,15 @@ def install_dependencies(out: Path, requirements: list[str] | None = None) -> No
         ],
         check=True,
     )
+    prune_runtime_provided(out)
+
+
+def prune_runtime_provided(out: Path) -> None:
+    """Drop what the Lambda runtime already has (boto3, botocore, s3transfer: ~33 MB)."""
+    for name in _PRUNED:
+        for path in [out / name, *out.glob(f"{name}-*.dist-info")]:
+            if path.is_dir():
+                shutil.rmtree(path)
 
 
 def copy_package(out: Path) -> None:
