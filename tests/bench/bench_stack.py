@@ -15,7 +15,7 @@ from pathlib import Path
 def run() -> dict[str, float]:
     from infra.app import stack_name
     from infra.template_checks import cfn_lint, checkov_failures
-    from tests.infra.conftest import cli_synth
+    from tests.infra.conftest import cli_synth  # first: it quiets jsii's Node-version notices
 
     with tempfile.TemporaryDirectory() as out:
         template = cli_synth(Path(out)) / f"{stack_name()}.template.json"
