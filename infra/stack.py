@@ -19,24 +19,32 @@ from infra.constructs.po_pipeline import PoPipeline
 class TrayAgentStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        code = lambda_code()
+        stage = str(self.node.try_get_context("stage") or "dev")
+        with_model = bool(self.node.try_get_context("openai_model"))
+        # One asset per role, each with only the libraries its handlers import (bundling.py).
+        api_code = lambda_code("api", with_model=with_model)
+        monitor_code = lambda_code("monitor")
+        po_code = lambda_code("po")
         data = Data(self, "Data")
-        observability = Observability(self, "Observability")
+        observability = Observability(self, "Observability", stage=stage)
         dead_letters = DeadLetters(self, "DeadLetters", observability=observability)
         environment = {
             **data.environment,
             "TRAY_AGENT_ALERTS_TOPIC_ARN": observability.alerts_topic.topic_arn,
             "TRAY_AGENT_TRAY_REGION": str(self.node.try_get_context("tray_region") or "us"),
             "TRAY_AGENT_OPENAI_MODEL": str(self.node.try_get_context("openai_model") or ""),
+            # One Tray limit for every container (data/tray_budget.py), not one per container.
+            "TRAY_AGENT_TRAY_SHARED_LIMIT": "true",
         }
-        api = Api(self, "Api", code=code, data=data, environment=environment)
+        api = Api(self, "Api", code=api_code, data=data, environment=environment)
         observability.watch("Api", api.function)
+        observability.watch_api(api.http_api.api_id)
         # Work held behind a new incident is escalated from the request that met it.
         observability.grant_publish(api.function)
         monitor = Monitor(
             self,
             "Monitor",
-            code=code,
+            code=monitor_code,
             data=data,
             observability=observability,
             dead_letters=dead_letters,
@@ -46,7 +54,7 @@ class TrayAgentStack(Stack):
         po_pipeline = PoPipeline(
             self,
             "PoPipeline",
-            code=code,
+            code=po_code,
             data=data,
             environment=environment,
             api_function=api.function,
@@ -58,7 +66,7 @@ class TrayAgentStack(Stack):
         followups = FollowUps(
             self,
             "FollowUps",
-            code=code,
+            code=monitor_code,  # the agent's engine, no PDF engine: the monitor's asset
             data=data,
             observability=observability,
             dead_letters=dead_letters,
@@ -76,7 +84,17 @@ class TrayAgentStack(Stack):
             "TRAY_AGENT_MONITOR_FUNCTION_NAME": monitor.function.function_name,
         }.items():
             api.function.add_environment(name, value)
+        observability.watch_tables(data.tables)
+        observability.watch_monitor()
+        observability.build_dashboard()
         CfnOutput(self, "ApiUrl", value=api.url)
+        # Subscribe people or tools to this topic (README: "Deploying and operating").
+        CfnOutput(self, "AlertsTopicArn", value=observability.alerts_topic.topic_arn)
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"https://console.aws.amazon.com/cloudwatch/home#dashboards:name=tray-agent-{stage}",
+        )
         # What `tray-agent redrive` needs (TRAY_AGENT_<name in upper snake case>).
         CfnOutput(self, "FailedInvocationsQueue", value=dead_letters.failed_invocations.queue_url)
         CfnOutput(self, "UndeliveredEventsQueue", value=dead_letters.undelivered_events.queue_url)

@@ -69,6 +69,10 @@ class Settings(BaseModel):
     # Client-side limiter shared by every Tray call from one container: under Tray's 30 req/s.
     tray_client_rps: float = Field(default=28.5, gt=0)
     tray_client_burst: int = Field(default=10, ge=1)
+    # One Tray limit across containers (issue 11): when on (deployed), every container draws
+    # from the DynamoDB token bucket in tray_budget_table instead of keeping its own rate.
+    tray_shared_limit: bool = False
+    tray_budget_table: str = "tray-agent-tray-budget"
 
     # Agent
     workflows_file: Path = DEFAULT_WORKFLOWS_FILE

@@ -36,7 +36,13 @@ class Api(Construct):
         )
         # monitor_table: failure callbacks recover through the monitor (its queue, claims, circuits).
         data.grant(
-            self.function, "work_table", "decisions_table", "context_table", "reviews_table", "monitor_table"
+            self.function,
+            "work_table",
+            "decisions_table",
+            "context_table",
+            "reviews_table",
+            "monitor_table",
+            "tray_budget_table",
         )
         data.grant_payloads(self.function, "ledger/", "decisions/", "reviews/")
         data.tray_tokens.grant_read(self.function)

@@ -10,8 +10,32 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.checkov import skip
 from infra.nag import acknowledge
 from tray_agent.data.schema import ALL_TABLES, TableSpec
+
+READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+# What each table's data module (tray_agent/data/<table>.py) calls: a table no module deletes from
+# grants no DeleteItem; BatchWriteItem only where a batch_writer replaces a set of items.
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "decisions_table": (*READ_ACTIONS, "dynamodb:PutItem"),  # the audit trail: append-only
+    "reviews_table": (*READ_ACTIONS, "dynamodb:PutItem"),  # a resolution is a conditional put
+    "context_table": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    "monitor_table": (
+        *READ_ACTIONS,
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    ),
+    "catalog_table": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"),
+    "po_intake_table": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    "work_table": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    # The shared Tray limiter (data/tray_budget.py): conditional slot counters; a 429 fills slots.
+    "tray_budget_table": ("dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"),
+}
+# A table added later without an entry: read and write, still never Scan.
+DEFAULT_ACTIONS = (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 
 def _attribute(name: str) -> dynamodb.Attribute:
@@ -41,6 +65,12 @@ class Data(Construct):
             "AwsSolutions-S1",
             "Written and read only by the stack's own functions, keyed by ledger and decision ids; "
             "CloudTrail data events cover access auditing without a second log bucket.",
+        )
+        skip(
+            self.payloads.node.default_child,  # type: ignore[arg-type]
+            "CKV_AWS_18",
+            "Written and read only by the stack's own functions; CloudTrail data events cover access "
+            "auditing without a second log bucket.",
         )
         self.tray_tokens = secretsmanager.Secret(
             self,
@@ -99,22 +129,24 @@ class Data(Construct):
         return self.tables[settings_field]
 
     def grant(self, function: lambda_.Function, *settings_fields: str, read_only: bool = False) -> None:
-        """Least privilege: only the named tables, read-only where that is enough."""
-        role = function.role
-        assert role is not None
+        """Least privilege: only the named tables, only the calls their data module makes, and
+        only the table's own named indexes (no Scan anywhere; no Delete on the audit tables)."""
+        stack = Stack.of(self)
         for field in settings_fields:
             table = self.tables[field]
-            if read_only:
-                table.grant_read_data(function)
-            else:
-                table.grant_read_write_data(function)
-            if any(spec.settings_field == field and spec.indexes for spec in ALL_TABLES):
-                logical_id = Stack.of(self).get_logical_id(table.node.default_child)  # type: ignore[arg-type]
-                acknowledge(
-                    role,
-                    f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
-                    f"Queries on the {field} table's own secondary indexes; no other table is reachable.",
-                )
+            actions = READ_ACTIONS if read_only else TABLE_ACTIONS.get(field, DEFAULT_ACTIONS)
+            spec = next((s for s in ALL_TABLES if s.settings_field == field), None)
+            resources = [table.table_arn]
+            if spec is not None and "dynamodb:Query" in actions:
+                resources += [
+                    stack.format_arn(
+                        service="dynamodb",
+                        resource="table",
+                        resource_name=f"{table.table_name}/index/{i.name}",
+                    )
+                    for i in spec.indexes
+                ]
+            function.add_to_role_policy(iam.PolicyStatement(actions=sorted(actions), resources=resources))
 
     def grant_payloads(self, function: lambda_.Function, *prefixes: str) -> None:
         """Read and write large documents under the given prefixes only (ledger/, decisions/)."""

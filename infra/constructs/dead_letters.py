@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -64,23 +63,22 @@ class DeadLetters(Construct):
             f"This queue is itself the dead-letter destination ({what}); a dead-letter queue behind it "
             "would move unredriven work out of sight. Messages are removed only by a redrive.",
         )
-        alarm = cloudwatch.Alarm(
-            self,
+        self._observability.alarm(
             f"{name}Waiting",
             metric=queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"
             ),
             threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"Dead letters waiting: {what}. Redrive them with POST /dead-letters/redrive "
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            description=f"Dead letters waiting: {what}. Redrive them with POST /dead-letters/redrive "
             "or `tray-agent redrive` once the cause is fixed.",
+            scope=self,
         )
-        alarm.add_alarm_action(cw_actions.SnsAction(self._observability.alerts_topic))
-        self._observability.dashboard.add_widgets(
+        self._observability.queue_widgets.append(
             cloudwatch.GraphWidget(
-                title=f"{name} dead letters", left=[queue.metric_approximate_number_of_messages_visible()]
+                title=f"{name} dead letters",
+                left=[queue.metric_approximate_number_of_messages_visible()],
+                width=12,
             )
         )
         return queue

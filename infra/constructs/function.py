@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -31,6 +32,20 @@ def python_function(
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )
+    # Its own role, without AWSLambdaBasicExecutionRole (log writes on every log group): the
+    # function may write only to its own log group.
+    role = iam.Role(
+        scope,
+        f"{construct_id}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"tray-agent {construct_id}: only what this function calls",
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_group.log_group_arn],
+        )
+    )
     function = lambda_.Function(
         scope,
         construct_id,
@@ -46,6 +61,7 @@ def python_function(
         application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
         system_log_level_v2=lambda_.SystemLogLevel.WARN,
         log_group=log_group,
+        role=role,
         reserved_concurrent_executions=reserved_concurrency,
         environment={
             "POWERTOOLS_SERVICE_NAME": SERVICE,
@@ -59,12 +75,11 @@ def python_function(
         "AwsSolutions-L1",
         "Pinned to python3.12, the product's deploy target: the asset's wheels are built for cp312/arm64.",
     )
-    role = function.role
-    assert role is not None
+    log_group_id = Stack.of(scope).get_logical_id(log_group.node.default_child)  # type: ignore[arg-type]
     acknowledge(
         role,
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        "AWS's standard policy for writing the function's own CloudWatch logs; it grants nothing else.",
+        f"AwsSolutions-IAM5[Resource::<{log_group_id}.Arn>:*]",
+        "The function's own log group and its streams (log-group:<name>:*), nothing else.",
     )
     acknowledge(
         role,

@@ -49,7 +49,13 @@ class Monitor(Construct):
         # context_table: the agent's daily operations summary, which the monitor feeds.
         # work_table: the tick also sweeps the work ledger (resumes, probes incidents, drains held work).
         data.grant(
-            self.function, "monitor_table", "work_table", "decisions_table", "reviews_table", "context_table"
+            self.function,
+            "monitor_table",
+            "work_table",
+            "decisions_table",
+            "reviews_table",
+            "context_table",
+            "tray_budget_table",
         )
         data.grant_payloads(self.function, "ledger/", "decisions/", "reviews/")
         data.tray_tokens.grant_read(self.function)

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
+from infra.app import stack_name
 from tray_agent.data.schema import ALL_TABLES
 
 
@@ -95,6 +96,27 @@ def test_the_lambda_asset_holds_the_package_but_not_local_only_code(tmp_path: Pa
 
 def test_cdk_nag_passes_with_written_reasons(synthesized: Any) -> None:
     _, assembly = synthesized
-    stack_artifact = assembly.get_stack_by_name("TrayAgent")
+    stack_artifact = assembly.get_stack_by_name(stack_name())
     template = json.dumps(stack_artifact.template)
     assert "AWS::Lambda::Function" in template  # synth (with AwsSolutionsChecks) completed
+
+
+def test_each_role_gets_its_own_asset_with_only_what_it_imports(template_json: dict[str, Any]) -> None:
+    from infra.bundling import role_requirements
+
+    def names(role: str, **options: bool) -> set[str]:
+        return {r.split("[")[0].split(">")[0].split("<")[0] for r in role_requirements(role, **options)}
+
+    assert not names("api") & {"pypdfium2", "openai", "boto3"}
+    assert "openai" in names("api", with_model=True)
+    assert "pypdfium2" not in names("monitor") and "openai" in names("monitor")
+    assert {"pypdfium2", "openai"} <= names("po")
+    assets_by_handler = {
+        resource["Properties"]["Handler"]: resource["Properties"]["Code"]["S3Key"]
+        for resource in template_json["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    api = assets_by_handler["tray_agent.handlers.api.handler"]
+    monitor = assets_by_handler["tray_agent.handlers.monitor.handler"]
+    po = {path for handler, path in assets_by_handler.items() if ".po_" in handler}
+    assert len({api, monitor, *po}) == 3, "api, monitor and the PO pipeline each have one asset"

@@ -55,6 +55,9 @@ WORK = TableSpec(
     indexes=(IndexSpec("by_open_state", partition_key="open_state", sort_key="due_at"),),
 )
 
+# The account-wide Tray request budget (data/tray_budget.py): a counter per half-second slot.
+TRAY_BUDGET = TableSpec("tray_budget_table", partition_key="pk", ttl_attribute="expires_at")
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     DECISIONS,
     CONTEXT,
@@ -63,4 +66,5 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     CATALOG,
     PO_INTAKE,
     WORK,
+    TRAY_BUDGET,
 )

@@ -45,5 +45,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = report.summary()
     logger.info("monitor tick done", event_id=scheduled.id, **summary)
     # The same schedule sweeps the work ledger: what a crash left mid-way, incidents, held work.
-    summary["sweep"] = _sweeper(get_settings()).sweep(scheduled.time).model_dump()
+    sweep = _sweeper(get_settings()).sweep(scheduled.time)
+    summary["sweep"] = sweep.model_dump()
+    # What the stack's alarms watch: held work (count, oldest age) and the heartbeat, emitted
+    # last so a tick that failed part-way never reports itself completed.
+    metrics.add_metric(name="HeldWork", unit="Count", value=sweep.still_held)
+    metrics.add_metric(name="HeldWorkOldestAgeSeconds", unit="Seconds", value=sweep.oldest_held_s)
+    metrics.add_metric(name="MonitorTickCompleted", unit="Count", value=1)
     return summary

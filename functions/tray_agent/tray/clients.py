@@ -43,7 +43,7 @@ def build_tray_clients(
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": "tray-agent/0.1", "Accept": "application/json"},
     )
-    bucket = limiter or TokenBucket(settings.tray_client_rps, settings.tray_client_burst)
+    bucket = limiter or _default_limiter(settings)
     http = TrayHttp(client, bucket, retry_policy or RetryPolicy(max_attempts=settings.tray_max_attempts))
     endpoints = endpoints_for(settings)
     tokens = TokenSource(settings)
@@ -55,6 +55,17 @@ def build_tray_clients(
         http=http,
         endpoints=endpoints,
     )
+
+
+def _default_limiter(settings: Settings) -> TokenBucket:
+    if not settings.tray_shared_limit:
+        return TokenBucket(settings.tray_client_rps, settings.tray_client_burst)
+    # Composition only: the budget lives in data/ (boto3); tray/ sees the SharedBudget interface.
+    from tray_agent.data.tray_budget import DynamoTrayBudget
+    from tray_agent.tray.ratelimit import SharedTokenBucket
+
+    budget = DynamoTrayBudget(settings.tray_budget_table, settings.tray_client_rps)
+    return SharedTokenBucket(budget)
 
 
 @lru_cache(maxsize=4)

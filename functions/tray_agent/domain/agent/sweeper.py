@@ -44,6 +44,8 @@ class SweepReport(BaseModel):
     batches_flushed: int = 0
     batch_items_done: int = 0
     batch_items_alone: int = 0
+    # Age of the oldest held item (seconds since accepted): the held-work-age alarm's metric.
+    oldest_held_s: int = 0
 
 
 class Sweeper:
@@ -187,6 +189,8 @@ class Sweeper:
         budget = self._settings.work_drain_per_sweep
         open_ids = {incident.incident_id for incident in self._ledger.open_incidents()}
         for item in list(self._ledger.open_items(WorkState.HELD)):
+            age_s = int((self._now - item.created_at).total_seconds())
+            report.oldest_held_s = max(report.oldest_held_s, age_s)
             if item.incident_id in open_ids:
                 report.still_held += 1
                 continue
