@@ -15,7 +15,7 @@ import re
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -191,15 +191,21 @@ def page_count(data: bytes, *, settings: Settings) -> int:
         return len(document)
 
 
-def extract_pages(data: bytes, *, settings: Settings) -> list[PageText]:
-    """Every page's words with positions."""
+def extract_pages(data: bytes, *, settings: Settings, only: Sequence[int] | None = None) -> list[PageText]:
+    """Every page's words with positions (or only the pages numbered in ``only``, 0-based,
+    negative from the end; the others still count for the stacked offsets)."""
     with open_pdf(data, settings=settings) as document:
         pages: list[PageText] = []
         offset = 0.0
-        for index in range(len(document)):
+        count = len(document)
+        wanted = None if only is None else {i % count for i in only if -count <= i < count}
+        for index in range(count):
             try:
                 page = document[index]
                 width, height = page.get_size()
+                if wanted is not None and index not in wanted:
+                    offset += height + PAGE_GAP
+                    continue
                 chars = _page_chars(page, height, offset)
             except Exception as exc:  # pdfium raises bare errors on damaged page trees
                 raise CorruptDocumentError(f"page {index + 1} cannot be read: {exc}") from exc

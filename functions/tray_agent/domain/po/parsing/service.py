@@ -14,6 +14,7 @@ from tray_agent.domain.po.parsing.pdf_text import (
     PageText,
     embedded_files,
     extract_pages,
+    page_count,
 )
 from tray_agent.domain.po.parsing.reconcile import reconcile
 from tray_agent.domain.po.parsing.structured import StructuredOrder
@@ -22,6 +23,7 @@ from tray_agent.errors import NotAPurchaseOrderError, UpstreamError
 from tray_agent.models.purchase_order import OVERALL, PurchaseOrder
 from tray_agent.observability import logger, tracer
 
+CROSS_CHECK_MAX_PAGES = 6  # longer documents are cross-checked on their first and last page
 Preference = Literal["auto", "layout", "llm", "vision", "embedded-xml"]
 
 
@@ -72,9 +74,17 @@ def _parse(
 
 
 def _structured(structured: StructuredOrder, pdf_bytes: bytes, *, settings: Settings) -> PurchaseOrder:
-    """The structured order, reconciled, cross-checked against the text layer when there is one."""
-    pages = extract_pages(pdf_bytes, settings=settings)
+    """The structured order, reconciled, cross-checked against the text layer when there is one.
+
+    A long document is cross-checked on its first and last pages only (header, parties, total):
+    the data is exact already, and reading 40 pages of lines again would only cost time.
+    """
+    pages_in_pdf = page_count(pdf_bytes, settings=settings)
+    only = None if pages_in_pdf <= CROSS_CHECK_MAX_PAGES else [0, -1]
+    pages = extract_pages(pdf_bytes, settings=settings, only=only)
     text = reconcile(parse_layout(pages)) if has_text_layer(pages) else None
+    if text is not None and only is not None:
+        text = text.model_copy(update={"lines": [], "confidence": {**text.confidence, "lines": 0.0}})
     return reconcile(merge(structured, text, settings=settings))
 
 

@@ -341,7 +341,7 @@ def _ubl(root: Element, name: str) -> StructuredOrder:
         ship_to=_ubl_address(_find(delivery, "DeliveryLocation/Address || DeliveryAddress")),
         payment_terms=_text(root, "PaymentTerms/Note"),
         lines=lines,
-        subtotal=_decimal(totals, "TaxExclusiveAmount") or _decimal(totals, "LineExtensionAmount"),
+        subtotal=_decimal(totals, "LineExtensionAmount") or _decimal(totals, "TaxExclusiveAmount"),
         tax=_tax_in(_find(root, "TaxTotal"), "TaxAmount", currency),
         shipping=_decimal(totals, "ChargeTotalAmount") or None,
         total=_decimal(totals, "PayableAmount") or _decimal(totals, "TaxInclusiveAmount"),
