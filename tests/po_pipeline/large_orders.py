@@ -15,13 +15,13 @@ from typing import Any
 
 from tray_agent.models.purchase_order import PurchaseOrder
 
-# Active catalog products (tests/fixtures/catalog.json) with their price for Acme and a quantity
-# inside the catalog's range, so a correct order is clean and goes straight to Tray.
+# Active catalog products (tests/fixtures/catalog.json) sold per piece, with their price for Acme
+# and a quantity inside the catalog's range, so a correct order is clean and goes straight to Tray.
 PRODUCTS = (
     ("WID-1001", "Steel widget, zinc plated", "12.50", (10, 400)),
     ("CAB-CAT6-5", "Network cable Cat6 shielded, 5 m", "8.90", (1, 500)),
     ("TON-HP-26X", "Toner cartridge black high yield", "89.00", (1, 50)),
-    ("GLV-NIT-L", "Nitrile gloves size L, powder free, box of 100", "11.20", (1, 90)),
+    ("BRK-220", "Mounting bracket 40 mm", "4.25", (1, 900)),  # Acme's contract price
 )
 
 
