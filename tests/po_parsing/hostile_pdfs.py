@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- PDF content operators read best one text row per line
 """Hand-built PDFs for hostile-input tests: text whose font maps to UTF-16 surrogates, and
 decompression bombs (a small Flate stream that inflates to hundreds of megabytes)."""
 
@@ -39,8 +40,18 @@ endcmap CMapName currentdict /CMap defineresource pop end end"""
         (50, 745, b"/F1 10 Tf", b"(Order Date: 11/02/2026) Tj"),
         (50, 720, b"/F1 10 Tf", b"(Buyer: Acme Manufacturing Inc.) Tj"),
         (50, 705, b"/F1 10 Tf", b"(1200 Industrial Way ) Tj /F2 10 Tf (BA) Tj /F1 10 Tf ( Springfield) Tj"),
-        (50, 670, b"/F1 10 Tf", b"(SKU) Tj 80 0 Td (Description) Tj 200 0 Td (Qty) Tj 60 0 Td (Unit Price) Tj 80 0 Td (Amount) Tj"),
-        (50, 655, b"/F1 10 Tf", b"(WID-1001) Tj 80 0 Td (Steel widget) Tj 200 0 Td (200) Tj 60 0 Td (12.50) Tj 80 0 Td (2,500.00) Tj"),
+        (
+            50,
+            670,
+            b"/F1 10 Tf",
+            b"(SKU) Tj 80 0 Td (Description) Tj 200 0 Td (Qty) Tj 60 0 Td (Unit Price) Tj 80 0 Td (Amount) Tj",
+        ),
+        (
+            50,
+            655,
+            b"/F1 10 Tf",
+            b"(WID-1001) Tj 80 0 Td (Steel widget) Tj 200 0 Td (200) Tj 60 0 Td (12.50) Tj 80 0 Td (2,500.00) Tj",
+        ),
         (50, 620, b"/F1 10 Tf", b"(Total) Tj 420 0 Td (2,500.00) Tj"),
     ]
     content = b"\n".join(b"BT %s %d %d Td %s ET" % (font, x, y, text) for x, y, font, text in rows)

@@ -36,7 +36,7 @@ def _cli(*args: str, memory: int | None = None) -> subprocess.CompletedProcess[b
         [sys.executable, "-m", "tray_local.cli", "parse-po", *args],
         capture_output=True,
         env=env,
-        preexec_fn=limit,  # noqa: PLW1509 -- only setrlimit, before exec
+        preexec_fn=limit,
         timeout=120,
         check=False,
     )
@@ -73,7 +73,7 @@ def test_parsed_order_never_carries_a_surrogate() -> None:
 def test_email_attachment_name_with_undecodable_bytes_is_cleaned() -> None:
     raw = (
         b"From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
-        b"--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"PO-\xff\xfe.pdf\"\r\n"
+        b'--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="PO-\xff\xfe.pdf"\r\n'  # noqa: E501
         b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--B--\r\n"
     )
     ((name, _),) = extract_pdfs_from_email(raw)

@@ -17,7 +17,10 @@ from tray_local.cli import main
 from tray_local.po_documents import build_email, make_order, render_pdf
 from tray_local.po_xml import cii_order, cxml_order_request, ubl_order
 
-LINES = [("WID-1001", "Steel widget, zinc plated", 200, "12.50"), ("BRK-220", "Mounting bracket 40 mm", 50, "4.25")]
+LINES = [
+    ("WID-1001", "Steel widget, zinc plated", 200, "12.50"),
+    ("BRK-220", "Mounting bracket 40 mm", 50, "4.25"),
+]
 
 
 @pytest.fixture
@@ -34,9 +37,9 @@ def test_every_format_maps_to_the_same_order(order, writer) -> None:  # type: ig
     assert (read.po_number, read.order_date, read.currency) == ("PO-55120", order.order_date, "USD")
     assert read.buyer.name == "Acme Manufacturing Inc."
     assert read.total == order.total and read.tax == order.tax and read.shipping == order.shipping
-    assert [(line.sku, line.description, line.quantity, line.unit_price, line.amount) for line in read.lines] == [
-        (line.sku, line.description, line.quantity, line.unit_price, line.amount) for line in order.lines
-    ]
+    assert [
+        (line.sku, line.description, line.quantity, line.unit_price, line.amount) for line in read.lines
+    ] == [(line.sku, line.description, line.quantity, line.unit_price, line.amount) for line in order.lines]
     assert read.confidence["overall"] == 1.0
 
 
@@ -83,14 +86,21 @@ def test_zugferd_1_and_factur_x_invoices_read_by_local_names() -> None:
     assert (read.vendor.name, read.buyer.name) == ("Lieferant GmbH", "Kunden AG Mitte")
     ((line),) = read.lines
     assert (line.sku, line.description, line.quantity, line.unit, line.unit_price, line.amount) == (
-        "TB100A4", "Trennblätter A4", Decimal(20), "C62", Decimal("9.90"), Decimal("198.00")
+        "TB100A4",
+        "Trennblätter A4",
+        Decimal(20),
+        "C62",
+        Decimal("9.90"),
+        Decimal("198.00"),
     )
 
 
 def test_hostile_and_broken_xml_is_refused_by_name() -> None:
     laughs = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>
 <Order>&lol2;</Order>"""
-    external = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><Order>&e;</Order>"""
+    external = (
+        b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><Order>&e;</Order>"""
+    )
     for hostile in (laughs, external, b"<Order><unclosed></Order>"):
         with pytest.raises(StructuredDataError):
             parse_order_xml(hostile)
@@ -126,7 +136,9 @@ def test_hostile_embedded_xml_falls_back_to_the_text_with_a_warning(order) -> No
     assert any("order-x.xml was not read" in warning for warning in read.warnings)
 
 
-@pytest.mark.parametrize(("writer", "name"), [(ubl_order, "PO-55120.xml"), (cxml_order_request, "order.cxml")])
+@pytest.mark.parametrize(
+    ("writer", "name"), [(ubl_order, "PO-55120.xml"), (cxml_order_request, "order.cxml")]
+)
 def test_cli_reads_the_xml_beside_the_pdf_in_an_email(order, writer, name, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "order.eml"
     path.write_bytes(

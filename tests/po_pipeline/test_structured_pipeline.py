@@ -100,7 +100,7 @@ def test_a_reviewers_sku_correction_is_applied_to_the_customers_next_order(po_pi
 
 def test_a_2000_line_order_is_ordered_whole_through_the_state_machine(po_pipeline: Any) -> None:
     started = time.perf_counter()
-    result, intake_id, order = drop_large_order(po_pipeline, 2000)
+    result, intake_id, _ = drop_large_order(po_pipeline, 2000)
     elapsed = time.perf_counter() - started
 
     assert result.succeeded, result
