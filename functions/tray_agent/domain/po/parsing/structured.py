@@ -313,12 +313,12 @@ def _ubl(root: Element, name: str) -> StructuredOrder:
         seller = _find(root, "SellerSupplierParty/Party")
         buyer = _find(root, "BuyerCustomerParty/Party")
         totals = _find(root, "AnticipatedMonetaryTotal")
-        items = [_find(line, "LineItem") for line in _find_all(root, "OrderLine")]
+        items: list[Element | None] = [_find(line, "LineItem") for line in _find_all(root, "OrderLine")]
     else:
         seller = _find(root, "AccountingSupplierParty/Party")
         buyer = _find(root, "AccountingCustomerParty/Party")
         totals = _find(root, "LegalMonetaryTotal")
-        items = _find_all(root, "InvoiceLine|CreditNoteLine")
+        items = [item for item in _find_all(root, "InvoiceLine|CreditNoteLine")]
     lines = [line for item in items if item is not None and (line := _ubl_line(item)) is not None]
     delivery = _find(root, "Delivery")
     order = PurchaseOrder(
