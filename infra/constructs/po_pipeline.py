@@ -110,7 +110,7 @@ class PoPipeline(Construct):
         data.grant(hold, "po_intake_table")
         # Large orders: a state past 256 KiB keeps its purchase order under state/ (by reference),
         # and any step may be the one that writes or reads it.
-        for step_function in (extract, parse, validate, review, trigger, record, hold):
+        for step_function in (parse, validate, review, trigger, record, hold):
             self._read_objects(step_function, STATE_PREFIX)
             self._write_objects(step_function, STATE_PREFIX)
 

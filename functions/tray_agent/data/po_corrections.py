@@ -25,7 +25,11 @@ class CorrectionsRepository:
         item = aws.table(self._table_name).get_item(Key={"intake_id": _item_id(customer)}).get("Item")
         if not item:
             return {"skus": {}, "names": {}}
-        return {"skus": dict(item.get("skus", {})), "names": dict(item.get("names", {}))}
+        skus, names = item.get("skus"), item.get("names")
+        return {
+            "skus": {str(k): str(v) for k, v in skus.items()} if isinstance(skus, dict) else {},
+            "names": {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {},
+        }
 
     def remember(self, customer: str, *, skus: dict[str, str], names: dict[str, str], source: str) -> None:
         """Merge the new corrections into the customer's (a later correction of the same key wins)."""
