@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -106,9 +105,8 @@ def run() -> dict[str, float]:
 def large_order_figures() -> dict[str, float]:
     from tests.po_pipeline.large_orders import run_large_order
 
-    started = time.perf_counter()
-    ordered = run_large_order(LARGE_ORDER_LINES)
+    ordered, seconds = run_large_order(LARGE_ORDER_LINES)
     return {
         "po_2000_lines_pipeline_lines_ordered": float(ordered),
-        "po_2000_lines_pipeline_s": round(time.perf_counter() - started, 2),
+        "po_2000_lines_pipeline_s": round(seconds, 2),  # drop to recorded outcome (PDF+XML e-mail)
     }

@@ -111,8 +111,11 @@ def drop_large_order(pipeline: Any, lines: int) -> tuple[Any, str, PurchaseOrder
     return result, intake_id, order
 
 
-def run_large_order(lines: int) -> int:
-    """Lines Tray received exactly once for a ``lines``-line order (the bench's figure)."""
+def run_large_order(lines: int) -> tuple[int, float]:
+    """Lines Tray received exactly once for a ``lines``-line order, and the seconds from the drop
+    to the recorded outcome (the bench's figures; starting moto and the simulator not counted)."""
+    import time
+
     from tests.po_pipeline.conftest import CATALOG_JSON
     from tray_agent.domain.po.catalog import load_catalog, parse_catalog_file
     from tray_local.local_env import LocalEnvironment
@@ -121,8 +124,10 @@ def run_large_order(lines: int) -> int:
     with LocalEnvironment.start() as env:
         load_catalog(parse_catalog_file(CATALOG_JSON), settings=env.settings)
         with LocalPoPipeline.start(env) as pipeline:
+            started = time.perf_counter()
             result, intake_id, _ = drop_large_order(pipeline, lines)
+            elapsed = time.perf_counter() - started
             if not result.succeeded:
                 raise AssertionError(f"the large order did not succeed: {result}")
             seen = lines_received(env, intake_id)
-    return sum(1 for number in range(1, lines + 1) if seen[number] == 1)
+    return sum(1 for number in range(1, lines + 1) if seen[number] == 1), elapsed
