@@ -185,6 +185,18 @@ class Settings(BaseModel):
     health_sweep_max_tasks: int = Field(default=100, ge=0)
     summary_pattern_days: int = Field(default=7, ge=3, le=30)
 
+    # Structured data, large orders and hostile documents (issue 14, points 1, 4-6):
+    # the most a document's compressed streams may inflate to, all streams together (a 500 KB
+    # bomb inflating to 512 MB is refused before PDFium touches it; the Parse Lambda has 1,536 MB);
+    po_max_inflated_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    # a state bigger than this travels through S3 by reference (Step Functions' limit is 256 KiB);
+    po_state_inline_max_bytes: int = Field(default=192 * 1024, gt=0)
+    # the order goes to Tray in chunks of at most this many lines and bytes (Tray: 1 MB webhook
+    # bodies, 6 MB between steps), each with its own idempotent chunk key.
+    po_trigger_chunk_max_lines: int = Field(default=500, gt=0)
+    po_trigger_chunk_max_bytes: int = Field(default=768 * 1024, gt=0)
+    po_state_prefix: str = "state/"  # where offloaded pipeline states live in the PO bucket
+
     @property
     def model_configured(self) -> bool:
         return bool(self.openai_model)

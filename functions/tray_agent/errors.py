@@ -58,6 +58,10 @@ class DocumentTooLargeError(PayloadTooLargeError):
     """The document exceeds the byte or page limits in Settings."""
 
 
+class DecompressionBombError(DocumentTooLargeError):
+    """The document's compressed streams would inflate past the limit (a decompression bomb)."""
+
+
 class NotAPurchaseOrderError(InvalidInputError):
     """The input holds no purchase order (e.g. an email without a PDF attachment)."""
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from tray_agent.config import get_settings
 from tray_agent.domain.po.parsing import extract_pdfs_from_email, parse_purchase_order
+from tray_agent.domain.po.parsing.email_intake import extract_xml_from_email, xml_beside
 from tray_agent.errors import NotAPurchaseOrderError, TrayAgentError
 from tray_agent.models.purchase_order import PurchaseOrder
 from tray_agent.observability import logger
@@ -39,9 +40,11 @@ def register(subparsers: Any) -> None:
     add_output_option(parser)
     parser.add_argument(
         "--parser",
-        choices=("auto", "layout", "llm", "vision"),
+        choices=("auto", "layout", "llm", "vision", "embedded-xml"),
         default="auto",
-        help="auto: layout when the PDF has text, the model when that is not confident (default)",
+        help="auto: structured data (XML in or beside the PDF) first, then layout when the PDF has "
+        "text, the model when that is not confident (default); layout: the text layer only; "
+        "embedded-xml: the structured data only",
     )
     parser.set_defaults(func=_run)
 
@@ -62,17 +65,34 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     logger.setLevel("WARNING")  # structured INFO logs would interleave with the printed order
+    # Whatever a document holds, printing it never fails: parsed text is already clean (lone
+    # surrogates replaced), and a file name from the file system may not be; a pipe's encoding
+    # may not be UTF-8 at all.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         settings = get_settings()
         raw = args.file.read_bytes()
+        xmls: list[tuple[str, bytes]] = []
         if _is_email(args.file, raw):
             documents = extract_pdfs_from_email(raw, max_bytes=2 * settings.po_max_bytes)
             if not documents:
                 raise NotAPurchaseOrderError(f"{args.file.name} has no PDF attachment")
+            xmls = extract_xml_from_email(raw, max_bytes=2 * settings.po_max_bytes)
         else:
             documents = [(args.file.name, raw)]
         orders = [
-            (name, parse_purchase_order(pdf, settings=settings, prefer=args.parser))
+            (
+                name,
+                parse_purchase_order(
+                    pdf,
+                    settings=settings,
+                    prefer=args.parser,
+                    beside=xml_beside(name, len(documents), xmls),
+                ),
+            )
             for name, pdf in documents
         ]
     except OSError as exc:
@@ -100,7 +120,9 @@ def _is_email(path: Path, raw: bytes) -> bool:
 def _describe(name: str, order: PurchaseOrder, threshold: float) -> str:
     currency = order.currency or ""
     rows = [
-        f"== {name}  (parser: {order.parser}, confidence {order.overall_confidence:.2f}, "
+        f"== {name}  (parser: {order.parser}"
+        + (f" [{order.source_format}]" if order.source_format else "")
+        + f", confidence {order.overall_confidence:.2f}, "
         f"{'NEEDS REVIEW' if order.needs_review(threshold) else 'ok'})",
         f"PO number:     {order.po_number or '-'}",
         f"Order date:    {order.order_date or '-'}    Delivery date: {order.delivery_date or '-'}",
@@ -123,6 +145,8 @@ def _describe(name: str, order: PurchaseOrder, threshold: float) -> str:
             rows.append(f"{label:>86} {_money(value):>13}")
     rows.append(f"{'Total ' + currency:>86} {_money(order.total):>13}")
     rows += [f"warning: {warning}" for warning in order.warnings]
+    rows += [f"cross-check: {note}" for note in order.cross_check]
+    rows += [f"correction applied: {note}" for note in order.corrections_applied]
     return "\n".join(rows)
 
 

@@ -75,7 +75,8 @@ def _address_lines(address: str | None) -> list[str]:
     return [", ".join(parts[:-1]), parts[-1]] if len(parts) > 2 else parts
 
 
-def render_pdf(order: PurchaseOrder) -> bytes:
+def render_pdf(order: PurchaseOrder, *, embedded: list[tuple[str, bytes]] | None = None) -> bytes:
+    """The PO as a PDF; ``embedded`` files (``factur-x.xml``...) are attached to it."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
@@ -148,6 +149,8 @@ def render_pdf(order: PurchaseOrder) -> bytes:
         pdf.set_x(120)
         pdf.cell(40, 6, label)
         pdf.cell(35, 6, _money(amount), align="R", new_x="LMARGIN", new_y="NEXT")
+    for name, data in embedded or []:
+        pdf.embed_file(bytes=data, basename=name, desc="structured order data", compress=True)
     return bytes(pdf.output())
 
 

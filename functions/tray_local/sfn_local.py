@@ -56,6 +56,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
 DEFAULT_ROLE_ARN = f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/local-state-machine"
 
+STATE_DATA_LIMIT_BYTES = 256 * 1024  # Step Functions' limit on a state's input and output
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 Handler = Callable[[Any, Any], Any]
@@ -545,9 +546,14 @@ class LocalStepFunctions:
         except Exception as error:  # every handler exception is a FunctionError, as in Lambda
             return self._error_response(type(error).__name__, str(error), name, event, error)
         try:
-            payload = json.loads(json.dumps(result))  # the Lambda runtime serializes the return value
+            text = json.dumps(result)  # the Lambda runtime serializes the return value
+            payload = json.loads(text)
         except (TypeError, ValueError) as error:
             return self._error_response("Runtime.MarshalError", str(error), name, event, error)
+        if len(text.encode()) > STATE_DATA_LIMIT_BYTES:
+            # Step Functions refuses a state's data past 256 KiB; moto does not check it, we do.
+            message = f"the state/result returned is {len(text.encode())} bytes, the limit is 262144"
+            return self._error_response("States.DataLimitExceeded", message, name, event)
         self.invocations.append(Invocation(function_name=name, event=event, error_type=None))
         return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": payload}
 

@@ -33,6 +33,7 @@ from tray_agent.config import Settings
 _DEFAULTS = Settings()
 INBOX_PREFIX = _DEFAULTS.po_inbox_prefix
 WORK_PREFIX = _DEFAULTS.po_work_prefix
+STATE_PREFIX = _DEFAULTS.po_state_prefix  # offloaded pipeline states of large orders
 # Tray answered 429/5xx or the connection failed: the same request may succeed later.
 TRAY_TRANSIENT_ERRORS = ["TrayRateLimitedError", "TrayServerError", "TrayTransportError", "TrayTimeoutError"]
 # Tray still unavailable after Trigger's retries, or asking (429 Retry-After) to come back later: hold.
@@ -106,6 +107,11 @@ class PoPipeline(Construct):
         data.tray_tokens.grant_read(trigger)
         data.grant(record, "po_intake_table")
         data.grant(hold, "po_intake_table")
+        # Large orders: a state past 256 KiB keeps its purchase order under state/ (by reference),
+        # and any step may be the one that writes or reads it.
+        for step_function in (parse, validate, review, trigger, record, hold):
+            self._read_objects(step_function, STATE_PREFIX)
+            self._write_objects(step_function, STATE_PREFIX)
 
         self.state_machine = self._state_machine(
             extract=extract,

@@ -14,6 +14,7 @@ from tray_local.cli import main
 JSON_KEYS = {
     "po_number", "order_date", "delivery_date", "currency", "buyer", "vendor", "ship_to", "payment_terms",
     "lines", "subtotal", "tax", "shipping", "total", "confidence", "warnings", "parser",
+    "source_format", "cross_check", "corrections_applied",  # issue 14: structured data, corrections
 }  # fmt: skip
 
 

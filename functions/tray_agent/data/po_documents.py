@@ -35,3 +35,10 @@ class DocumentStore:
             ContentType="application/pdf",
             ServerSideEncryption="AES256",
         )
+
+    # -- pipeline state offload (large orders) and XML beside the PDF ---------------------------
+
+    def write_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
+        aws.client("s3").put_object(
+            Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, ServerSideEncryption="AES256"
+        )

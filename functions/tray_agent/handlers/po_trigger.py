@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tray_agent.config import get_settings
 from tray_agent.domain.po.pipeline import build_pipeline
-from tray_agent.models.po_pipeline import PoPipelineState
+from tray_agent.domain.po.state_store import load_state, store_state
 from tray_agent.observability import logger, metrics, tracer
 
 
@@ -16,6 +16,7 @@ from tray_agent.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = PoPipelineState.model_validate(event)
+    settings = get_settings()
+    state = load_state(event, settings)  # an offloaded purchase order is read back from S3
     logger.append_keys(intake_id=state.intake_id)
-    return build_pipeline(get_settings()).trigger(state).dump()
+    return store_state(build_pipeline(settings).trigger(state), settings)

@@ -44,6 +44,8 @@ class DocumentRef(BaseModel):
     filename: str
     pdf_key: str | None = None
     pages: int | None = None
+    # XML documents sent beside the PDF in the same e-mail (Order-X, UBL, cXML), kept by Extract.
+    xml_keys: list[str] = Field(default_factory=list)
 
 
 class FindingCode(StrEnum):
@@ -146,6 +148,11 @@ class PoPipelineState(BaseModel):
     error: StepError | None = None
     hold: Hold | None = None
     outcome: Outcome | None = None
+    # Large orders: the parsed/approved PO lives in S3 and the state carries only its key, so no
+    # state passes Step Functions' 256 KiB limit (see domain/po/state_store.py).
+    purchase_order_ref: str | None = None
+    # Chunks of the order Tray has acknowledged in this attempt (a retried Trigger skips them).
+    order_chunks: list[OrderRef] = Field(default_factory=list)
 
     @property
     def attempt_key(self) -> str:

@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ParserName = Literal["layout", "llm", "vision"]
+# embedded-xml: structured data (Factur-X/ZUGFeRD/XRechnung in the PDF, Order-X/UBL/cXML beside it).
+ParserName = Literal["layout", "llm", "vision", "embedded-xml"]
 OVERALL = "overall"
 
 
@@ -41,6 +42,9 @@ class PurchaseOrderLine(BaseModel):
     unit: str | None = None
     unit_price: Decimal | None = None
     amount: Decimal | None = None
+    # The buyer's own part number, when the document gives it (structured data, a second column):
+    # reviewers' corrections are remembered per customer by it.
+    buyer_sku: str | None = None
 
 
 class PurchaseOrder(BaseModel):
@@ -62,6 +66,12 @@ class PurchaseOrder(BaseModel):
     confidence: dict[str, float] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     parser: ParserName = "layout"
+    # Structured data: which format was read (e.g. "CII CrossIndustryInvoice", "UBL Order").
+    source_format: str | None = None
+    # Where the embedded data and the text layer disagree (the structured value is kept).
+    cross_check: list[str] = Field(default_factory=list)
+    # Reviewers' earlier corrections for this customer applied to this order, in words.
+    corrections_applied: list[str] = Field(default_factory=list)
 
     @property
     def overall_confidence(self) -> float:

@@ -17,8 +17,11 @@ from typing import ParamSpec, TypeVar
 from tray_agent.config import Settings
 from tray_agent.data.aws import transient_storage_errors
 from tray_agent.data.catalog import CatalogRepository
+from tray_agent.data.po_corrections import CorrectionsRepository
 from tray_agent.data.po_documents import DocumentStore
 from tray_agent.data.po_intake import IntakeRepository
+from tray_agent.domain.po.corrections import apply as apply_corrections
+from tray_agent.domain.po.corrections import learn as learn_corrections
 from tray_agent.domain.po.validation import CatalogView, buyer_key, validate_order
 from tray_agent.errors import (
     DuplicatePurchaseOrderError,
@@ -79,6 +82,10 @@ class PoPipeline:
         )
 
     @cached_property
+    def _corrections(self) -> CorrectionsRepository:
+        return CorrectionsRepository(self._settings.po_intake_table)
+
+    @cached_property
     def _catalog(self) -> CatalogRepository:
         return CatalogRepository(self._settings.catalog_table)
 
@@ -88,24 +95,39 @@ class PoPipeline:
     def extract(self, state: PoPipelineState) -> PoPipelineState:
         """The PO's PDF, checked (corrupt, encrypted, too large, too many pages) and kept."""
         from tray_agent.domain.po.parsing import extract_pdfs_from_email
+        from tray_agent.domain.po.parsing.email_intake import extract_xml_from_email, xml_beside
         from tray_agent.domain.po.parsing.pdf_text import page_count
 
         document = state.document
         data = self._documents.read(document.key, max_bytes=self._settings.po_max_bytes)
         pdf_key = document.key
+        xml_keys: list[str] = []
         if document.kind is DocumentKind.EMAIL:
-            pdfs = extract_pdfs_from_email(data, max_bytes=self._settings.po_max_bytes)
+            raw = data
+            pdfs = extract_pdfs_from_email(raw, max_bytes=self._settings.po_max_bytes)
             index = document.attachment_index or 0
             if index >= len(pdfs):
                 raise NotAPurchaseOrderError(f"the email has no PDF attachment number {index + 1}")
             data = pdfs[index][1]
             pdf_key = f"{self._settings.po_work_prefix}{state.intake_id}.pdf"
+            # Structured order data sent beside the PDF (Order-X, UBL, cXML) is kept for Parse.
+            beside = xml_beside(pdfs[index][0], len(pdfs), extract_xml_from_email(raw))
+            for number, (_, xml) in enumerate(beside[: self._settings.po_max_attachments], start=1):
+                key = f"{self._settings.po_work_prefix}{state.intake_id}-{number}.xml"
+                self._documents.write_bytes(key, xml, content_type="application/xml")
+                xml_keys.append(key)
         pages = page_count(data, settings=self._settings)  # raises the named document errors
         if pdf_key != document.key:
             self._documents.write_pdf(pdf_key, data)
-        logger.info("document extracted", intake_id=state.intake_id, pages=pages, bytes=len(data))
+        logger.info(
+            "document extracted", intake_id=state.intake_id, pages=pages, bytes=len(data), xml=len(xml_keys)
+        )
         return state.model_copy(
-            update={"document": document.model_copy(update={"pdf_key": pdf_key, "pages": pages})}
+            update={
+                "document": document.model_copy(
+                    update={"pdf_key": pdf_key, "pages": pages, "xml_keys": xml_keys}
+                )
+            }
         )
 
     @_step
@@ -115,7 +137,14 @@ class PoPipeline:
         if state.document.pdf_key is None:
             raise NotAPurchaseOrderError("the document was not extracted")
         data = self._documents.read(state.document.pdf_key, max_bytes=self._settings.po_max_bytes)
-        order = parse_purchase_order(data, settings=self._settings)
+        beside = [
+            (key, self._documents.read(key, max_bytes=self._settings.po_max_bytes))
+            for key in state.document.xml_keys
+        ]
+        order = parse_purchase_order(data, settings=self._settings, beside=beside)
+        # Reviewers' earlier corrections for this customer (its part numbers → our SKUs, names).
+        remembered = self._corrections.get(buyer_key(order))
+        order = apply_corrections(order, remembered["skus"], remembered["names"])
         if not order.lines and not order.po_number:
             raise NotAPurchaseOrderError(f"no purchase order found in {state.document.filename}")
         logger.info(
@@ -123,6 +152,8 @@ class PoPipeline:
             intake_id=state.intake_id,
             parser=order.parser,
             lines=len(order.lines),
+            source_format=order.source_format,
+            cross_check=len(order.cross_check),
             confidence=order.overall_confidence,
             warnings=len(order.warnings),
         )
@@ -196,32 +227,43 @@ class PoPipeline:
         runner = WorkflowRunner(
             ToolRegistry.from_file(self._settings.workflows_file), get_tray_clients(self._settings)
         )
-        call = WorkflowCall(
-            workflow=ORDER_WORKFLOW, input={"order_data": order_data(state, order), "expedited": False}
-        )
         # One key per attempt: a Trigger re-entered after a retry or a hold, whatever happened to
         # the earlier call, is the same order to Tray; only a re-run of a failed PO is a new one.
         key = state.attempt_key
-        sent_before = self._intakes.mark_order_sending(state.intake_id, key, datetime.now(UTC))
-        found = None
-        if sent_before is not None:
-            # An earlier send of this attempt may have reached Tray: find its run before resending
-            # (workflows whose payload carries the key; for others the idempotency key must do).
-            found = runner.find(call, attempt_key=key, since=sent_before - _CLOCK_SKEW)
-            if found is not None:
-                logger.info("earlier order found", intake_id=state.intake_id, execution_id=found.execution_id)
-        try:
-            ref = found or runner.run(call, idempotency_key=key)
-        except TrayRateLimitedError as exc:
-            limit = self._settings.po_trigger_max_retry_after_s
-            if exc.retry_after_s is not None and exc.retry_after_s > limit:
-                # Longer than the Trigger step's retries should wait: the Hold state honours it.
-                raise TrayRetryLaterError.from_rate_limited(exc) from exc
-            raise
-        metrics.add_metric(name="PurchaseOrdersOrdered", unit="Count", value=1)
-        return state.model_copy(
-            update={"order": OrderRef(workflow=ref.workflow, execution_id=ref.execution_id)}
+        # A large order goes as several runs (Tray: 1 MB webhook bodies, 6 MB between steps),
+        # each with its own key derived from the attempt's: a resent chunk is the same run.
+        chunks = order_chunks(
+            order_data(state, order),
+            key,
+            max_lines=self._settings.po_trigger_chunk_max_lines,
+            max_bytes=self._settings.po_trigger_chunk_max_bytes,
         )
+        sent_before = self._intakes.mark_order_sending(state.intake_id, key, datetime.now(UTC))
+        refs: list[OrderRef] = []
+        for chunk_key, data in chunks:
+            call = WorkflowCall(workflow=ORDER_WORKFLOW, input={"order_data": data, "expedited": False})
+            found = None
+            if sent_before is not None:
+                # An earlier send of this attempt may have reached Tray: find its run before
+                # resending (workflows whose payload carries the key; else the idempotency key).
+                found = runner.find(call, attempt_key=chunk_key, since=sent_before - _CLOCK_SKEW)
+                if found is not None:
+                    logger.info(
+                        "earlier order found", intake_id=state.intake_id, execution_id=found.execution_id
+                    )
+            try:
+                ref = found or runner.run(call, idempotency_key=chunk_key)
+            except TrayRateLimitedError as exc:
+                limit = self._settings.po_trigger_max_retry_after_s
+                if exc.retry_after_s is not None and exc.retry_after_s > limit:
+                    # Longer than the Trigger step's retries should wait: the Hold state honours it.
+                    raise TrayRetryLaterError.from_rate_limited(exc) from exc
+                raise
+            refs.append(OrderRef(workflow=ref.workflow, execution_id=ref.execution_id))
+        metrics.add_metric(name="PurchaseOrdersOrdered", unit="Count", value=1)
+        if len(refs) > 1:
+            logger.info("order sent in chunks", intake_id=state.intake_id, chunks=len(refs))
+        return state.model_copy(update={"order": refs[0], "order_chunks": refs if len(refs) > 1 else []})
 
     @_step
     def hold(self, state: PoPipelineState) -> PoPipelineState:
@@ -294,6 +336,8 @@ class PoPipeline:
                 "the pipeline ended without an order",
             )
         order = state.final_order()
+        if outcome is Outcome.ORDERED and state.review is not None and state.review.edited:
+            self._learn(state)
         if outcome is not Outcome.ORDERED and order is not None and order.po_number:
             # A failed trigger may have claimed the number: a corrected resend must not be a duplicate.
             self._intakes.release_po_number(buyer_key(order), order.po_number, state.intake_id)
@@ -310,6 +354,19 @@ class PoPipeline:
             error=state.error.error if state.error else None,
         )
         return state.model_copy(update={"outcome": outcome})
+
+    def _learn(self, state: PoPipelineState) -> None:
+        """Remember what the reviewer corrected, for this customer's next orders."""
+        if state.purchase_order is None:
+            return
+        skus, names = learn_corrections(state.purchase_order, state.approved_order())
+        if skus or names:
+            self._corrections.remember(
+                buyer_key(state.purchase_order), skus=skus, names=names, source=state.intake_id
+            )
+            logger.info(
+                "reviewer corrections remembered", intake_id=state.intake_id, skus=len(skus), names=len(names)
+            )
 
     def _save(
         self,
@@ -392,6 +449,44 @@ def order_data(state: PoPipelineState, order: PurchaseOrder) -> dict[str, object
             "edited": state.review.edited,
         }
     return data
+
+
+def order_chunks(
+    data: dict[str, object], key: str, *, max_lines: int, max_bytes: int
+) -> list[tuple[str, dict[str, object]]]:
+    """The order as Tray runs: one (with the attempt key) when it fits, else consecutive slices
+    of its lines, each whole header plus ``chunk`` (index, count, first line, its key).
+
+    Keys are ``<attempt key>:chunk:<i>-of-<n>``: derived from the attempt's, so a retried Trigger
+    sends the very same chunks under the very same keys and Tray's processed-ids check drops what
+    it already has; no line is lost (the slices cover every line once) or duplicated.
+    """
+    import json
+
+    lines = data.get("lines")
+    size = len(json.dumps(data, separators=(",", ":"), default=str).encode())
+    if not isinstance(lines, list) or (len(lines) <= max_lines and size <= max_bytes):
+        return [(key, data)]
+    header_size = size - len(json.dumps(lines, separators=(",", ":"), default=str).encode())
+    budget = max(1, max_bytes - header_size - 512)  # room for the chunk's own fields
+    slices: list[list[object]] = [[]]
+    used = 0
+    for line in lines:
+        line_size = len(json.dumps(line, separators=(",", ":"), default=str).encode()) + 1
+        if slices[-1] and (len(slices[-1]) >= max_lines or used + line_size > budget):
+            slices.append([])
+            used = 0
+        slices[-1].append(line)
+        used += line_size
+    count = len(slices)
+    chunks: list[tuple[str, dict[str, object]]] = []
+    first = 1
+    for index, part in enumerate(slices, start=1):
+        chunk_key = f"{key}:chunk:{index}-of-{count}"
+        info = {"index": index, "count": count, "first_line": first, "lines": len(part), "key": chunk_key}
+        chunks.append((chunk_key, {**data, "lines": part, "chunk": info}))
+        first += len(part)
+    return chunks
 
 
 def build_pipeline(settings: Settings) -> PoPipeline:

@@ -19,6 +19,7 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _UNIT_SYNONYMS = {
     "ea": "each", "each": "each", "pc": "each", "pcs": "each", "piece": "each", "pieces": "each",
     "unit": "each", "units": "each", "stk": "each", "stück": "each", "pce": "each",
+    "c62": "each", "h87": "each",  # UN/ECE Rec. 20 codes in structured data (one, piece)
 }  # fmt: skip
 
 

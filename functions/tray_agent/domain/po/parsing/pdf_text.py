@@ -11,17 +11,20 @@ document is one long sheet: ``top`` of page 2 starts below the bottom of page 1.
 from __future__ import annotations
 
 import ctypes
+import re
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tray_agent.config import Settings
+from tray_agent.domain.po.sanitize import REPLACEMENT, clean_text
 from tray_agent.errors import (
     CorruptDocumentError,
+    DecompressionBombError,
     DocumentTooLargeError,
     EncryptedDocumentError,
     NotFoundError,
@@ -88,6 +91,7 @@ def _open_pdf(data: bytes, *, settings: Settings) -> Iterator[pypdfium2.PdfDocum
         )
     if b"%PDF" not in data[:1024]:
         raise CorruptDocumentError("not a PDF: the %PDF header is missing")
+    check_inflation(data, limit=settings.po_max_inflated_bytes)
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -108,20 +112,101 @@ def _open_pdf(data: bytes, *, settings: Settings) -> Iterator[pypdfium2.PdfDocum
         document.close()
 
 
+# -- decompression bombs ---------------------------------------------------------------------------
+# PDFium inflates a stream whole, in memory, when it needs it: a 500 KB stream of zeros that
+# inflates to 1 GB takes the process down (an abort, not an exception). Every Flate stream is
+# therefore inflated here first, incrementally and discarding the output, so memory stays flat
+# and the document is refused by name as soon as the total passes the limit.
+_STREAM = re.compile(rb"stream\r?\n")
+_INFLATE_STEP = 1 << 20  # output bytes produced (and dropped) per call
+_INPUT_STEP = 1 << 16
+
+
+def check_inflation(data: bytes, *, limit: int) -> int:
+    """The bytes the document's Flate streams inflate to; ``DecompressionBombError`` past ``limit``."""
+    total = 0
+    view = memoryview(data)
+    for match in _STREAM.finditer(data):
+        start = match.end()
+        head = data[max(0, match.start() - 1024) : match.start()]
+        head = head[head.rfind(b"obj") + 1 :]  # this object's dictionary (nested ones included)
+        if b"/Fl" not in head:
+            continue  # not Flate-encoded (or not a stream at all): the other filters expand little
+        total += _inflated_size(view, start, limit - total)
+        if total > limit:
+            raise DecompressionBombError(
+                f"the document inflates to more than {limit} bytes (a decompression bomb?); "
+                f"it is {len(data)} bytes compressed",
+                details={"bytes": len(data), "inflated_limit": limit},
+            )
+    return total
+
+
+def _inflated_size(view: memoryview, start: int, budget: int) -> int:
+    inflater = zlib.decompressobj()
+    size = 0
+    position = start
+    try:
+        while position < len(view) and not inflater.eof:
+            chunk = view[position : position + _INPUT_STEP]
+            position += _INPUT_STEP
+            size += len(inflater.decompress(chunk, _INFLATE_STEP))
+            while inflater.unconsumed_tail and not inflater.eof and size <= budget:
+                size += len(inflater.decompress(inflater.unconsumed_tail, _INFLATE_STEP))
+            if size > budget:
+                break
+    except zlib.error:
+        pass  # a damaged or encrypted stream: PDFium decides what it makes of it
+    return size
+
+
+def embedded_files(data: bytes, *, settings: Settings) -> list[tuple[str, bytes]]:
+    """The files embedded in the PDF (Factur-X/ZUGFeRD XML among them), as ``(name, bytes)``."""
+    import pypdfium2.raw as pdfium_c
+
+    with open_pdf(data, settings=settings) as document:
+        files: list[tuple[str, bytes]] = []
+        for index in range(document.count_attachments()):
+            try:
+                attachment = document.get_attachment(index)
+                name = _attachment_name(attachment, pdfium_c)
+                files.append((name, bytes(attachment.get_data())))
+            except Exception:  # noqa: S112 -- a damaged attachment is skipped; the page text remains
+                continue
+        return files
+
+
+def _attachment_name(attachment: Any, pdfium_c: Any) -> str:
+    length = pdfium_c.FPDFAttachment_GetName(attachment.raw, None, 0)
+    if length <= 2:
+        return ""
+    buffer = ctypes.create_string_buffer(length)
+    pdfium_c.FPDFAttachment_GetName(
+        attachment.raw, ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)), length
+    )
+    return clean_text(buffer.raw[: length - 2].decode("utf-16-le", errors="replace"))
+
+
 def page_count(data: bytes, *, settings: Settings) -> int:
     with open_pdf(data, settings=settings) as document:
         return len(document)
 
 
-def extract_pages(data: bytes, *, settings: Settings) -> list[PageText]:
-    """Every page's words with positions."""
+def extract_pages(data: bytes, *, settings: Settings, only: Sequence[int] | None = None) -> list[PageText]:
+    """Every page's words with positions (or only the pages numbered in ``only``, 0-based,
+    negative from the end; the others still count for the stacked offsets)."""
     with open_pdf(data, settings=settings) as document:
         pages: list[PageText] = []
         offset = 0.0
-        for index in range(len(document)):
+        count = len(document)
+        wanted = None if only is None else {i % count for i in only if -count <= i < count}
+        for index in range(count):
             try:
                 page = document[index]
                 width, height = page.get_size()
+                if wanted is not None and index not in wanted:
+                    offset += height + PAGE_GAP
+                    continue
                 chars = _page_chars(page, height, offset)
             except Exception as exc:  # pdfium raises bare errors on damaged page trees
                 raise CorruptDocumentError(f"page {index + 1} cannot be read: {exc}") from exc
@@ -205,11 +290,26 @@ def _page_chars(page: Any, page_height: float, offset: float) -> list[_Char]:
         box = pdfium_c.FS_RECTF()
         origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
         chars: list[_Char] = []
+        pending_high: int | None = None
         for i in range(count):
             code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
             if code in (0, 0xFFFE, 0xFFFF) or code == 2:  # 2: pdfium's soft-hyphen marker
                 continue
-            text = chr(code)
+            # Text is UTF-16 code units: an emoji is a surrogate pair over two "characters". The
+            # pair becomes its character on the low half; a lone half becomes U+FFFD.
+            if 0xD800 <= code < 0xDC00:
+                pending_high = code
+                continue
+            if 0xDC00 <= code < 0xE000:
+                text = (
+                    chr(0x10000 + ((pending_high - 0xD800) << 10) + (code - 0xDC00))
+                    if pending_high is not None
+                    else REPLACEMENT
+                )
+                pending_high = None
+            else:
+                pending_high = None  # a high half with no low half carries no character: dropped
+                text = chr(code)
             if text in "\r\n":
                 chars.append(_Char(" ", 0, 0, 0, 0, 0))
                 continue
