@@ -16,7 +16,7 @@ import pytest
 from tests.agent.conftest import decision, final
 from tests.conftest import new_event
 from tests.support.fake_openai import FakeOpenAI, ScriptedReply
-from tray_agent.config import DEFAULT_WORKFLOWS_FILE, get_settings
+from tray_agent.config import DEFAULT_RULES_FILE, DEFAULT_WORKFLOWS_FILE, get_settings
 from tray_agent.domain.agent.guardrails import Guardrails
 from tray_agent.domain.agent.registry import ToolRegistry
 from tray_agent.models.decisions import Decision, DecisionAction, WorkflowCall
@@ -116,7 +116,13 @@ def test_a_model_retrying_a_workflow_outside_the_registry_is_held_and_nothing_re
     workflows["workflows"] = [w for w in workflows["workflows"] if w["name"] != "salesforce_account_upsert"]
     narrower = tmp_path / "workflows.json"
     narrower.write_text(json.dumps(workflows))
-    with llm_env.reconfigured(TRAY_AGENT_WORKFLOWS_FILE=str(narrower)):
+    rules = json.loads(DEFAULT_RULES_FILE.read_text())  # and no rule names it either
+    rules["rules"] = [r for r in rules["rules"] if r["then"].get("workflow") != "salesforce_account_upsert"]
+    fewer_rules = tmp_path / "rules.json"
+    fewer_rules.write_text(json.dumps(rules))
+    with llm_env.reconfigured(
+        TRAY_AGENT_WORKFLOWS_FILE=str(narrower), TRAY_AGENT_RULES_FILE=str(fewer_rules)
+    ):
         fake_openai.script(
             ScriptedReply(
                 tool_calls=[

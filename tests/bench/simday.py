@@ -268,23 +268,35 @@ def _trouble(start: datetime, hours: float) -> list[tuple[datetime, str, Callabl
     )
     accounts = WorkflowScript(steps=ACCOUNT_STEPS, picklist_fields={"industry": "Account.Industry"})
 
+    from tray_local.simulator.engine import ConnectorFault
+
+    # The same Clearbit trouble for leads enriched in bulk (batched): per record, inside the loop.
+    clearbit_5xx_loop = ConnectorFault(
+        rate=0.04,
+        code="CONNECTOR_ERROR",
+        service_code="HTTP_502",
+        message="Clearbit returned HTTP 502: upstream error",
+    )
+    clearbit_429_loop = ConnectorFault(
+        rate=0.5, code="HTTP_429", retry_after_s=10, message="Clearbit returned HTTP 429 Too Many Requests"
+    )
+
+    def clearbit(single: Any, loop: Any) -> Callable[[Any], None]:
+        def apply(sim: Any) -> None:
+            sim.set_script("lead_enrichment", single)
+            sim.set_connector_fault("clearbit", loop)
+
+        return apply
+
     def setup(sim: Any) -> None:
-        sim.set_script("lead_enrichment", clearbit_5xx)
+        clearbit(clearbit_5xx, clearbit_5xx_loop)(sim)
         sim.set_script("order_processing", orders)
         sim.set_script("salesforce_account_upsert", accounts)
 
     faults: list[tuple[datetime, str, Callable[[Any], None]]] = [(start, "setup", setup)]
     for hour in (9.5, 12.25, 16.0):  # three 10-minute bursts of Clearbit 429s
-        faults.append(
-            (at(hour), "clearbit 429 burst", lambda sim: sim.set_script("lead_enrichment", clearbit_429))
-        )
-        faults.append(
-            (
-                at(hour + 1 / 6),
-                "clearbit 429 over",
-                lambda sim: sim.set_script("lead_enrichment", clearbit_5xx),
-            )
-        )
+        faults.append((at(hour), "clearbit 429 burst", clearbit(clearbit_429, clearbit_429_loop)))
+        faults.append((at(hour + 1 / 6), "clearbit 429 over", clearbit(clearbit_5xx, clearbit_5xx_loop)))
     faults += [
         (at(10.0), "slack auth expired", lambda sim: sim.expire_authentication("auth-slack-ops")),
         (
@@ -608,7 +620,9 @@ def _agent_figures(
             lost += 1
             problems.append(f"{event_id}: still {state.value} at the end of the day")
     table = boto3.resource("dynamodb", region_name="us-east-1").Table(env.settings.work_table)
-    incidents = [i for i in table.scan()["Items"] if str(i["work_id"]).startswith("incident#")]
+    from tray_agent.data.aws import all_items
+
+    incidents = [i for i in all_items(table.scan) if str(i["work_id"]).startswith("incident#")]
     circuits = [e for e in escalations if e.get("kind") == "circuit_opened"]
     escalated = [
         e for e in escalations if e.get("kind") in ("escalation", "circuit_opened") or "incident_id" in e

@@ -57,4 +57,4 @@ def test_patterns_name_the_workflow_the_customer_and_the_input_with_evidence(loc
 
 def test_a_bad_day_is_a_day_not_a_summary_error(local_env: Any) -> None:
     answer = local_env.api("GET", "/summary/yesterday")
-    assert answer.status == 400 and "YYYY-MM-DD" in str(answer.body)
+    assert answer.status == 422 and "[0-9]{4}-[0-9]{2}-[0-9]{2}" in str(answer.body)

@@ -7,7 +7,11 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-ASYNC_HANDLERS = ("tray_agent.handlers.po_intake.handler", "tray_agent.handlers.monitor.handler")
+ASYNC_HANDLERS = (
+    "tray_agent.handlers.po_intake.handler",
+    "tray_agent.handlers.monitor.handler",
+    "tray_agent.handlers.followups.daily_handler",  # the follow-ups' daily job (issue 12)
+)
 FOURTEEN_DAYS_S = 14 * 24 * 3600
 
 
@@ -100,7 +104,7 @@ def test_every_eventbridge_target_has_the_dead_letter_queue(synthesized: Any) ->
     template = _template(synthesized)
     undelivered = _queue_ids(template)["undelivered_events"]
     rules = template.find_resources("AWS::Events::Rule")
-    assert len(rules) == 2  # the PO drop rule and the monitor schedule
+    assert len(rules) == 3  # the PO drop rule, the monitor schedule, the follow-ups' daily job
     for logical_id, rule in rules.items():
         for target in rule["Properties"]["Targets"]:
             assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [undelivered, "Arn"]}}, logical_id

@@ -27,7 +27,8 @@ def test_the_scheduler_role_may_invoke_only_the_follow_ups_function(synthesized:
             }
         },
     )
-    [role_id] = roles
+    # The batch schedules have a scheduler role of their own: this is the follow-ups' one.
+    [role_id] = [r for r, role in roles.items() if "follow-ups" in role["Properties"].get("Description", "")]
     policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
     [policy] = policies.values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -47,27 +48,18 @@ def test_the_api_schedules_follow_ups_in_the_group_and_passes_only_that_role(syn
     assert "TRAY_AGENT_FOLLOWUP_TARGET_ARN" in env and "TRAY_AGENT_FOLLOWUP_ROLE_ARN" in env
     _, own = _function(template, "tray_agent.handlers.followups.handler")
     assert own["Properties"]["Environment"]["Variables"]["TRAY_AGENT_FOLLOWUP_TARGET_ARN"] == "self"
-    template.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Action": [
-                                    "scheduler:CreateSchedule",
-                                    "scheduler:GetSchedule",
-                                    "scheduler:DeleteSchedule",
-                                ]
-                            }
-                        ),
-                        Match.object_like({"Action": "iam:PassRole"}),
-                    ]
-                )
-            }
-        },
-    )
+    # Whatever statements CDK merges (minimizePolicies): the API's role may manage the group's
+    # schedules and pass the scheduler role, and nothing wider.
+    role_id = api["Properties"]["Role"]["Fn::GetAtt"][0]
+    policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
+    actions: set[str] = set()
+    for policy in policies.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            found = statement["Action"]
+            actions.update(found if isinstance(found, list) else [found])
+    assert {"scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:DeleteSchedule"} <= actions
+    assert "iam:PassRole" in actions
+    assert not any(a in actions for a in ("scheduler:*", "iam:*", "scheduler:UpdateSchedule"))
 
 
 def test_a_daily_rule_runs_the_health_sweep_and_the_summary(synthesized: Any) -> None:

@@ -78,8 +78,9 @@ def _sample(relative: str) -> bytes:
 
 
 def test_real_order_x_purchase_order(settings: Settings) -> None:
+    # The text layer (this file tests the layout parser; the embedded Order-X has its own tests).
     order = parse_purchase_order(
-        _sample("order-x/facturx-ts/ORDER-X_EX11_ORDER_PICK-UP-BASIC.pdf"), settings=settings
+        _sample("order-x/facturx-ts/ORDER-X_EX11_ORDER_PICK-UP-BASIC.pdf"), settings=settings, prefer="layout"
     )
     assert order.po_number == "1861728"
     assert order.order_date == date(2020, 1, 9)
@@ -111,7 +112,9 @@ def test_order_x_price_per_base_quantity_is_read_and_sent_to_review(settings: Se
 
 
 def test_real_invoice_table_with_sections_and_notes(settings: Settings) -> None:
-    order = parse_purchase_order(_sample("invoice2data/AzureInterior.pdf"), settings=settings)
+    order = parse_purchase_order(
+        _sample("invoice2data/AzureInterior.pdf"), settings=settings, prefer="layout"
+    )
     assert order.order_date == date(2023, 3, 20)
     assert order.currency == "USD"
     assert order.total == Decimal("279.84")

@@ -51,6 +51,8 @@ def test_the_workflows_file_opts_in_where_a_double_run_would_hurt() -> None:
         "employee_provisioning",
         "support_ticket_triage",
         "issue_refund",
+        "onboarding_nudge",  # a nudge or an escalation sent twice is noise a new hire sees
+        "onboarding_escalation",
     }
     assert all(tools[name].processed_ids_check == ProcessedIdsCheck() for name in checked)
 

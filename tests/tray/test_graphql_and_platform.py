@@ -23,7 +23,8 @@ def test_list_workflows_reports_enabled_and_trigger_url(sim: TraySimulator, clie
 
     workflows = {w.name: w for w in clients.graphql.list_workflows()}
 
-    assert len(workflows) == 10  # the nine tools and lead_enrichment_bulk (batching)
+    # The nine tools, lead_enrichment_bulk (batching) and the three onboarding follow-up workflows.
+    assert len(workflows) == 13
     assert workflows["issue_refund"].enabled is False
     assert workflows["lead_enrichment"].enabled is True
     assert workflows["lead_enrichment"].id == "wf-lead-enrichment"

@@ -167,6 +167,17 @@ AuthState = Callable[[str], tuple[str, bool] | None]
 
 
 @dataclass(frozen=True)
+class ConnectorFault:
+    """A connector failing some of its calls inside bulk loops (each iteration draws once)."""
+
+    rate: float
+    code: str = "CONNECTOR_ERROR"
+    message: str = "the service returned an error"
+    service_code: str | None = None
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True)
 class ServiceOutage:
     """A downstream service (a step's connector) answering 5xx while the outage lasts."""
 
@@ -186,6 +197,7 @@ class Engine:
         self.time_factor = time_factor
         self._auth_state = auth_state or (lambda _auth_id: None)
         self.service_outages: dict[str, ServiceOutage] = {}  # connector -> outage
+        self.connector_faults: dict[str, ConnectorFault] = {}  # connector -> its failing share in loops
         self._rng = random.Random(seed)  # noqa: S311 - reproducible runs, not security
         self._lock = threading.RLock()
         self.workflows: dict[str, SimWorkflow] = {w.tool.name: w for w in workflows}
@@ -219,6 +231,11 @@ class Engine:
     def executions(self) -> list[ExecutionRecord]:
         with self._lock:
             return [record for _, record in self._ordered]
+
+    def chance(self, probability: float) -> bool:
+        """One draw of the seeded RNG (reproducible outcomes)."""
+        with self._lock:
+            return self._rng.random() < probability
 
     # -- starting runs ----------------------------------------------------------------------
     def start(

@@ -55,6 +55,15 @@ def _iteration_error(
             "serviceCode": f"HTTP_{outage.status}",
             **base,
         }
+    fault = engine.connector_faults.get(step.connector)
+    if fault is not None and engine.chance(fault.rate):
+        return {
+            "code": fault.code,
+            "message": fault.message,
+            "serviceCode": fault.service_code,
+            "retryAfter": fault.retry_after_s,
+            **base,
+        }
     if step.connector != "salesforce":
         return None
     for field_name, picklist in loop.picklist_fields.items():

@@ -31,6 +31,7 @@ from tray_local.simulator.alerting import ALL, Alerting, AlertingDelivery
 from tray_local.simulator.catalog import WORKFLOW_AUTHENTICATIONS
 from tray_local.simulator.engine import (
     CallRecord,
+    ConnectorFault,
     Engine,
     ExecutionRecord,
     ServiceOutage,
@@ -228,6 +229,13 @@ class TraySimulator:
                 self._outage = outage
         else:
             self.engine.service_outages[service] = outage
+
+    def set_connector_fault(self, connector: str, fault: ConnectorFault | None) -> None:
+        """Inside bulk loops, ``connector`` fails this share of its calls (None: it stops)."""
+        if fault is None:
+            self.engine.connector_faults.pop(connector, None)
+        else:
+            self.engine.connector_faults[connector] = fault
 
     def end_outage(self, *, service: str | None = None) -> None:
         if service is None:

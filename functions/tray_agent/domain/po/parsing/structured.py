@@ -374,11 +374,18 @@ def _ubl_line(item: Element) -> PurchaseOrderLine | None:
     if quantity is None:
         return None
     product = _find(item, "Item")
+    amount = _decimal(item, "LineExtensionAmount")
+    if quantity == 0 and not amount:
+        return None  # a section heading or a note some producers write as a line
     price = _decimal(item, "Price/PriceAmount")
     base = _decimal(item, "Price/BaseQuantity")
     if price is not None and base not in (None, Decimal(0), Decimal(1)):
         assert base is not None
-        price = price / base
+        per_unit = price / base
+        # Some producers write the line's quantity as the base quantity while the price is
+        # already per unit: the line's own amount decides which reading is meant.
+        if amount is None or abs(per_unit * quantity - amount) <= abs(price * quantity - amount):
+            price = per_unit
     return PurchaseOrderLine(
         sku=_text(product, "SellersItemIdentification/ID"),
         buyer_sku=_text(product, "BuyersItemIdentification/ID"),
@@ -386,7 +393,7 @@ def _ubl_line(item: Element) -> PurchaseOrderLine | None:
         quantity=quantity,
         unit=quantity_node.get("unitCode") if quantity_node is not None else None,
         unit_price=price,
-        amount=_decimal(item, "LineExtensionAmount"),
+        amount=amount,
     )
 
 
