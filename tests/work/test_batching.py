@@ -131,24 +131,22 @@ def test_a_full_batch_flushes_on_size_as_one_bulk_run_and_each_item_ends_done(
         events = [lead() for _ in range(3)]
         answers = [env.api("POST", "/events", e) for e in events]
         assert [a.status for a in answers] == [202] * 3, [a.body for a in answers]
-        assert [a.body["status"] for a in answers] == ["batched"] * 3
+        # The third filled the batch, sent it, and its answer came after the run had settled.
+        assert [a.body["status"] for a in answers] == ["batched", "batched", "done"]
         assert "waits for a bulk run of lead_enrichment_bulk" in answers[0].body["reason"]
         [run] = bulk_runs(env, *answers)  # the third accept filled the batch and sent it
         assert sorted(records_of(run)) == sorted(a.body["work_id"] for a in answers)
         assert all(single_runs(env, e) == [] for e in events)  # no single runs
-        batched = work(env, answers[0])
-        assert batched["state"] == "batched"
-        assert batched["batch"]["bulk_execution_id"] == run.id
-        assert batched["attempts"][0]["key"] == run.idempotency_key
-        listed = env.api("GET", "/work", query={"state": "batched"}).body
-        assert {w["work_id"] for w in listed} == {a.body["work_id"] for a in answers}
-
-        [batch] = [b for b in env.api("GET", "/batches").body if b["execution_id"] == run.id]
-        assert batch["status"] == "running" and batch["trigger"] == "size"
-        assert batch["attempt_key"] == run.idempotency_key and len(batch["work_ids"]) == 3
-
-        report = sweep()  # the bulk run finished: each item is done, with the bulk execution
-        assert report.batch_items_done == 3 and report.batch_items_alone == 0, report
+        # The bulk run had finished by the time Tray answered: it is settled at once, not at the
+        # next sweep; each item is done, with the bulk execution and the batch's attempt key.
+        settled_item = work(env, answers[0])
+        assert settled_item["batch"]["bulk_execution_id"] == run.id
+        assert settled_item["attempts"][0]["key"] == run.idempotency_key
+        assert env.api("GET", "/work", query={"state": "batched"}).body == []
+        batch_id = settled_item["batch"]["batch_id"]
+        batch = env.api("GET", f"/batches/{batch_id}").body
+        assert batch["trigger"] == "size" and batch["attempt_key"] == run.idempotency_key
+        assert len(batch["work_ids"]) == 3
         for answer in answers:
             item = work(env, answer)
             assert item["state"] == "done"
@@ -158,7 +156,7 @@ def test_a_full_batch_flushes_on_size_as_one_bulk_run_and_each_item_ends_done(
             assert decision["outcome"] == "triggered"
         assert env.api("POST", "/events", events[0]).body["status"] == "done"  # a redelivery: same answer
         assert sweep().batch_items_done == 0 and len(bulk_runs(env, *answers)) == 1  # nothing runs twice
-        settled = env.api("GET", f"/batches/{batch['batch_id']}").body
+        settled = env.api("GET", f"/batches/{batch_id}").body
         assert settled["status"] == "settled" and settled["succeeded"] == 3
         assert env.api("GET", "/batches/batch-unknown").status == 404
 
@@ -225,8 +223,8 @@ def test_a_record_that_fails_in_the_bulk_run_is_retried_alone_and_the_others_end
         assert results[answers[2].body["work_id"]]["status"] == "failed"
         assert "picklist" in results[answers[2].body["work_id"]]["error"]["message"]
 
-        report = sweep()
-        assert report.batch_items_done == 2 and report.batch_items_alone == 1, report
+        # Settled as soon as the bulk run's answer came: the failed record already ran alone.
+        assert sweep().batch_items_done == 0
         assert [work(env, a)["state"] for a in answers[:2]] == ["done", "done"]
         assert all(single_runs(env, e) == [] for e in good)
         [alone] = single_runs(env, bad)  # retried ALONE, as a normal run with its own key
@@ -343,7 +341,7 @@ def test_a_bulk_run_that_fails_whole_sends_each_item_alone_and_the_monitor_leave
             }
             reported = env.api("POST", "/callbacks/tray-failure", callback)
             assert reported.status == 202 and reported.body["action"] == "left_to_batcher", reported.body
-            assert sweep().batch_items_alone == 2
+            assert sweep().batch_items_alone == 0  # each item already ran alone when the run failed
             for event, answer in zip(events, answers, strict=True):
                 assert len(single_runs(env, event)) == 1
                 item = work(env, answer)

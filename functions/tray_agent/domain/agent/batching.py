@@ -246,7 +246,7 @@ class Batcher:
 
     def _started(self, batch: Batch, ref: ExecutionRef, items: list[WorkItem], report: BatchReport) -> int:
         now = self._clock()
-        self._batches.save(
+        running = self._batches.save(
             batch.model_copy(
                 update={
                     "status": BatchStatus.RUNNING,
@@ -266,6 +266,12 @@ class Batcher:
             except StaleWorkError:
                 continue  # settled from the batch record either way
         report.items_sent += len(items)
+        try:
+            # A short bulk run has often finished by now: its records settle (a failed one runs
+            # alone) at once rather than at the next sweep. A long one is left to the sweeper.
+            self._settle_running(running, report)
+        except (StaleWorkError, TrayError) as exc:
+            logger.info("bulk run settles later", batch_id=batch.batch_id, error=type(exc).__name__)
         return 1
 
     def _record_execution(self, work: WorkItem, batch: Batch, ref: ExecutionRef) -> WorkItem:
