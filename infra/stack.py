@@ -35,6 +35,9 @@ class TrayAgentStack(Stack):
             "TRAY_AGENT_OPENAI_MODEL": str(self.node.try_get_context("openai_model") or ""),
             # One Tray limit for every container (data/tray_budget.py), not one per container.
             "TRAY_AGENT_TRAY_SHARED_LIMIT": "true",
+            # Non-urgent work waits for its workflow's bulk run (the workflows file's batch
+            # policies); local runs and tests keep it off unless they ask for it.
+            "TRAY_AGENT_BATCHING_ENABLED": "true",
         }
         api = Api(self, "Api", code=api_code, data=data, environment=environment)
         observability.watch("Api", api.function)
