@@ -21,6 +21,7 @@ from moto import mock_aws
 from tray_agent.clock import epoch_s
 from tray_agent.config import DEFAULT_WORKFLOWS_FILE, Settings, get_settings
 from tray_agent.data import aws
+from tray_local import moto_speedups
 from tray_local.apigw import HttpAnswer, LambdaContext, http_api_event
 from tray_local.lambda_local import LocalLambda
 from tray_local.local_aws import create_queues, create_tables, use_fake_aws_credentials
@@ -60,6 +61,7 @@ class LocalEnvironment:
         simulator_options: dict[str, Any] | None = None,
     ) -> Iterator[LocalEnvironment]:
         use_fake_aws_credentials()
+        moto_speedups.install()  # a Query reads its partition, not the whole table (see the module)
         with (
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
             TraySimulator(workflows_file, **(simulator_options or {})) as simulator,

@@ -24,8 +24,10 @@ from typing import Any
 HIRES = 20
 PUMP_EVERY = timedelta(hours=1)
 MONTH_CUSTOMERS = 12
-# 10,000 by default (the figure's name); on moto each customer's query costs ~80 ms under load, so
-# a quick local run may set BENCH_HEALTH_SWEEP_CUSTOMERS lower (reported as health_sweep_customers).
+# 10,000 by default (the figure's name). The sweep makes one Query and one GetItem per customer;
+# tray_local.moto_speedups makes moto's Query read its partition rather than sort the whole table,
+# as DynamoDB does (without it a 10,000-customer sweep takes hours on moto). A quick local run may
+# set BENCH_HEALTH_SWEEP_CUSTOMERS lower (reported as health_sweep_customers).
 SWEEP_CUSTOMERS = int(os.environ.get("BENCH_HEALTH_SWEEP_CUSTOMERS", "10000"))
 AT_RISK_SHARE = 0.01
 
