@@ -457,3 +457,40 @@ def test_a_callback_that_dies_after_its_claim_is_taken_over_by_the_tick(
     again = _accepted(env.sim.deliver_alert(failed.id))  # Tray's alerting run retried later
     assert again["action"] == "already_handled" and again["handled_by"] == "tick"
     assert len(env.retries_of(failed.id)) == 1
+
+
+def test_a_short_retry_after_that_would_outlast_the_invocation_is_left_to_the_tick(cb: CallbackEnv) -> None:
+    """API Gateway ends an integration at 30 s: a wait that leaves no time for the recovery call
+    is not started; the failure is queued for the tick, never cut off mid-recovery."""
+    from tray_agent.config import get_settings
+    from tray_agent.domain.monitor.callbacks import build_failure_callbacks
+    from tray_agent.models.callbacks import TrayFailureCallback
+    from tray_local.simulator.alerting import failure_payload
+
+    env = cb.env
+    env.sim.set_script(
+        "support_ticket_triage",
+        WorkflowScript(
+            outcome="fail",
+            error_code="HTTP_429",
+            error_message="Zendesk returned HTTP 429 Too Many Requests",
+            retry_after_s=2,
+        ),
+    )
+    failed_id = env.trigger("support_ticket_triage", {"ticket_id": "T-9", "priority": "high"}).json()[
+        "executionId"
+    ]
+    env.sim.wait_idle()
+    record = next(e for e in env.sim.engine.executions() if e.id == failed_id)
+    callback = TrayFailureCallback.model_validate(failure_payload(record))
+    callbacks = build_failure_callbacks(get_settings())
+    started = time.monotonic()
+    answer = callbacks.handle(callback, later(seconds=0), remaining_ms=lambda: 12_000)
+    assert answer.action == "deferred" and answer.due_at is not None, answer
+    assert time.monotonic() - started < 2.0  # it did not sit out the Retry-After
+    assert env.retries_of(failed_id) == []
+    env.sim.set_script("support_ticket_triage", WorkflowScript())
+    run_tick(later(minutes=5))
+    env.sim.wait_idle()
+    [retry] = env.retries_of(failed_id)
+    assert retry.status == "succeeded"

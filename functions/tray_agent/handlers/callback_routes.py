@@ -36,5 +36,7 @@ def _callbacks_for(settings: Settings) -> FailureCallbacks:
     responses={202: {"description": "Classified and recovered, queued, or already handled"}},
 )
 def tray_failure(callback: Annotated[TrayFailureCallback, Body()]) -> Response[CallbackAnswer]:
-    answer = _callbacks_for(get_settings()).handle(callback, utc_now())
+    context = router.lambda_context
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    answer = _callbacks_for(get_settings()).handle(callback, utc_now(), remaining_ms=remaining)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)

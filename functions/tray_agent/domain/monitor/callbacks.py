@@ -15,6 +15,7 @@ callback never finished (``work_lease_s``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from tray_agent import clock
@@ -59,7 +60,14 @@ class FailureCallbacks:
         self._recoverer = recoverer
         self._summary = summary
 
-    def handle(self, callback: TrayFailureCallback, now: datetime) -> CallbackAnswer:
+    def handle(
+        self,
+        callback: TrayFailureCallback,
+        now: datetime,
+        remaining_ms: Callable[[], int] | None = None,
+    ) -> CallbackAnswer:
+        """``remaining_ms``: the invocation's time left (the Lambda context's), which bounds how long
+        a short Retry-After is waited for here."""
         execution = self._execution(callback)
         if execution.status != "failed":
             return CallbackAnswer(
@@ -83,7 +91,7 @@ class FailureCallbacks:
         ):
             return self._already_handled(item)
         self._repository.save_work(item)  # intent first: the tick finishes what a crash leaves
-        answer = self._act(item, now)
+        answer = self._act(item, now, self._wait_allowed_s(remaining_ms))
         self._repository.finish_failure(item.execution_id, answer)
         metrics.add_metric(name=f"CallbackRecovery_{answer.action}", unit="Count", value=1)
         logger.info(
@@ -114,13 +122,23 @@ class FailureCallbacks:
             )
             return from_callback(callback)
 
-    def _act(self, item: WorkItem, now: datetime) -> CallbackAnswer:
+    def _wait_allowed_s(self, remaining_ms: Callable[[], int] | None) -> float:
+        """How long this invocation may still wait for a retry to fall due: the configured maximum,
+        less what the recovery itself needs (a Tray call or two) before the invocation times out.
+        A wait that does not fit is left to the tick, never cut short by the timeout."""
+        allowed = self._settings.callback_wait_max_s
+        if remaining_ms is not None:
+            reserve_s = 2 * self._settings.tray_timeout_s + 1.0
+            allowed = min(allowed, remaining_ms() / 1000.0 - reserve_s)
+        return max(allowed, 0.0)
+
+    def _act(self, item: WorkItem, now: datetime, wait_allowed_s: float) -> CallbackAnswer:
         cls = item.classification
         if cls.failure_class in _HELD_BY_CIRCUITS and cls.service in self._repository.circuits():
             return self._queued(item, RecoveryAction.HELD, f"{cls.service} circuit open; the tick probes it")
         if item.due_at > now:
             wait_s = (item.due_at - now).total_seconds()
-            if wait_s > self._settings.callback_wait_max_s:
+            if wait_s > wait_allowed_s:
                 return self._queued(item, RecoveryAction.DEFERRED, f"due at {item.due_at.isoformat()}")
             # A short pause the service asked for (Retry-After): waited here, so the fix lands
             # seconds after it is allowed, not at the next tick minutes later.
