@@ -41,13 +41,13 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto.core.config import default_user_config
 from moto.core.responses import EmptyResult
+from moto.stepfunctions.exceptions import ValidationException
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
-from moto.stepfunctions.exceptions import ValidationException
 from moto.stepfunctions.responses import StepFunctionResponse
 
 if TYPE_CHECKING:

@@ -35,4 +35,6 @@ def test_the_api_reads_and_writes_reviewed_orders_under_state_only(synthesized: 
     (api,) = [
         fn for fn in functions.values() if fn["Properties"]["Handler"] == "tray_agent.handlers.api.handler"
     ]
-    assert "PoPipelinePoDrops" in json.dumps(api["Properties"]["Environment"]["Variables"]["TRAY_AGENT_PO_BUCKET"])
+    assert "PoPipelinePoDrops" in json.dumps(
+        api["Properties"]["Environment"]["Variables"]["TRAY_AGENT_PO_BUCKET"]
+    )

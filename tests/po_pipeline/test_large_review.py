@@ -16,9 +16,9 @@ from typing import Any
 
 import boto3
 
+from tests.po_pipeline.conftest import unique
 from tests.po_pipeline.large_orders import PRODUCTS, large_order, large_order_email, lines_received
 from tests.po_pipeline.test_pipeline_e2e import intake, tray_runs
-from tests.po_pipeline.conftest import unique
 from tray_agent.config import get_settings
 from tray_agent.domain.reviews import build_review_service
 from tray_agent.models.po_pipeline import IntakeStatus
@@ -31,7 +31,12 @@ DISCREPANT = (7, 778, 1500, 1999)  # lines priced at 1.00 instead of the catalog
 def _order_with_discrepancies() -> Any:
     base = large_order(LINES, unique("PO-BIGREV"))
     rows = [
-        (line.sku or "", line.description or "", int(line.quantity), "1.00" if n in DISCREPANT else f"{line.unit_price}")
+        (
+            line.sku or "",
+            line.description or "",
+            int(line.quantity),
+            "1.00" if n in DISCREPANT else f"{line.unit_price}",
+        )
         for n, line in enumerate(base.lines, start=1)
     ]
     return make_order(base.po_number or "", rows, shipping="0")
@@ -100,7 +105,10 @@ def test_a_2000_line_po_in_review_is_approved_with_edits_and_ordered_whole(po_pi
         ({"line_edits": {"2001": {"unit_price": "1"}}}, "line 2001 does not exist"),
         ({"line_edits": {"7": {"unit_prise": "12.50"}}}, "unit_prise"),
         ({"line_edits": {"7": {"quantity": "a dozen"}}}, "quantity"),
-        ({"line_edits": {"7": {"unit_price": "12.50"}}, "approved_order_ref": "state/x.json"}, "approved_order_ref"),
+        (
+            {"line_edits": {"7": {"unit_price": "12.50"}}, "approved_order_ref": "state/x.json"},
+            "approved_order_ref",
+        ),
     ):
         answer = env.api("POST", f"/reviews/{intake_id}/approve", {"edited_payload": bad})
         assert answer.status == 400, (bad, answer.body)
@@ -116,7 +124,9 @@ def test_a_2000_line_po_in_review_is_approved_with_edits_and_ordered_whole(po_pi
         "1500": {"quantity": "3", "unit_price": f"{price[1500]}", "amount": f"{3 * price[1500]:.2f}"},
     }
     answer = env.api(
-        "POST", f"/reviews/{intake_id}/approve", {"edited_payload": {"line_edits": edits}, "note": "fixed prices"}
+        "POST",
+        f"/reviews/{intake_id}/approve",
+        {"edited_payload": {"line_edits": edits}, "note": "fixed prices"},
     )
     assert answer.status == 200, answer.body
     assert answer.body["status"] == "approved"

@@ -68,8 +68,12 @@ def review_payload(
         return whole, findings
     # The reference is written before the item that names it (content-addressed: a retried
     # Review step writes the same object).
-    ref = state.purchase_order_ref or write_order(order, prefix=order_prefix(state, settings), settings=settings)
-    flagged = sorted({f.line for f in state.findings if f.line is not None and 1 <= f.line <= len(order.lines)})
+    ref = state.purchase_order_ref or write_order(
+        order, prefix=order_prefix(state, settings), settings=settings
+    )
+    flagged = sorted(
+        {f.line for f in state.findings if f.line is not None and 1 <= f.line <= len(order.lines)}
+    )
     shown = flagged[: settings.po_review_flagged_lines_max]
     payload = {
         ORDER_REF: ref,
@@ -123,7 +127,8 @@ def apply_edits(order: PurchaseOrder, edits: LargeOrderEdits) -> PurchaseOrder:
         unknown = sorted(set(fields) - line_fields)
         if unknown:
             raise InvalidInputError(
-                f"line_edits[{number}]: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(line_fields))}"
+                f"line_edits[{number}]: unknown field(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(line_fields))}"
             )
         original = lines[number - 1]
         lines[number - 1] = {**original, **restore_masked(fields, original)}

@@ -34,9 +34,7 @@ def load_state(event: dict[str, Any], settings: Settings) -> PoPipelineState:
 
 def resolve(state: PoPipelineState, settings: Settings) -> PoPipelineState:
     if state.purchase_order is None and state.purchase_order_ref is not None:
-        state = state.model_copy(
-            update={"purchase_order": read_order(state.purchase_order_ref, settings)}
-        )
+        state = state.model_copy(update={"purchase_order": read_order(state.purchase_order_ref, settings)})
     review = state.review
     if review is not None and review.purchase_order is None and review.purchase_order_ref is not None:
         approved = read_order(review.purchase_order_ref, settings)
@@ -78,7 +76,9 @@ def store_state(state: PoPipelineState, settings: Settings) -> dict[str, Any]:
     if review is not None and review.purchase_order is not None:
         # The approved order beside the parsed one: both by reference (the same object when the
         # review API already wrote it, as the key is the content's hash).
-        key = review.purchase_order_ref or write_order(review.purchase_order, prefix=prefix, settings=settings)
+        key = review.purchase_order_ref or write_order(
+            review.purchase_order, prefix=prefix, settings=settings
+        )
         update["review"] = review.model_copy(update={"purchase_order": None, "purchase_order_ref": key})
     if not update:
         return dumped
