@@ -197,6 +197,13 @@ class Settings(BaseModel):
     po_trigger_chunk_max_bytes: int = Field(default=768 * 1024, gt=0)
     po_state_prefix: str = "state/"  # where offloaded pipeline states live in the PO bucket
 
+    # Large orders in review (issue 14, point 5): an order whose JSON is larger than this is
+    # reviewed by reference (the review item holds its S3 key, a summary and the flagged lines;
+    # approval sends the approved order's key). Half the state limit: after an approval the state
+    # carries the parsed and the approved order side by side.
+    po_review_inline_max_bytes: int = Field(default=96 * 1024, gt=0)
+    po_review_flagged_lines_max: int = Field(default=200, ge=0)  # flagged lines shown in the item
+
     @property
     def model_configured(self) -> bool:
         return bool(self.openai_model)

@@ -22,6 +22,7 @@ Patched (only while the context is entered, restored on exit):
 - ``StateTaskServiceCallback._eval_wait_for_task_token``: wrapped to know which task tokens an
   execution is blocked on, so ``run`` can return as soon as the execution pauses on one.
 - ``StepFunctionResponse.send_task_failure``: moto 5.2.5 drops ``cause``; ours passes it on.
+- ``StepFunctionResponse.send_task_success``: refuses an output past 256 KiB, as Step Functions does.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto.core.config import default_user_config
 from moto.core.responses import EmptyResult
+from moto.stepfunctions.exceptions import ValidationException
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -520,6 +522,21 @@ class LocalStepFunctions:
 
         self._patch(StepFunctionResponse, "send_task_failure", send_task_failure_keeping_cause)
 
+        original_send_task_success = StepFunctionResponse.__dict__["send_task_success"]
+
+        def send_task_success_within_limit(response: Any) -> Any:
+            # SendTaskSuccess's output is limited to 256 KiB (the state data limit); moto takes any.
+            output = response._get_param("output") or ""
+            if len(output.encode()) > STATE_DATA_LIMIT_BYTES:
+                raise ValidationException(
+                    f"1 validation error detected: Value at 'output' failed to satisfy constraint: "
+                    f"Member must have length less than or equal to {STATE_DATA_LIMIT_BYTES} "
+                    f"(it is {len(output.encode())} bytes)"
+                )
+            return original_send_task_success(response)
+
+        self._patch(StepFunctionResponse, "send_task_success", send_task_success_within_limit)
+
     # -- Lambda dispatch (runs on moto's execution worker thread) -------------------------------
 
     def _invoke_lambda_function(
@@ -538,6 +555,11 @@ class LocalStepFunctions:
             )
         raw_payload = parameters.get("Payload")
         event = json.loads(raw_payload) if raw_payload else {}
+        input_bytes = len(json.dumps(event, separators=(",", ":")).encode())
+        if input_bytes > STATE_DATA_LIMIT_BYTES:
+            # A state's input (e.g. a task's result merged by ResultPath) is held to 256 KiB too.
+            message = f"the state input is {input_bytes} bytes, the limit is 262144"
+            return self._error_response("States.DataLimitExceeded", message, name, event)
         context = LocalLambdaContext(
             function_name=name, invoked_function_arn=lambda_function_arn(name, region)
         )

@@ -154,6 +154,11 @@ class PoPipeline(Construct):
         # POST /po/intake/{id}/rerun: marks the failed intake re-run and starts a new execution.
         self.state_machine.grant_start_execution(api_function)
         api_function.add_environment("TRAY_AGENT_PO_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
+        # A large order in review is kept by reference under state/: approving it with edits reads
+        # the stored order and writes the approved one there before resuming the execution.
+        api_function.add_environment("TRAY_AGENT_PO_BUCKET", self.bucket.bucket_name)
+        self._read_objects(api_function, STATE_PREFIX)
+        self._write_objects(api_function, STATE_PREFIX)
         data.grant(api_function, "po_intake_table")
 
     # -- storage --------------------------------------------------------------------------------

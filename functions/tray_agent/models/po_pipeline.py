@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tray_agent.models.purchase_order import PurchaseOrder
 from tray_agent.redaction import contains_marker, restore_masked
@@ -94,14 +94,25 @@ class StepError(BaseModel):
 
 
 class ReviewResult(BaseModel):
-    """A reviewer's approval, sent back with SendTaskSuccess: the (possibly edited) PO."""
+    """A reviewer's approval, sent back with SendTaskSuccess: the (possibly edited) PO.
+
+    A large order comes back by reference (SendTaskSuccess's output is limited to 256 KiB): the
+    review API wrote the approved order to the PO bucket first, ``state_store.resolve`` reads it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     review_id: str
     reviewer: str | None = None
     edited: bool = False
-    purchase_order: PurchaseOrder
+    purchase_order: PurchaseOrder | None = None
+    purchase_order_ref: str | None = None
+
+    @model_validator(mode="after")
+    def _an_order(self) -> ReviewResult:
+        if self.purchase_order is None and self.purchase_order_ref is None:
+            raise ValueError("an approval carries the purchase order or its reference")
+        return self
 
 
 class OrderRef(BaseModel):
@@ -171,6 +182,8 @@ class PoPipelineState(BaseModel):
         """
         if self.review is not None:
             reviewed = self.review.purchase_order
+            if reviewed is None:  # by reference and not read back (state_store.resolve does)
+                raise ValueError("the approved purchase order was not read back from S3")
             if self.purchase_order is None:
                 return reviewed
             edited = reviewed.model_dump(mode="json")

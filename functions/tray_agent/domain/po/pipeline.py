@@ -187,10 +187,13 @@ class PoPipeline:
     def file_review(self, request: ReviewTaskInput) -> str:
         """File the review item holding the task token; the execution waits for its answer."""
         from tray_agent.data.reviews import ReviewsRepository
+        from tray_agent.domain.po.review import review_payload
         from tray_agent.domain.reviews import ReviewService
 
         state = request.state
         order = _order(state)
+        # A large order is filed by reference (its S3 key, a summary, the flagged lines).
+        payload, findings = review_payload(state, order, self._settings)
         retention = timedelta(days=self._settings.decision_retention_days)
         # Filing needs no resolvers: approving and rejecting happen through the review API.
         reviews = ReviewService(ReviewsRepository(self._settings.reviews_table, retention=retention), {})
@@ -200,8 +203,8 @@ class PoPipeline:
             review_id=execution_name_for(state.intake_id, state.attempt),
             title=f"PO {order.po_number or '(no number)'} from {order.buyer.name or 'an unknown buyer'}",
             reason=f"{len(state.findings)} finding(s) need a decision before the order is placed",
-            findings=[f.message for f in state.findings],
-            payload=order.model_dump(mode="json"),
+            findings=findings,
+            payload=payload,
             customer_id=buyer_key(order),
             task_token=request.task_token,
         )

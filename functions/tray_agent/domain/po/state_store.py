@@ -7,6 +7,10 @@ purchase order is written to the PO bucket (``po_state_prefix``) under a key nam
 intake, the attempt and the content's hash, and the state keeps only the key. Same content, same
 key: a retried step rewrites the same object, and a reference never dangles because the object
 is written before the state that names it is returned.
+
+A reviewer's approval of a large order comes back the same way (``ReviewResult.purchase_order_ref``:
+the review API wrote the approved, possibly edited, order under the same prefix before it resumed
+the execution), and is read back here like the parsed order.
 """
 
 from __future__ import annotations
@@ -29,25 +33,54 @@ def load_state(event: dict[str, Any], settings: Settings) -> PoPipelineState:
 
 
 def resolve(state: PoPipelineState, settings: Settings) -> PoPipelineState:
-    if state.purchase_order is not None or state.purchase_order_ref is None:
-        return state
-    # Ten times the inline limit is far more than any order the parser accepts (po_max_pages).
-    data = DocumentStore(settings.po_bucket).read(
-        state.purchase_order_ref, max_bytes=settings.po_max_bytes * 4
-    )
-    order = PurchaseOrder.model_validate_json(data)
-    return state.model_copy(update={"purchase_order": order})
+    if state.purchase_order is None and state.purchase_order_ref is not None:
+        state = state.model_copy(update={"purchase_order": read_order(state.purchase_order_ref, settings)})
+    review = state.review
+    if review is not None and review.purchase_order is None and review.purchase_order_ref is not None:
+        approved = read_order(review.purchase_order_ref, settings)
+        state = state.model_copy(update={"review": review.model_copy(update={"purchase_order": approved})})
+    return state
+
+
+def read_order(key: str, settings: Settings) -> PurchaseOrder:
+    # Four times the largest document the parser accepts is far more than any order it yields.
+    data = DocumentStore(settings.po_bucket).read(key, max_bytes=settings.po_max_bytes * 4)
+    return PurchaseOrder.model_validate_json(data)
+
+
+def write_order(order: PurchaseOrder, *, prefix: str, settings: Settings) -> str:
+    """Store the order under ``prefix`` + its content hash and return the key (same order, same key)."""
+    body = order.model_dump_json().encode()
+    key = f"{prefix}{hashlib.sha256(body).hexdigest()[:32]}.json"
+    DocumentStore(settings.po_bucket).write_bytes(key, body, content_type="application/json")
+    return key
+
+
+def order_prefix(state: PoPipelineState, settings: Settings) -> str:
+    """Where this attempt's offloaded orders live: ``state/<intake>/<attempt>/``."""
+    return f"{settings.po_state_prefix}{state.intake_id}/{state.attempt}/"
 
 
 def store_state(state: PoPipelineState, settings: Settings) -> dict[str, Any]:
-    """The JSON the handler returns: inline when small, the purchase order by reference when not."""
+    """The JSON the handler returns: inline when small, the purchase order(s) by reference when not."""
     dumped = state.dump()
     size = len(json.dumps(dumped, separators=(",", ":")).encode())
-    if size <= settings.po_state_inline_max_bytes or state.purchase_order is None:
+    if size <= settings.po_state_inline_max_bytes:
         return dumped
-    body = state.purchase_order.model_dump_json().encode()
-    digest = hashlib.sha256(body).hexdigest()[:32]
-    key = f"{settings.po_state_prefix}{state.intake_id}/{state.attempt}/{digest}.json"
-    DocumentStore(settings.po_bucket).write_bytes(key, body, content_type="application/json")
-    logger.info("state offloaded to S3", intake_id=state.intake_id, bytes=size, order_bytes=len(body))
-    return state.model_copy(update={"purchase_order": None, "purchase_order_ref": key}).dump()
+    update: dict[str, Any] = {}
+    prefix = order_prefix(state, settings)
+    if state.purchase_order is not None:
+        update["purchase_order"] = None
+        update["purchase_order_ref"] = write_order(state.purchase_order, prefix=prefix, settings=settings)
+    review = state.review
+    if review is not None and review.purchase_order is not None:
+        # The approved order beside the parsed one: both by reference (the same object when the
+        # review API already wrote it, as the key is the content's hash).
+        key = review.purchase_order_ref or write_order(
+            review.purchase_order, prefix=prefix, settings=settings
+        )
+        update["review"] = review.model_copy(update={"purchase_order": None, "purchase_order_ref": key})
+    if not update:
+        return dumped
+    logger.info("state offloaded to S3", intake_id=state.intake_id, bytes=size, review="review" in update)
+    return state.model_copy(update=update).dump()
