@@ -232,6 +232,69 @@ def test_a_reviewer_corrects_a_po_price_approves_it_and_rejects_a_held_refund(
     assert console.collect_errors() == []
 
 
+def test_a_large_order_in_review_shows_its_summary_and_flagged_lines_and_sends_line_edits(
+    product: Product, browser: Any
+) -> None:
+    """An 800-line PO is reviewed by reference: the console shows the summary and the two flagged
+    lines under their own numbers, and approving sends only the changed fields by line number."""
+    from tests.po_pipeline.large_orders import large_order, large_order_email
+
+    base = large_order(800, unique("PO-BIG"))
+    rows = [
+        (
+            line.sku or "",
+            line.description or "",
+            int(line.quantity),
+            "1.00" if n in (5, 640) else str(line.unit_price),
+        )
+        for n, line in enumerate(base.lines, start=1)
+    ]
+    order = make_order(base.po_number or "", rows, shipping="0")
+    drop = product.pipeline.drop(f"inbox/{unique('big')}.eml", large_order_email(order), timeout_s=300)
+    ((intake_id, paused),) = drop.executions.items()
+    assert paused.paused, paused
+    item = product.env.api("GET", f"/reviews/{intake_id}").body
+    assert "order_ref" in item["payload"] and "lines" not in item["payload"]
+
+    console = Console(browser, product)
+    console.go("")
+    if console.all("#signin"):  # the session of an earlier test may still be signed in
+        console.find("#signin #token").send_keys(product.reviewer_token)
+        console.find("#signin button[type=submit]").click()
+        console.find("#review-filters")
+    console.go(f"#/review/{intake_id}")
+    summary = console.find("p.large-order").text
+    assert "800 lines, 2 with findings" in summary and order.po_number in summary
+    assert [row.get_attribute("data-line") for row in console.all("table.lines tbody tr")] == ["5", "640"]
+    price = console.find('input[data-path="lines.639.unit_price"]')
+    assert "flagged" in price.get_attribute("class").split() and price.get_attribute("value") == "1.00"
+    price.clear()
+    price.send_keys("4.25")
+    line_5 = console.find('input[data-path="lines.4.unit_price"]')
+    line_5.clear()
+    line_5.send_keys("12.50")
+    console.find("button#approve").click()
+    assert console.flash("Approved with your edits.")
+    assert console.collect_errors() == []
+
+    result = product.pipeline.wait(intake_id, timeout_s=300)
+    assert result.succeeded and result.output["outcome"] == "ordered", result
+    product.env.simulator.wait_idle()
+    sent: dict[int, dict[str, Any]] = {}
+    for run in product.env.simulator.engine.executions():
+        if (run.idempotency_key or "").startswith(f"{intake_id}:") and run.took_effect:
+            data = run.input["order_data"]
+            first = int(data.get("chunk", {}).get("first_line", 1))
+            for offset, line in enumerate(data["lines"]):
+                assert first + offset not in sent, "a line was ordered twice"
+                sent[first + offset] = line
+    assert sorted(sent) == list(range(1, 801))
+    assert Decimal(sent[640]["unit_price"]) == Decimal("4.25") and Decimal(sent[5]["unit_price"]) == Decimal(
+        "12.50"
+    )
+    assert Decimal(sent[6]["unit_price"]) == Decimal(str(order.lines[5].unit_price))
+
+
 def test_operator_pages_show_held_work_incidents_and_todays_failure_rates(
     product: Product, browser: Any
 ) -> None:

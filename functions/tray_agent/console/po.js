@@ -1,6 +1,7 @@
 // A purchase order under review: its PDF pages beside the parsed fields, each finding marked on
 // the field it is about, every field editable. Approval sends the edited PO through
-// POST /reviews/{id}/approve (edited_payload): the same route a JSON client uses.
+// POST /reviews/{id}/approve (edited_payload): the same route a JSON client uses. A large order
+// shows its summary and flagged lines, and sends only the changed fields (line_edits).
 
 import { apiImage } from "./api.js";
 import { h } from "./dom.js";
@@ -70,16 +71,29 @@ function decimalText(value) {
   return value === null || value === undefined ? "" : String(value);
 }
 
+// A large PO (e.g. 2,000 lines) is reviewed by reference (domain/po/review.py): the item holds a
+// summary and the lines with findings, and approval sends partial edits by line number.
+function isByReference(payload) {
+  return payload.order_ref !== undefined && payload.lines === undefined;
+}
+
 export function purchaseOrderPanel(item, { editable }) {
   const payload = item.payload || {};
+  const large = isByReference(payload);
   const marks = new Map(); // field path → [finding numbers]
   item.findings.forEach((finding, i) => {
     for (const target of findingTargets(finding)) marks.set(target, [...(marks.get(target) || []), i + 1]);
   });
   const inputs = [];
+  const valueOf = (path) => {
+    const m = /^lines\.(\d+)\.(.+)$/.exec(path);
+    if (!large || !m) return get(payload, path);
+    const row = (payload.flagged_lines || []).find((line) => line.line === Number(m[1]) + 1);
+    return row ? row[m[2]] : undefined;
+  };
 
   function field(path, label, { wide = false } = {}) {
-    const original = decimalText(get(payload, path));
+    const original = decimalText(valueOf(path));
     const flagged = marks.get(path);
     const input = h("input", {
       value: original,
@@ -96,14 +110,32 @@ export function purchaseOrderPanel(item, { editable }) {
     return { input, cell: h("span", { class: wide ? "field wide" : "field" }, input, marker) };
   }
 
-  const header = h(
-    "div",
-    { class: "po-header" },
-    HEADER_FIELDS.map(([path, label]) => h("label", {}, h("span", { class: "caption" }, label), field(path, label).cell)),
-  );
+  const summary = payload.summary || {};
+  const header = large
+    ? h(
+        "div",
+        { class: "po-header" },
+        h(
+          "p",
+          { class: "muted large-order" },
+          `A large order: ${summary.line_count} lines, ${summary.lines_with_findings} with findings` +
+            (payload.flagged_lines_omitted ? ` (${payload.flagged_lines_omitted} not shown)` : "") +
+            `. PO ${summary.po_number || "?"}, buyer ${summary.buyer || "?"}, vendor ${summary.vendor || "?"}, ` +
+            `total ${summary.total || "?"} ${summary.currency || ""}. Only the lines below can be edited here.`,
+        ),
+      )
+    : h(
+        "div",
+        { class: "po-header" },
+        HEADER_FIELDS.map(([path, label]) => h("label", {}, h("span", { class: "caption" }, label), field(path, label).cell)),
+      );
 
-  const lines = payload.lines || [];
-  const lineRows = lines.map((_, index) => {
+  // Rows as [line number, line]; a large order shows only its flagged lines, under their own numbers.
+  const numbered = large
+    ? (payload.flagged_lines || []).map((line) => [line.line, line])
+    : (payload.lines || []).map((line, index) => [index + 1, line]);
+  const lineRows = numbered.map(([number]) => {
+    const index = number - 1;
     const cells = {};
     const row = h(
       "tr",
@@ -133,7 +165,7 @@ export function purchaseOrderPanel(item, { editable }) {
     h("thead", {}, h("tr", {}, h("th", {}, "#"), LINE_FIELDS.map(([, label]) => h("th", {}, label)))),
     h("tbody", {}, lineRows),
   );
-  const totals = h(
+  const totals = large ? null : h(
     "div",
     { class: "po-totals" },
     TOTAL_FIELDS.map(([path, label]) => h("label", {}, h("span", { class: "caption" }, label), field(path, label).cell)),
@@ -157,6 +189,15 @@ export function purchaseOrderPanel(item, { editable }) {
   function editedPayload() {
     const changed = inputs.filter(({ input, original }) => input.value !== original);
     if (!changed.length) return null;
+    if (large) {
+      const lineEdits = {};
+      for (const { input, path } of changed) {
+        const [, index, name] = /^lines\.(\d+)\.(.+)$/.exec(path);
+        const number = String(Number(index) + 1);
+        lineEdits[number] = { ...(lineEdits[number] || {}), [name]: input.value.trim() === "" ? null : input.value.trim() };
+      }
+      return { line_edits: lineEdits };
+    }
     const edited = structuredClone(payload);
     for (const { input, path } of changed) set(edited, path, input.value.trim() === "" ? null : input.value.trim());
     return edited;
