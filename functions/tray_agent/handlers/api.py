@@ -281,10 +281,19 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Size first (before authentication: cheap, and the HMAC would otherwise hash a huge body).
         raw = request_body(event, settings.max_body_bytes)
         method, path = app.routed_request(event)
-        principal = Authenticator(settings).authenticate(method, path, event.get("headers") or {}, raw)
+        principal = Authenticator(settings).authenticate(
+            method, path, event.get("headers") or {}, raw, claims=_verified_claims(event)
+        )
         # Then the body's shape, before routing, validation or any storage: 400/422, never a 500.
         check_json_body(raw, (event.get("headers") or {}).get("content-type"))
     except TrayAgentError as exc:  # refused before routing: nothing is parsed further, nothing changes
         return proxy_error_response(exc)
     app.append_context(principal=principal)
     return app.resolve(event, context)
+
+
+def _verified_claims(event: dict[str, Any]) -> dict[str, object] | None:
+    """The JWT claims API Gateway's authorizer verified (only API Gateway sets requestContext)."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") if isinstance(authorizer, dict) else None
+    return claims if isinstance(claims, dict) and claims else None
