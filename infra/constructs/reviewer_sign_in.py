@@ -4,8 +4,10 @@ The user pool (no self sign-up: an administrator creates each reviewer), its hos
 console's app client (authorization code grant with PKCE, no client secret: it runs in a browser)
 and the ``reviewers`` group. The HTTP API's JWT authorizer guards exactly the routes the API
 function treats as reviewer-only (``tray_agent.domain.auth.required_access``: reviews, dead
-letters, acting on work, re-running a PO); the function then names the reviewer from the verified
-claims (``TRAY_AGENT_REVIEWER_AUTH=jwt``). Everything else stays on the ``$default`` route:
+letters, acting on work, re-running a PO), plus ``/signed-in/…``: the signed-in console calls every
+route under that prefix (stripped by the resolver), so a reviewer's reads are verified too. The
+function then names the reviewer from the verified claims (``TRAY_AGENT_REVIEWER_AUTH=jwt``).
+Everything else stays on the ``$default`` route:
 machine senders sign with HMAC (API Gateway cannot check an HMAC, the function does), reads
 accept a signature, and the console's static files are open (they hold no data, and a browser
 navigating to ``/console/`` sends no bearer token, so an authorizer there would lock reviewers
@@ -31,6 +33,9 @@ REVIEWER_ROUTES: tuple[tuple[str, tuple[apigwv2.HttpMethod, ...]], ...] = (
     ("/dead-letters/{proxy+}", (apigwv2.HttpMethod.ANY,)),
     ("/work/{proxy+}", (apigwv2.HttpMethod.POST,)),  # release / cancel; reading work stays open to senders
     ("/po/intake/{intake_id}/rerun", (apigwv2.HttpMethod.POST,)),
+    # The signed-in console calls every route under this prefix (tray_agent.domain.auth
+    # SIGNED_IN_PREFIX, stripped by the resolver), so its reads carry verified claims too.
+    ("/signed-in/{proxy+}", (apigwv2.HttpMethod.ANY,)),
 )
 
 

@@ -113,3 +113,37 @@ def test_local_token_mode_is_unchanged_and_ignores_claims(local_env: Any) -> Non
     approved = _call("POST", f"/reviews/{review_id}/approve", {}, headers=token)
     assert approved.status == 200, approved.body
     assert _call("GET", f"/reviews/{review_id}", headers=token).body["resolved_by"] == "local-reviewer"
+
+
+def test_signed_in_console_reads_go_through_the_authorized_prefix(local_env: Any) -> None:
+    body = json.dumps(new_event()).encode()
+    decision_id = local_env.api("POST", "/events", body, headers=signed(body), auth=False).body["decision_id"]
+    with local_env.reconfigured(
+        TRAY_AGENT_REVIEWER_AUTH="jwt",
+        TRAY_AGENT_COGNITO_DOMAIN_URL="https://tray-agent-dev-1.auth.us-east-1.amazoncognito.com",
+        TRAY_AGENT_COGNITO_CLIENT_ID="console-client-id",
+    ):
+        # A reviewer's read of a route machine senders also read: under /signed-in, with claims.
+        read = _call("GET", f"/signed-in/decisions/{decision_id}", claims=REVIEWER_CLAIMS)
+        assert read.status == 200, read.body
+        assert read.body["decision_id"] == decision_id
+        # The same read with an unverified bearer token (no authorizer on that route): refused.
+        bare = _call("GET", f"/decisions/{decision_id}", headers={"Authorization": "Bearer x.y.z"})
+        assert bare.status == 401
+        # A machine route under the prefix still needs its HMAC signature.
+        assert _call("POST", "/signed-in/events", new_event(), claims=REVIEWER_CLAIMS).status == 401
+
+        sign_in = _call("GET", "/console/sign-in")
+        assert sign_in.status == 200
+        assert sign_in.body == {
+            "mode": "jwt",
+            "domain_url": "https://tray-agent-dev-1.auth.us-east-1.amazoncognito.com",
+            "client_id": "console-client-id",
+            "api_prefix": "/signed-in",
+        }
+        page = _call("GET", "/console/")
+        csp = page.headers["Content-Security-Policy"]
+        assert "connect-src 'self' https://tray-agent-dev-1.auth.us-east-1.amazoncognito.com;" in csp
+    local = _call("GET", "/console/sign-in").body
+    assert local == {"mode": "tokens", "domain_url": "", "client_id": "", "api_prefix": ""}
+    assert "connect-src 'self';" in _call("GET", "/console/").headers["Content-Security-Policy"]

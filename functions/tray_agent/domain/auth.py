@@ -49,6 +49,12 @@ TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
 SIGNATURE_PATTERN = re.compile(rf"{SIGNATURE_VERSION}=[0-9a-f]{{64}}")
 
 
+# Deployed with Cognito, the console calls every route under this prefix, which API Gateway sends
+# through the JWT authorizer (reviewer_sign_in.py); the resolver strips it (handlers/api.py). So a
+# reviewer's reads of routes that also serve signed machine reads carry verified claims too.
+SIGNED_IN_PREFIX = "/signed-in"
+
+
 class Access(StrEnum):
     PUBLIC = "public"
     SIGNED = "signed"  # machine senders

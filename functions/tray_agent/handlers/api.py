@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tray_agent.config import Settings, get_settings
 from tray_agent.domain.agent.memory import DailySummary, OperationsSummary
 from tray_agent.domain.agent.service import EventService, build_event_service
-from tray_agent.domain.auth import Authenticator, Principal
+from tray_agent.domain.auth import SIGNED_IN_PREFIX, Authenticator, Principal
 from tray_agent.errors import MethodNotAllowedError, NotFoundError, StorageUnavailableError, TrayAgentError
 from tray_agent.handlers.callback_routes import router as callback_router
 from tray_agent.handlers.console_routes import router as console_router
@@ -89,7 +89,8 @@ class _Resolver(APIGatewayHttpResolver):
         return proxy.http_method.upper(), self._remove_prefix(proxy.path)
 
 
-app = _Resolver(enable_validation=True)
+# SIGNED_IN_PREFIX: the same routes behind API Gateway's JWT authorizer (reviewer sign-in).
+app = _Resolver(enable_validation=True, strip_prefixes=[SIGNED_IN_PREFIX])
 app.include_router(po_router)
 app.include_router(dead_letter_router)
 app.include_router(callback_router)
