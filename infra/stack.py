@@ -14,6 +14,7 @@ from infra.constructs.followups import FollowUps
 from infra.constructs.monitor import Monitor
 from infra.constructs.observability import Observability
 from infra.constructs.po_pipeline import PoPipeline
+from infra.constructs.reviewer_sign_in import ReviewerSignIn
 
 
 class TrayAgentStack(Stack):
@@ -87,6 +88,10 @@ class TrayAgentStack(Stack):
             "TRAY_AGENT_MONITOR_FUNCTION_NAME": monitor.function.function_name,
         }.items():
             api.function.add_environment(name, value)
+        # Reviewers sign in with Cognito; API Gateway verifies their JWT on the reviewer routes.
+        sign_in = ReviewerSignIn(self, "ReviewerSignIn", stage=stage, api=api)
+        for name, value in sign_in.environment.items():
+            api.function.add_environment(name, value)
         observability.watch_tables(data.tables)
         observability.watch_monitor()
         observability.build_dashboard()
@@ -103,3 +108,7 @@ class TrayAgentStack(Stack):
         CfnOutput(self, "UndeliveredEventsQueue", value=dead_letters.undelivered_events.queue_url)
         CfnOutput(self, "PoIntakeFunctionName", value=po_pipeline.intake_function.function_name)
         CfnOutput(self, "MonitorFunctionName", value=monitor.function.function_name)
+        # Reviewer sign-in (README: "Reviewer sign-in"): create reviewers in this pool.
+        CfnOutput(self, "ReviewerUserPoolId", value=sign_in.user_pool.user_pool_id)
+        CfnOutput(self, "ReviewerConsoleClientId", value=sign_in.client.user_pool_client_id)
+        CfnOutput(self, "ReviewerHostedUiUrl", value=sign_in.hosted_ui_url)

@@ -108,6 +108,15 @@ class Settings(BaseModel):
     reviewer_tokens: str = Field(default="", repr=False)  # local runs only, same JSON
     signature_tolerance_s: int = Field(default=300, ge=1)
 
+    # Reviewer sign-in (issue 11, point 8). "tokens": the static bearer tokens above (local runs,
+    # the default). "jwt": the deployed stack's Cognito user pool; API Gateway's JWT authorizer has
+    # verified the token on the reviewer routes, and the reviewer is read from its claims (the stack
+    # sets these; no static token is accepted then).
+    reviewer_auth: Literal["tokens", "jwt"] = "tokens"
+    reviewer_group: str = "reviewers"  # the Cognito group (cognito:groups) whose members review
+    cognito_domain_url: str = ""  # https://<prefix>.auth.<region>.amazoncognito.com: the console's Sign in
+    cognito_client_id: str = ""  # the console's app client (public: authorization code + PKCE)
+
     # Execution monitor (issue 6): every value has a working default
     monitor_tick_s: int = Field(default=300, gt=0)  # the schedule; the first tick looks back this far
     monitor_page_size: int = Field(default=500, ge=1, le=500)  # Tray's maximum: fewest list calls

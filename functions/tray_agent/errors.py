@@ -70,6 +70,12 @@ class AuthenticationError(TrayAgentError):
     http_status = 401
 
 
+class ForbiddenError(TrayAgentError):
+    """Authenticated, but not allowed: e.g. a signed-in user outside the reviewers group."""
+
+    http_status = 403
+
+
 class NotFoundError(TrayAgentError):
     http_status = 404
 

@@ -50,11 +50,13 @@ class Api(Construct):
         data.signing_secret.grant_read(self.function)
         data.reviewer_tokens.grant_read(self.function)
 
+        # One integration for the $default route and the reviewer routes (reviewer_sign_in.py).
+        self.integration = integrations.HttpLambdaIntegration("ApiIntegration", self.function)
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
             description="tray-agent inbound events and review API",
-            default_integration=integrations.HttpLambdaIntegration("ApiIntegration", self.function),
+            default_integration=self.integration,
         )
         access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH)
         stage = self.http_api.default_stage
@@ -73,8 +75,9 @@ class Api(Construct):
         acknowledge(
             self.http_api,
             "AwsSolutions-APIG4",
-            "Requests are authenticated inside the function: HMAC-SHA256 signatures for machine "
-            "senders and reviewer tokens for the review endpoints, both verified against Secrets Manager.",
+            "The reviewer routes carry the Cognito JWT authorizer (reviewer_sign_in.py); the $default "
+            "route serves machine senders, whose HMAC-SHA256 signatures (with nonce and timestamp) only "
+            "the function can verify against Secrets Manager, and the open /health and console files.",
         )
 
     @property

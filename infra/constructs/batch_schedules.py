@@ -19,7 +19,6 @@ from aws_cdk import aws_scheduler_targets as targets
 from constructs import Construct
 
 from infra.constructs.dead_letters import DeadLetters
-from infra.nag import acknowledge
 from tray_agent.models.workflows import load_workflows_file
 
 WORKFLOWS_FILE = Path(__file__).parents[2] / "functions/tray_agent/config_files/workflows.json"
@@ -47,12 +46,12 @@ class BatchSchedules(Construct):
             ),
             description="tray-agent: EventBridge Scheduler invokes the monitor to flush batches",
         )
-        function_id = Stack.of(self).get_logical_id(monitor_function.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            self.role,
-            f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
-            "CDK's grantInvoke covers the monitor function's versions and aliases: that one function only.",
+        # The function's ARN itself: the scheduler target's own grant (grantInvoke) would add
+        # "<arn>:*" (every version and alias), so the targets get an immutable view of the role.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[monitor_function.function_arn])
         )
+        target_role = iam.Role.without_policy_updates(self.role)
         for tool in load_workflows_file(workflows_file).workflows:
             window = tool.batch.off_peak if tool.batch else None
             if window is None:
@@ -70,7 +69,7 @@ class BatchSchedules(Construct):
                     ),
                     target=targets.LambdaInvoke(
                         monitor_function,
-                        role=self.role,
+                        role=target_role,
                         input=scheduler.ScheduleTargetInput.from_object(
                             {
                                 "action": "flush_batches",

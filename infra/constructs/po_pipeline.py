@@ -247,7 +247,9 @@ class PoPipeline(Construct):
         record: lambda_.Function,
         hold: lambda_.Function,
     ) -> sfn.StateMachine:
-        record_step = tasks.LambdaInvoke(self, "Record", lambda_function=record, payload_response_only=True)
+        record_step = tasks.LambdaInvoke(
+            self, "Record", lambda_function=self._unqualified(record), payload_response_only=True
+        )
         record_step.add_retry(errors=TRANSIENT_ERRORS, **TRANSIENT_RETRY)  # type: ignore[arg-type]
         record_step.add_catch(
             sfn.Fail(self, "RecordFailed", error="RecordFailed", cause="the outcome could not be recorded"),
@@ -259,7 +261,7 @@ class PoPipeline(Construct):
             construct_id: str, function: lambda_.Function, *, catch_all: bool = True
         ) -> tasks.LambdaInvoke:
             task = tasks.LambdaInvoke(
-                self, construct_id, lambda_function=function, payload_response_only=True
+                self, construct_id, lambda_function=self._unqualified(function), payload_response_only=True
             )
             task.add_retry(errors=TRANSIENT_ERRORS, **TRANSIENT_RETRY)  # type: ignore[arg-type]
             if catch_all:
@@ -282,7 +284,7 @@ class PoPipeline(Construct):
         review_step = tasks.LambdaInvoke(
             self,
             "Review",
-            lambda_function=review,
+            lambda_function=self._unqualified(review),
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
             payload=sfn.TaskInput.from_object(
                 {"task_token": sfn.JsonPath.task_token, "state": sfn.JsonPath.entire_payload}
@@ -333,12 +335,12 @@ class PoPipeline(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "CloudWatch Logs delivery and X-Ray actions accept only Resource '*' (logging and tracing).",
         )
-        stack = Stack.of(self)
-        for function in (extract, parse, validate, review, trigger, record, hold):
-            logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
-            acknowledge(
-                machine.role,
-                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
-                "Invoking the pipeline's own functions by any version or alias (CDK's LambdaInvoke grant).",
-            )
         return machine
+
+    @staticmethod
+    def _unqualified(function: lambda_.Function) -> lambda_.IFunction:
+        """The function as LambdaInvoke should see it. For a Function (or an imported one) CDK grants
+        ``<arn>`` and ``<arn>:*`` (any version or alias); for a qualified function exactly its ARN.
+        ``$LATEST`` is what an unqualified invocation runs (no versions are published), so the
+        state machine invokes ``<arn>:$LATEST`` and may invoke nothing else."""
+        return function.latest_version

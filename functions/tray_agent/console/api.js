@@ -6,6 +6,24 @@ const TOKEN_KEY = "tray-agent.reviewer-token";
 // The API sits where the console does, minus "/console/…" (a named stage keeps its prefix).
 export const apiBase = location.pathname.replace(/\/console(\/.*)?$/, "");
 
+// Deployed with Cognito, every call goes under the prefix API Gateway's JWT authorizer guards.
+let routePrefix = "";
+
+export function setRoutePrefix(prefix) {
+  routePrefix = prefix || "";
+}
+
+// How this deployment signs reviewers in (GET /console/sign-in): "tokens" or "jwt" (Cognito).
+export async function signInConfig() {
+  try {
+    const response = await fetch(apiBase + "/console/sign-in", { cache: "no-store" });
+    if (response.ok) return await response.json();
+  } catch {
+    // an older API without the route: typed tokens, as before
+  }
+  return { mode: "tokens" };
+}
+
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
@@ -31,7 +49,7 @@ function headers(json) {
 }
 
 export async function api(method, path, body) {
-  const response = await fetch(apiBase + path, {
+  const response = await fetch(apiBase + routePrefix + path, {
     method,
     headers: headers(body !== undefined),
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -52,7 +70,7 @@ export async function api(method, path, body) {
 
 // A binary resource (a PO page image) as an object URL: <img src> cannot send the token.
 export async function apiImage(path) {
-  const response = await fetch(apiBase + path, { headers: headers(false) });
+  const response = await fetch(apiBase + routePrefix + path, { headers: headers(false) });
   if (!response.ok) {
     let data = null;
     try {

@@ -1,7 +1,8 @@
 // The reviewer and operator console: a hash router and one function per screen. Every read and
 // every action is a call to the API's JSON routes (api.js); the console keeps no state of its own.
 
-import { api, ApiError, setToken, token } from "./api.js";
+import { api, ApiError, setRoutePrefix, setToken, signInConfig, token } from "./api.js";
+import { finishSignIn, signOutUrl, startSignIn } from "./cognito.js";
 import { failureRateChart, outcomeChart } from "./charts.js";
 import { badge, clear, h, json, table, when } from "./dom.js";
 import { purchaseOrderPanel } from "./po.js";
@@ -61,8 +62,12 @@ function describe(error) {
 
 // --- sign in ---------------------------------------------------------------------------------
 
+// How this deployment signs reviewers in: set once at start (see the wiring below).
+let signInMode = { mode: "tokens" };
+
 function signIn() {
   nav.hidden = true;
+  if (signInMode.mode === "jwt") return hostedUiSignIn();
   const input = h("input", { type: "password", name: "token", id: "token", autocomplete: "off", required: true });
   const error = h("p", { class: "error", role: "alert" });
   const form = h(
@@ -90,6 +95,23 @@ function signIn() {
   });
   clear(view, form);
   input.focus();
+}
+
+// Deployed: the identity provider's hosted UI signs the reviewer in and returns here.
+function hostedUiSignIn() {
+  const button = h("button", { type: "button", id: "hosted-sign-in" }, "Sign in");
+  button.addEventListener("click", () => startSignIn(signInMode).catch((e) => flash(describe(e), "error")));
+  clear(
+    view,
+    h(
+      "div",
+      { class: "card signin", id: "signin" },
+      h("h1", {}, "Sign in"),
+      h("p", { class: "muted" }, "Sign in with your organisation's reviewer account; your name is recorded on everything you approve or reject."),
+      button,
+    ),
+  );
+  button.focus();
 }
 
 // --- review queue ----------------------------------------------------------------------------
@@ -395,6 +417,7 @@ async function summary(day) {
 
 document.getElementById("sign-out").addEventListener("click", () => {
   setToken(null);
+  if (signInMode.mode === "jwt") return location.assign(signOutUrl(signInMode)); // ends the hosted UI session too
   flash("Signed out.");
   go("#/signin");
 });
@@ -415,4 +438,18 @@ function flashBoxClearOnNavigate() {
   lastHash = location.hash;
 }
 
-route();
+async function start() {
+  signInMode = await signInConfig();
+  if (signInMode.mode === "jwt") {
+    setRoutePrefix(signInMode.api_prefix);
+    try {
+      const idToken = await finishSignIn(signInMode);
+      if (idToken) setToken(idToken);
+    } catch (error) {
+      flash(describe(error), "error");
+    }
+  }
+  route();
+}
+
+start();

@@ -12,6 +12,13 @@ Reviewers send ``Authorization: Bearer <token>``; the token names the reviewer, 
 trail says who approved. Secrets come from Secrets Manager (Powertools Parameters, cached) in
 Lambda and from Settings locally. Without configured secrets every protected request is
 refused (fail closed).
+
+Deployed with Cognito (``Settings.reviewer_auth == "jwt"``), reviewers sign in through the user
+pool's hosted UI and API Gateway's JWT authorizer verifies their token on the reviewer routes
+before the function runs. The function then takes the reviewer from the verified claims API
+Gateway passes along (``requestContext.authorizer.jwt.claims``: only API Gateway can set them),
+requires membership of ``Settings.reviewer_group`` (``cognito:groups``), and accepts no static
+token. Machine senders keep HMAC either way.
 """
 
 from __future__ import annotations
@@ -20,13 +27,14 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from tray_agent.clock import epoch_s
 from tray_agent.config import Settings
 from tray_agent.data.context import NonceStore
-from tray_agent.errors import AuthenticationError
+from tray_agent.errors import AuthenticationError, ForbiddenError
 
 TIMESTAMP_HEADER = "x-tray-agent-timestamp"
 SIGNATURE_HEADER = "x-tray-agent-signature"
@@ -39,6 +47,12 @@ SIGNATURE_VERSION = "v1"
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
 SIGNATURE_PATTERN = re.compile(rf"{SIGNATURE_VERSION}=[0-9a-f]{{64}}")
+
+
+# Deployed with Cognito, the console calls every route under this prefix, which API Gateway sends
+# through the JWT authorizer (reviewer_sign_in.py); the resolver strips it (handlers/api.py). So a
+# reviewer's reads of routes that also serve signed machine reads carry verified claims too.
+SIGNED_IN_PREFIX = "/signed-in"
 
 
 class Access(StrEnum):
@@ -90,16 +104,40 @@ class Authenticator:
         self._settings = settings
         self._nonces = nonces or NonceStore(settings.context_table)
 
-    def authenticate(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Principal:
+    def authenticate(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        claims: Mapping[str, object] | None = None,
+    ) -> Principal:
+        """``claims``: the JWT claims API Gateway verified for this request (jwt mode), if any."""
         access = required_access(method, path)
         if access is Access.PUBLIC:
             return ANONYMOUS
         lowered = {k.lower(): v for k, v in headers.items()}
+        if self._settings.reviewer_auth == "jwt":
+            return self._jwt_mode(access, lowered, body, claims)
         if access in (Access.REVIEWER, Access.READER) and AUTHORIZATION_HEADER in lowered:
             return self._reviewer(lowered[AUTHORIZATION_HEADER])
         if access in (Access.SIGNED, Access.READER):
             return self._signed(lowered, body)
         raise AuthenticationError("a reviewer token is required (Authorization: Bearer <token>)")
+
+    def _jwt_mode(
+        self, access: Access, headers: dict[str, str], body: bytes, claims: Mapping[str, object] | None
+    ) -> Principal:
+        if claims and access in (Access.REVIEWER, Access.READER):
+            return reviewer_from_claims(claims, self._settings.reviewer_group)
+        if access is Access.SIGNED or (access is Access.READER and AUTHORIZATION_HEADER not in headers):
+            return self._signed(headers, body)
+        # A reviewer route without verified claims never came through the JWT authorizer (or the
+        # reader route has none): a static token is no reviewer identity when Cognito is in use.
+        raise AuthenticationError(
+            "sign in through the reviewers' identity provider (Cognito hosted UI); "
+            "this request carries no verified sign-in"
+        )
 
     def _signed(self, headers: dict[str, str], body: bytes) -> Principal:
         timestamp, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
@@ -163,3 +201,33 @@ class Authenticator:
         except ValueError:
             return {}
         return {str(k): str(v) for k, v in tokens.items()} if isinstance(tokens, dict) else {}
+
+
+def _groups(value: object) -> set[str]:
+    """``cognito:groups`` as API Gateway passes it: a list, or HTTP APIs' flattened ``"[a b]"``."""
+    if isinstance(value, list | tuple):
+        return {str(item) for item in value}
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            text = text[1:-1]
+        return {part.strip(" \"'") for part in re.split(r"[,\s]+", text) if part.strip(" \"'")}
+    return set()
+
+
+def reviewer_from_claims(claims: Mapping[str, object], group: str) -> Principal:
+    """The reviewer API Gateway's JWT authorizer verified: named by e-mail (else user name), and
+    only if they belong to the reviewers group (403 otherwise: signed in, but not a reviewer)."""
+    name = next(
+        (
+            str(claims[key]).strip()
+            for key in ("email", "cognito:username", "username")
+            if isinstance(claims.get(key), str) and str(claims[key]).strip()
+        ),
+        "",
+    )
+    if not name:
+        raise AuthenticationError("the sign-in token names no user (no email or cognito:username claim)")
+    if group not in _groups(claims.get("cognito:groups")):
+        raise ForbiddenError(f"signed in, but not a member of the '{group}' group")
+    return Principal("reviewer", name)

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tray_agent.config import Settings, get_settings
 from tray_agent.domain.agent.memory import DailySummary, OperationsSummary
 from tray_agent.domain.agent.service import EventService, build_event_service
-from tray_agent.domain.auth import Authenticator, Principal
+from tray_agent.domain.auth import SIGNED_IN_PREFIX, Authenticator, Principal
 from tray_agent.errors import MethodNotAllowedError, NotFoundError, StorageUnavailableError, TrayAgentError
 from tray_agent.handlers.callback_routes import router as callback_router
 from tray_agent.handlers.console_routes import router as console_router
@@ -89,7 +89,8 @@ class _Resolver(APIGatewayHttpResolver):
         return proxy.http_method.upper(), self._remove_prefix(proxy.path)
 
 
-app = _Resolver(enable_validation=True)
+# SIGNED_IN_PREFIX: the same routes behind API Gateway's JWT authorizer (reviewer sign-in).
+app = _Resolver(enable_validation=True, strip_prefixes=[SIGNED_IN_PREFIX])
 app.include_router(po_router)
 app.include_router(dead_letter_router)
 app.include_router(callback_router)
@@ -281,10 +282,19 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Size first (before authentication: cheap, and the HMAC would otherwise hash a huge body).
         raw = request_body(event, settings.max_body_bytes)
         method, path = app.routed_request(event)
-        principal = Authenticator(settings).authenticate(method, path, event.get("headers") or {}, raw)
+        principal = Authenticator(settings).authenticate(
+            method, path, event.get("headers") or {}, raw, claims=_verified_claims(event)
+        )
         # Then the body's shape, before routing, validation or any storage: 400/422, never a 500.
         check_json_body(raw, (event.get("headers") or {}).get("content-type"))
     except TrayAgentError as exc:  # refused before routing: nothing is parsed further, nothing changes
         return proxy_error_response(exc)
     app.append_context(principal=principal)
     return app.resolve(event, context)
+
+
+def _verified_claims(event: dict[str, Any]) -> dict[str, object] | None:
+    """The JWT claims API Gateway's authorizer verified (only API Gateway sets requestContext)."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") if isinstance(authorizer, dict) else None
+    return claims if isinstance(claims, dict) and claims else None

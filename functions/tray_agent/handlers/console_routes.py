@@ -36,11 +36,17 @@ def _binary(route: _F) -> _F:
 
 # The page is not cached by browsers or proxies: a reviewer's screen must show the current code.
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
 # Every script and style is our own file; images are the page PNGs, fetched as blobs.
-_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+# Deployed with Cognito the page also talks to the user pool's token endpoint (code + PKCE).
+def _csp() -> str:
+    cognito = get_settings().cognito_domain_url if get_settings().reviewer_auth == "jwt" else ""
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        f"connect-src 'self'{' ' + cognito if cognito else ''}; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
 
 
 def _asset(name: str) -> Response[str]:
@@ -54,7 +60,7 @@ def _asset(name: str) -> Response[str]:
         status_code=200,
         content_type=content_type,
         body=text,
-        headers={**_NO_STORE, "Content-Security-Policy": _CSP},
+        headers={**_NO_STORE, "Content-Security-Policy": _csp()},
     )
 
 
@@ -67,6 +73,26 @@ def console_root() -> Response[str]:
 @router.get("/console/", include_in_schema=False)
 def console_index() -> Response[str]:
     return _asset("index.html")
+
+
+@router.get("/console/sign-in", include_in_schema=False)
+def console_sign_in() -> Response[str]:
+    """How the console signs a reviewer in: a typed token (local), or the Cognito hosted UI (deployed)."""
+    import json
+
+    from tray_agent.domain.auth import SIGNED_IN_PREFIX
+
+    settings = get_settings()
+    jwt = settings.reviewer_auth == "jwt"
+    body = {
+        "mode": settings.reviewer_auth,
+        "domain_url": settings.cognito_domain_url if jwt else "",
+        "client_id": settings.cognito_client_id if jwt else "",
+        "api_prefix": SIGNED_IN_PREFIX if jwt else "",
+    }
+    return Response(
+        status_code=200, content_type="application/json", body=json.dumps(body), headers=_NO_STORE
+    )
 
 
 @router.get("/console/<name>", include_in_schema=False)
