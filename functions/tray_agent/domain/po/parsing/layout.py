@@ -400,7 +400,22 @@ _SALUTATION_RE = re.compile(
 def _name_certain(block: list[str]) -> bool:
     """A name is certain when the line after it reads as an address (a number in it) or there is
     none; a second line without digits may be the rest of the name."""
+    if len(block) > 2 and _name_wraps(block[0], block[1]):
+        block = block[1:]  # the legal form closes the name; the next line must read as an address
     return len(block) < 2 or any(ch.isdigit() for ch in block[1]) or bool(vocab.EMAIL_RE.search(block[1]))
+
+
+def _name_wraps(first: str, second: str) -> bool:
+    """A name wrapped over two lines: the second, without digits, ends in the legal form the
+    first lacks ("MVM Musterhafter" / "Versicherungsverein Musterstadt a.G.")."""
+    return (
+        not any(ch.isdigit() for ch in second)
+        and re.search(r"\d{4}", first) is None  # "GLN 4304171000002": an identifier, not a name
+        and vocab.LEGAL_FORM_END_RE.search(second) is not None
+        and vocab.LEGAL_FORM_END_RE.search(first) is None
+        and not vocab.EMAIL_RE.search(second)
+        and not vocab.CONTACT_LINE_RE.match(second)
+    )
 
 
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
@@ -416,6 +431,9 @@ def _party_from_block(block: list[str]) -> dict[str, str | None]:
         t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
     ]
     name = block[0] if block else None
+    if name and len(block) > 1 and _name_wraps(name, block[1]):
+        name, block = f"{name} {block[1]}", [f"{name} {block[1]}", *block[2:]]
+        address_lines = address_lines[1:]
     if name and _SALUTATION_RE.fullmatch(name.strip()) and len(block) > 1:
         name, block = f"{name} {block[1]}", [f"{name} {block[1]}", *block[2:]]  # "Herrn" / "Max Mustermann"
     return {

@@ -70,3 +70,11 @@ def label_regex(labels: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(
         rf"^\s*(?P<label>{_pattern(labels)})(?![\w])\s*[:#.]{{0,3}}\s*(?P<rest>.*)$", re.IGNORECASE
     )
+
+
+# A company name ends in its legal form ("GmbH", "a.G.", "SARL", "B.V."): a second address line
+# ending in one is the rest of a name wrapped over two lines, not a street.
+LEGAL_FORM_END_RE = re.compile(
+    rf"(?:^|\s)(?:{_pattern(tuple(_DATA.get('legal_forms', ())))})\s*$",
+    re.IGNORECASE,
+)

