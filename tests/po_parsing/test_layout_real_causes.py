@@ -120,3 +120,63 @@ def test_an_identifier_line_is_not_joined_to_the_name(settings: Settings) -> Non
         *_items(("Beschreibung", "Menge", "Preis", "Betrag"), "Gesamtbetrag"),
     ]
     assert "4000001000005 Nordwerk" not in (_parse(rows, settings).vendor.name or "")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        ("Facture FA-2020-0042", ("Épicerie des Quais", "Claire Martin", "8 quai Rambaud", "69002 Lyon")),
+        ("Rechnung RE-2020-0042", ("Bäckerei Sonnenschein", "Anna Weber", "Lindenweg 4", "DE 10115 Berlin")),
+        ("Invoice INV-2020-0042", ("Corner Bakery", "Attn. Jane Smith", "4 High Street", "Bristol BS1 4QA")),
+    ],
+)
+def test_an_unlabelled_addressee_block_is_the_buyer_on_an_invoice(
+    settings: Settings, document: tuple[str, tuple[str, str, str, str]]
+) -> None:
+    title, block = document
+    rows: list[Row] = [
+        (20, 15, "Maison Exemple - 3 route des Vignes - 13100 Aix - France"),
+        (20, 30, title, 14),
+        *((110, 45 + 5 * i, text) for i, text in enumerate(block)),
+        *_items(("Description", "Qty", "Price", "Amount"), "Total"),
+    ]
+    order = _parse(rows, settings)
+    assert order.buyer.name == block[0]
+    assert order.confidence["buyer"] < settings.review_confidence_threshold  # a guess by position
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        ("Bestellung Nr. 4711", "Einkauf:", ("Nordwerk GmbH", "Hafenstr. 12", "24103 Kiel")),
+        ("Bon de commande N° 4711", "Acheteur :", ("Atelier du Rhône", "12 rue des Arts", "69002 Lyon")),
+    ],
+)
+def test_an_unlabelled_addressee_block_is_the_vendor_on_an_order(
+    settings: Settings, document: tuple[str, str, tuple[str, str, str]]
+) -> None:
+    title, buyer_label, block = document
+    rows: list[Row] = [
+        (20, 20, title, 14),
+        (20, 35, buyer_label),
+        (20, 40, "Käufer Werke AG" if buyer_label.startswith("Einkauf") else "Société Cliente SA"),
+        (20, 45, "Marktplatz 1" if buyer_label.startswith("Einkauf") else "1 place Bellecour"),
+        (110, 35, block[0]),
+        (110, 40, block[1]),
+        (110, 45, block[2]),
+        *_items(("Description", "Qty", "Price", "Amount"), "Total"),
+    ]
+    order = _parse(rows, settings)
+    assert order.vendor.name == block[0]
+
+
+def test_a_block_under_a_label_is_not_taken_for_the_addressee(settings: Settings) -> None:
+    rows: list[Row] = [
+        (20, 20, "Facture FA-1", 14),
+        (20, 35, "Adresse de livraison"),
+        (20, 40, "Entrepôt Nord"),
+        (20, 45, "5 rue du Port"),
+        (20, 50, "59000 Lille"),
+        *_items(("Description", "Quantité", "Prix", "Montant"), "Total"),
+    ]
+    assert _parse(rows, settings).buyer.name != "Adresse de livraison"

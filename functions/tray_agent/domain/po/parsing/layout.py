@@ -101,6 +101,7 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
         ctx.confidence["lines"] = min(ctx.confidence.get("lines", 0.0), MEDIUM)
     parties = _parties(ctx)
     _letterhead(ctx, parties)
+    _address_window(ctx, parties)
     currency = _currency(ctx, header.get("currency"))
 
     order = PurchaseOrder(
@@ -478,6 +479,74 @@ def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> Non
         return
     parties[issuer] = _party_from_block(_block(ctx, index, phrase, phrase.text))
     ctx.confidence[issuer] = MEDIUM
+
+
+# A postcode and town starting an address line: "69001 Lyon", "DE 12345 Stadt", "F-75001 Paris",
+# "1012 AB Amsterdam", "Bristol BS1 4QA" (a UK/Dutch postcode ending the line).
+_POSTCODE_LINE_RE = re.compile(
+    r"^(?:[A-Z]{1,2}[- ]?)?\d{4,5}(?:\s?[A-Z]{2})?\s+[^\W\d]|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}$"
+)
+
+
+def _address_window(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> None:
+    """Without a label, the addressee's block above the table (the envelope window): a name, then
+    lines that end in a postcode and town. The addressee is the buyer on an invoice and the vendor
+    on an order; a guess by position, so below the review threshold."""
+    head = " ".join(ln.text for ln in ctx.lines[:8] if ln.page == 0)
+    recipient = (
+        "vendor"
+        if vocab.PO_TITLE_RE.search(head)
+        else "buyer"
+        if vocab.INVOICE_TITLE_RE.search(head)
+        else None
+    )
+    if recipient is None or recipient in parties:
+        return
+    issuer = parties.get("buyer" if recipient == "vendor" else "vendor", {}).get("name")
+    for block in _column_blocks(ctx):
+        texts = [p.text for p in block]
+        name = texts[0]
+        if (
+            len(texts) < 3
+            or len(texts) > 8
+            or _is_label(name)
+            or _is_title(name)
+            or _is_id_line(name)
+            or re.search(r"\d{4}", name)
+            or sum(ch.isalpha() for ch in name) < 3
+            or not any(_POSTCODE_LINE_RE.search(t) for t in texts[1:])
+            or (issuer is not None and issuer.casefold() in " ".join(texts).casefold())
+        ):
+            continue
+        parties[recipient] = _party_from_block(texts)
+        ctx.confidence[recipient] = MEDIUM
+        return
+
+
+def _column_blocks(ctx: _Context) -> list[list[Phrase]]:
+    """Runs of phrases on page one starting at the same left edge on consecutive lines, above the
+    line-item table."""
+    blocks: list[list[Phrase]] = []
+    open_blocks: list[tuple[list[Phrase], Line]] = []
+    for line in ctx.lines:
+        if line.page != 0 or _header_like(ctx, line):
+            break
+        still_open: list[tuple[list[Phrase], Line]] = []
+        for block, last in open_blocks:
+            if line.top - last.bottom <= 1.6 * last.size + 2:
+                still_open.append((block, last))
+        open_blocks = still_open
+        for phrase in line.phrases:
+            for position, (block, _last) in enumerate(open_blocks):
+                if abs(block[0].x0 - phrase.x0) <= 3:
+                    block.append(phrase)
+                    open_blocks[position] = (block, line)
+                    break
+            else:
+                block = [phrase]
+                blocks.append(block)
+                open_blocks.append((block, line))
+    return blocks
 
 
 def _is_title(text: str) -> bool:
