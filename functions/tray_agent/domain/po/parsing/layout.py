@@ -12,12 +12,13 @@ part; nothing is specific to a vendor or a layout.
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 from tray_agent.domain.po.parsing import vocabulary as vocab
 from tray_agent.domain.po.parsing.items import confirmed, value_items
@@ -924,6 +925,15 @@ def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrde
 
 
 def _header_columns(line: Line) -> list[Column]:
+    """The header columns a line would name; read once per line, handed out as fresh copies
+    because callers widen and merge them."""
+    cached: list[Column] | None = line.memo.get("header_columns")
+    if cached is None:
+        cached = line.memo["header_columns"] = _read_header_columns(line)
+    return [Column(c.role, c.x0, c.x1, c.label) for c in cached]
+
+
+def _read_header_columns(line: Line) -> list[Column]:
     columns: list[Column] = []
     for phrase in line.phrases:
         words = phrase.words
@@ -953,9 +963,13 @@ def _column_role(label: str) -> str | None:
     return _COLUMN_ROLE.get(label) or _COLUMN_ROLE.get(label.rstrip("."))
 
 
+_CURRENCY_NOISE_RE = re.compile(r"\((?:[a-z]{3}|[€$£¥])\)|[€$£¥]")
+
+
+@functools.lru_cache(maxsize=8192)
 def _strip_header_noise(text: str) -> str:
     text = vocab.normalise_label(text)
-    text = re.sub(r"\((?:[a-z]{3}|[€$£¥])\)|[€$£¥]", "", text).strip()
+    text = _CURRENCY_NOISE_RE.sub("", text).strip()
     return text.rstrip(":")
 
 
@@ -1145,11 +1159,14 @@ def _segments(ctx: _Context, columns: list[Column], rows: list[Line]) -> list[tu
         for word in phrase.words
     }
     runs: list[list[Word]] = []
+    right = 0.0  # the rightmost edge of the last run, kept as it grows
     for word in words:
-        if runs and word.x0 <= max(w.x1 for w in runs[-1]) + 0.5:
+        if runs and word.x0 <= right + 0.5:
             runs[-1].append(word)
+            right = max(right, word.x1)
         else:
             runs.append([word])
+            right = word.x1
     segments: list[tuple[float, float, int]] = []
     for run in runs:
         x0, x1 = run[0].x0, max(w.x1 for w in run)
@@ -1181,11 +1198,14 @@ def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
         if end <= start:
             boundaries.append((left.x1 + right.x0) / 2)
             continue
-        coverage = [0] * (end - start + 1)
+        # How many words cover each x between the centres: +1 where a word starts, -1 after it ends.
+        steps = [0] * (end - start + 2)
         for x0, x1 in spans:
             lo, hi = max(start, int(x0)), min(end, int(x1))
-            for x in range(lo, hi + 1):
-                coverage[x - start] += 1
+            if lo <= hi:
+                steps[lo - start] += 1
+                steps[hi - start + 1] -= 1
+        coverage = list(accumulate(steps[:-1]))
         least = min(coverage)
         best_run, run_start, best = 0, None, (left.x1 + right.x0) / 2
         for offset, count in enumerate([*coverage, least + 1]):

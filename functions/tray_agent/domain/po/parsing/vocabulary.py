@@ -6,6 +6,7 @@ a vocabulary, not a template: no position or vendor is assumed.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from importlib import resources
@@ -57,6 +58,7 @@ CONTACT_LINE_RE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_label(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
