@@ -6,6 +6,8 @@ helpers giving the same results. No document here comes from the corpus.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from tests.po_parsing.test_layout_generalises import Row, _parse
@@ -180,3 +182,76 @@ def test_a_block_under_a_label_is_not_taken_for_the_addressee(settings: Settings
         *_items(("Description", "Quantité", "Prix", "Montant"), "Total"),
     ]
     assert _parse(rows, settings).buyer.name != "Adresse de livraison"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("Beschreibung", "Menge", "Preis", "Betrag", "Weitere Angaben:", "Rücksendungen:", "Summe"),
+        ("Description", "Qty", "Price", "Amount", "Further details:", "Returns:", "Total"),
+        ("Désignation", "Quantité", "Prix", "Montant", "Compléments :", "Retours :", "Total"),
+    ],
+)
+def test_a_new_section_or_table_ends_the_item_table(settings: Settings, words: tuple[str, ...]) -> None:
+    description, quantity, price, amount, terms, breakdown, total = words
+    rows: list[Row] = [
+        (20, 20, "Invoice / Rechnung / Facture 12", 14),
+        (22, 40, description),
+        (90, 40, quantity),
+        (120, 40, price),
+        (160, 40, amount),
+        (24, 46, "Widget"),
+        (90, 46, "2"),
+        (120, 46, "50,00"),
+        (160, 46, "100,00"),
+        (24, 52, "Gadget"),
+        (90, 52, "1"),
+        (120, 52, "20,00"),
+        (160, 52, "20,00"),
+        (20, 62, terms),
+        (24, 68, "Pallets lent"),
+        (90, 68, "2"),
+        (120, 68, "30"),
+        (160, 68, "120,00"),
+        (20, 78, breakdown),
+        (22, 84, description),
+        (90, 84, quantity),
+        (160, 84, amount),
+        (24, 90, "Crates"),
+        (90, 90, "3"),
+        (160, 90, "-4,00"),
+        (120, 100, total),
+        (160, 100, "120,00"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.description, ln.quantity, ln.amount) for ln in order.lines] == [
+        ("Widget", Decimal(2), Decimal("100.00")),
+        ("Gadget", Decimal(1), Decimal("20.00")),
+    ]
+    assert order.total == Decimal("120.00")
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("Beschreibung", "Nettopreis", "Betrag", "Gesamtbetrag"),
+        ("Description", "Net price", "Amount", "Total"),
+    ],
+)
+def test_an_assumed_quantity_is_not_confirmed_by_its_own_division(
+    settings: Settings, words: tuple[str, ...]
+) -> None:
+    description, price, amount, total = words
+    rows: list[Row] = [
+        (20, 20, "Invoice / Rechnung 12", 14),
+        (22, 40, description),
+        (120, 40, price),
+        (160, 40, amount),
+        (24, 46, "Insurance premium"),
+        (120, 46, "1.000,00"),
+        (160, 46, "1.163,40"),
+        (120, 56, total),
+        (160, 56, "1.163,40"),
+    ]
+    order = _parse(rows, settings)
+    assert order.confidence["lines"] < settings.review_confidence_threshold

@@ -80,6 +80,9 @@ class _Context:
     warnings: list[str] = field(default_factory=list)
     item_rows: set[int] = field(default_factory=set)
     day_order_known: bool = True
+    # Items whose quantity was not printed and was assumed (by division or as 1): such a line
+    # multiplies out by construction, so the arithmetic does not confirm it.
+    assumed_quantities: int = 0
 
     def number(self, text: str) -> Decimal | None:
         return parse_number(text, decimal_comma=self.decimal_comma)
@@ -788,6 +791,7 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     rows whose values multiply out (items.py). The one the arithmetic confirms better wins; on a
     tie the header reading (it knows the SKU and description columns by name)."""
     warned = len(ctx.warnings)
+    assumed = ctx.assumed_quantities
     header_index, columns = _find_header(ctx)
     header_end, header_items = _header_items(ctx, header_index, columns)
     hints = {c.role: c.center for c in columns if c.role in ("quantity", "unit_price")}
@@ -807,7 +811,8 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     if header_items:
         if found is not None:
             _merge_identifiers(header_items, found.lines)
-        ctx.confidence["lines"] = HIGH if all(confirmed(line) for line in header_items) else MEDIUM
+        certain = ctx.assumed_quantities == assumed and all(confirmed(line) for line in header_items)
+        ctx.confidence["lines"] = HIGH if certain else MEDIUM
         return header_end, header_items
     ctx.warnings.append("no line-item table was recognised")
     ctx.confidence["lines"] = 0.0
@@ -1067,10 +1072,13 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
                 continue
         elif line.top - previous.bottom > 5 * max(previous.size, 6):
             break
-        if line.text == header_text or (index == header_index + 1 and _header_like(ctx, line)):
+        if line.text == header_text or (not rows and _header_like(ctx, line)):
             previous = line
             index += 1
             continue
+        new_section = _header_like(ctx, line) or _section_heading(line, header)
+        if rows and line.page == previous.page and new_section:
+            break  # another table (tax breakdown, payment schedule) or a new section begins
         if _is_summary(ctx, line, columns):
             if _items_follow(ctx, index, columns):
                 previous = line
@@ -1081,6 +1089,15 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
         previous = line
         index += 1
     return rows, index
+
+
+def _section_heading(line: Line, header: Line) -> bool:
+    """A heading that opens a new section ("Zahlungsbedingungen:", "Payment terms:"): one phrase
+    ending in a colon, no digits, starting at or left of the table's left edge."""
+    if len(line.phrases) != 1 or line.x0 > header.x0 + 1:
+        return False
+    text = line.text.strip()
+    return text.endswith(":") and not any(ch.isdigit() for ch in text) and len(text.split()) <= 4
 
 
 def _is_summary(ctx: _Context, line: Line, columns: list[Column]) -> bool:
@@ -1351,6 +1368,7 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
             quantity = (amount / unit_price).quantize(Decimal("0.001")).normalize()
         else:
             quantity = Decimal(1)
+        ctx.assumed_quantities += 1
         ctx.warnings.append(
             f"item {description or text('sku') or '?'}: no quantity printed, assumed {quantity}"
         )
