@@ -255,3 +255,48 @@ def test_an_assumed_quantity_is_not_confirmed_by_its_own_division(
     ]
     order = _parse(rows, settings)
     assert order.confidence["lines"] < settings.review_confidence_threshold
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("Pos", "Beschreibung", "Nettopreis", "Menge", ("Positions", "betrag"), "Zählerstand von-bis:"),
+        ("No.", "Description", "Unit price", "Qty", ("Line", "amount"), "Meter reading from-to:"),
+        ("N°", "Désignation", "Prix unitaire", "Quantité", ("Montant", "HT"), "Relevé du compteur :"),
+    ],
+)
+def test_a_column_named_above_the_header_row_and_numeric_detail_rows(
+    settings: Settings, words: tuple[object, ...]
+) -> None:
+    """A multi-line header whose amount label sits above the main row, broken over two lines; the
+    items' prices need a base quantity the page does not print, so only the amount column gives
+    the amounts; a "Label: numbers" row under a numbered item is its detail, not an item."""
+    number, description, price, quantity, amount, detail = words
+    assert isinstance(amount, tuple)
+    rows: list[Row] = [
+        (20, 20, "Rechnung / Invoice / Facture 12", 14),
+        (170, 36, amount[0]),
+        (170, 40, amount[1]),
+        (20, 42, str(number)),
+        (35, 42, str(description)),
+        (95, 42, str(price)),
+        (130, 42, str(quantity)),
+        (20, 52, "1"),
+        (35, 52, "Energy"),
+        (95, 52, "0,0520"),
+        (130, 52, "10000 KWH"),
+        (170, 52, "52,00"),
+        (60, 58, f"{detail} 543210 - 544420"),
+        (20, 66, "2"),
+        (35, 66, "Grid fee"),
+        (95, 66, "0,0205"),
+        (130, 66, "10000 KWH"),
+        (170, 66, "20,50"),
+        (130, 80, "Total"),
+        (170, 80, "72,50"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(10000), Decimal("0.0520"), Decimal("52.00")),
+        (Decimal(10000), Decimal("0.0205"), Decimal("20.50")),
+    ]

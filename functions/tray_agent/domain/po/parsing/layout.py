@@ -21,7 +21,7 @@ from decimal import Decimal
 from itertools import accumulate, pairwise
 
 from tray_agent.domain.po.parsing import vocabulary as vocab
-from tray_agent.domain.po.parsing.items import confirmed, value_items
+from tray_agent.domain.po.parsing.items import DETAIL_RE, confirmed, value_items
 from tray_agent.domain.po.parsing.lines import Line, Phrase, build_lines
 from tray_agent.domain.po.parsing.pdf_text import PageText, Word
 from tray_agent.domain.po.parsing.reconcile import amounts_match, sums_match
@@ -999,7 +999,53 @@ def _find_header(ctx: _Context) -> tuple[int | None, list[Column]]:
 
 
 def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
-    """Headers set on two lines ("Unit" over "Price"): join the words that sit under each other."""
+    """Headers set on several lines: words under each other join ("Unit" over "Price"), and a
+    column labelled only on the lines above ("Positions" / "betrag" beside a header row set
+    lower) is added."""
+    columns = _merge_below(ctx, index, columns)
+    return _columns_above(ctx, index, columns)
+
+
+def _columns_above(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
+    """Columns named only on the label lines just above the header row (a multi-line header
+    whose main row sits lower): phrases clear of every known column, stacked in one x range,
+    that together name a role. Text overlapping a known column (a paragraph) is ignored."""
+    line = ctx.lines[index]
+    above: list[Line] = []
+    previous = line
+    for candidate in reversed(ctx.lines[max(0, index - 3) : index]):
+        if (
+            candidate.page != line.page
+            or previous.top - candidate.bottom > 0.8 * line.size
+            or any(ctx.number(p.text) is not None for p in candidate.phrases)
+        ):
+            break
+        above.insert(0, candidate)
+        previous = candidate
+    if not above:
+        return columns
+    stacks: list[list[Phrase]] = []
+    for candidate in above:
+        for phrase in candidate.phrases:
+            if any(phrase.x0 < c.x1 and phrase.x1 > c.x0 for c in columns):
+                continue
+            stack = next((st for st in stacks if phrase.x0 < st[-1].x1 and phrase.x1 > st[-1].x0), None)
+            if stack is None:
+                stacks.append([phrase])
+            else:
+                stack.append(phrase)
+    added: list[Column] = []
+    for stack in stacks:
+        joined = _strip_header_noise(" ".join(p.text for p in stack))
+        role = _column_role(joined) or _column_role(joined.replace(" ", ""))
+        if role is not None:
+            added.append(Column(role, min(p.x0 for p in stack), max(p.x1 for p in stack), joined))
+    if not added:
+        return columns
+    return sorted([*columns, *added], key=lambda c: c.x0)
+
+
+def _merge_below(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
     line = ctx.lines[index]
     if index + 1 >= len(ctx.lines):
         return columns
@@ -1014,7 +1060,12 @@ def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> l
             if phrase.x0 < column.x1 and phrase.x1 > column.x0:
                 joined = _strip_header_noise(f"{column.label} {phrase.text}")
                 own = _column_role(_strip_header_noise(phrase.text)) or "other"
-                role = _column_role(joined) or (column.role if column.role != "other" else own)
+                role = (
+                    _column_role(joined)
+                    # A word broken over two lines without a hyphen ("Positions" / "betrag").
+                    or _column_role(joined.replace(" ", ""))
+                    or (column.role if column.role != "other" else own)
+                )
                 column.role, column.label = role, joined
                 column.x0, column.x1 = min(column.x0, phrase.x0), max(column.x1, phrase.x1)
                 break
@@ -1256,7 +1307,12 @@ def _items(ctx: _Context, lines: list[Line], column_map: _ColumnMap) -> list[_It
     rows = [_row(ctx, line, column_map) for line in lines]
     items: list[_Item] = []
     for block in _blocks(rows):
-        anchors = [row for row in block if row.numeric or (has_line_numbers and row.numbered)]
+        anchors = [
+            row
+            for row in block
+            if (row.numeric and not _detail_row(row, has_line_numbers=has_line_numbers))
+            or (has_line_numbers and row.numbered)
+        ]
         if len(anchors) == 1:
             item = _Item()
             for row in block:
@@ -1269,6 +1325,13 @@ def _items(ctx: _Context, lines: list[Line], column_map: _ColumnMap) -> list[_It
         else:
             items.extend(_items_row_by_row(block, has_line_numbers=has_line_numbers))
     return [item for item in items if item.has_numbers or item.numbered]
+
+
+def _detail_row(row: _Row, *, has_line_numbers: bool) -> bool:
+    """In a table whose items carry line numbers, a "Label: value" row without one
+    ("Zählerstand von-bis: 1 - 2", "Serial no.: 4711") details the item above, whatever numbers
+    it holds."""
+    return has_line_numbers and not row.numbered and DETAIL_RE.match(row.line.text) is not None
 
 
 def _row(ctx: _Context, line: Line, column_map: _ColumnMap) -> _Row:
@@ -1319,7 +1382,8 @@ def _items_row_by_row(rows: list[_Row], *, has_line_numbers: bool) -> list[_Item
     for row in rows:
         if has_line_numbers:
             # Numbers on a row without a line number complete the item above, unless it has its own.
-            starts = row.numbered or (row.numeric and (not items or items[-1].has_numbers))
+            detail = bool(items) and _detail_row(row, has_line_numbers=True)
+            starts = row.numbered or (row.numeric and (not items or items[-1].has_numbers) and not detail)
         else:
             starts = row.numeric
         if starts:
