@@ -210,8 +210,14 @@ def score(truth: Truth, parsed: PurchaseOrder, text: str, *, threshold: float) -
         return result
     pairs = dict(_align(truth.lines, parsed))
     lines_confidence = confidence.get("lines", 0.0)
+    printed = [line.get("amount") is None or _printed(line["amount"], text) for line in truth.lines]
     for index, line in enumerate(truth.lines):
         got = parsed.lines[pairs[index]] if index in pairs else None
+        if got is None and not printed[index]:
+            # The page does not print this line's amount (a truth that describes another
+            # document's table): unreachable, like any unprinted value, not a lost line.
+            result.unreachable += 1 + sum(line.get(name) is not None for name in LINE)
+            continue
         if got is None:
             result.lost += 1
         for name in LINE:
@@ -222,5 +228,9 @@ def score(truth: Truth, parsed: PurchaseOrder, text: str, *, threshold: float) -
                 lines_confidence,
                 header=False,
             )
-    result.phantom += len(parsed.lines) - len(pairs)
+    if not any(printed):
+        # None of the truth's lines is on the page: the page's own lines cannot be judged.
+        result.unreachable += len(parsed.lines) - len(pairs)
+    else:
+        result.phantom += len(parsed.lines) - len(pairs)
     return result

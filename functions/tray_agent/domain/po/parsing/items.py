@@ -33,6 +33,7 @@ _QTY_UNIT_RE = re.compile(
 )
 _SKU_RE = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9\-_./#]{2,29}$")
 _DETAIL_RE = re.compile(r"^[^\d:]{2,40}:\s*\S")  # "Bruttopreis : 9,90", "Serial: X1"
+DETAIL_RE = _DETAIL_RE  # shared with the header reading in layout.py
 _LINE_NO_RE = re.compile(r"^\d{1,4}\.?$")
 _MAX_DETAIL_LINES = 8
 

@@ -12,15 +12,16 @@ part; nothing is specific to a vendor or a layout.
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 from tray_agent.domain.po.parsing import vocabulary as vocab
-from tray_agent.domain.po.parsing.items import confirmed, value_items
+from tray_agent.domain.po.parsing.items import DETAIL_RE, confirmed, value_items
 from tray_agent.domain.po.parsing.lines import Line, Phrase, build_lines
 from tray_agent.domain.po.parsing.pdf_text import PageText, Word
 from tray_agent.domain.po.parsing.reconcile import amounts_match, sums_match
@@ -79,6 +80,9 @@ class _Context:
     warnings: list[str] = field(default_factory=list)
     item_rows: set[int] = field(default_factory=set)
     day_order_known: bool = True
+    # Items whose quantity was not printed and was assumed (by division or as 1): such a line
+    # multiplies out by construction, so the arithmetic does not confirm it.
+    assumed_quantities: int = 0
 
     def number(self, text: str) -> Decimal | None:
         return parse_number(text, decimal_comma=self.decimal_comma)
@@ -101,6 +105,7 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
         ctx.confidence["lines"] = min(ctx.confidence.get("lines", 0.0), MEDIUM)
     parties = _parties(ctx)
     _letterhead(ctx, parties)
+    _address_window(ctx, parties)
     currency = _currency(ctx, header.get("currency"))
 
     order = PurchaseOrder(
@@ -400,7 +405,22 @@ _SALUTATION_RE = re.compile(
 def _name_certain(block: list[str]) -> bool:
     """A name is certain when the line after it reads as an address (a number in it) or there is
     none; a second line without digits may be the rest of the name."""
+    if len(block) > 2 and _name_wraps(block[0], block[1]):
+        block = block[1:]  # the legal form closes the name; the next line must read as an address
     return len(block) < 2 or any(ch.isdigit() for ch in block[1]) or bool(vocab.EMAIL_RE.search(block[1]))
+
+
+def _name_wraps(first: str, second: str) -> bool:
+    """A name wrapped over two lines: the second, without digits, ends in the legal form the
+    first lacks ("MVM Musterhafter" / "Versicherungsverein Musterstadt a.G.")."""
+    return (
+        not any(ch.isdigit() for ch in second)
+        and re.search(r"\d{4}", first) is None  # "GLN 4304171000002": an identifier, not a name
+        and vocab.LEGAL_FORM_END_RE.search(second) is not None
+        and vocab.LEGAL_FORM_END_RE.search(first) is None
+        and not vocab.EMAIL_RE.search(second)
+        and not vocab.CONTACT_LINE_RE.match(second)
+    )
 
 
 def _party_from_block(block: list[str]) -> dict[str, str | None]:
@@ -416,6 +436,9 @@ def _party_from_block(block: list[str]) -> dict[str, str | None]:
         t for t in block[1:] if not vocab.CONTACT_LINE_RE.match(t) and not vocab.EMAIL_RE.search(t)
     ]
     name = block[0] if block else None
+    if name and len(block) > 1 and _name_wraps(name, block[1]):
+        name, block = f"{name} {block[1]}", [f"{name} {block[1]}", *block[2:]]
+        address_lines = address_lines[1:]
     if name and _SALUTATION_RE.fullmatch(name.strip()) and len(block) > 1:
         name, block = f"{name} {block[1]}", [f"{name} {block[1]}", *block[2:]]  # "Herrn" / "Max Mustermann"
     return {
@@ -460,6 +483,74 @@ def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> Non
         return
     parties[issuer] = _party_from_block(_block(ctx, index, phrase, phrase.text))
     ctx.confidence[issuer] = MEDIUM
+
+
+# A postcode and town starting an address line: "69001 Lyon", "DE 12345 Stadt", "F-75001 Paris",
+# "1012 AB Amsterdam", "Bristol BS1 4QA" (a UK/Dutch postcode ending the line).
+_POSTCODE_LINE_RE = re.compile(
+    r"^(?:[A-Z]{1,2}[- ]?)?\d{4,5}(?:\s?[A-Z]{2})?\s+[^\W\d]|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}$"
+)
+
+
+def _address_window(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> None:
+    """Without a label, the addressee's block above the table (the envelope window): a name, then
+    lines that end in a postcode and town. The addressee is the buyer on an invoice and the vendor
+    on an order; a guess by position, so below the review threshold."""
+    head = " ".join(ln.text for ln in ctx.lines[:8] if ln.page == 0)
+    recipient = (
+        "vendor"
+        if vocab.PO_TITLE_RE.search(head)
+        else "buyer"
+        if vocab.INVOICE_TITLE_RE.search(head)
+        else None
+    )
+    if recipient is None or recipient in parties:
+        return
+    issuer = parties.get("buyer" if recipient == "vendor" else "vendor", {}).get("name")
+    for block in _column_blocks(ctx):
+        texts = [p.text for p in block]
+        name = texts[0]
+        if (
+            len(texts) < 3
+            or len(texts) > 8
+            or _is_label(name)
+            or _is_title(name)
+            or _is_id_line(name)
+            or re.search(r"\d{4}", name)
+            or sum(ch.isalpha() for ch in name) < 3
+            or not any(_POSTCODE_LINE_RE.search(t) for t in texts[1:])
+            or (issuer is not None and issuer.casefold() in " ".join(texts).casefold())
+        ):
+            continue
+        parties[recipient] = _party_from_block(texts)
+        ctx.confidence[recipient] = MEDIUM
+        return
+
+
+def _column_blocks(ctx: _Context) -> list[list[Phrase]]:
+    """Runs of phrases on page one starting at the same left edge on consecutive lines, above the
+    line-item table."""
+    blocks: list[list[Phrase]] = []
+    open_blocks: list[tuple[list[Phrase], Line]] = []
+    for line in ctx.lines:
+        if line.page != 0 or _header_like(ctx, line):
+            break
+        still_open: list[tuple[list[Phrase], Line]] = []
+        for block, last in open_blocks:
+            if line.top - last.bottom <= 1.6 * last.size + 2:
+                still_open.append((block, last))
+        open_blocks = still_open
+        for phrase in line.phrases:
+            for position, (block, _last) in enumerate(open_blocks):
+                if abs(block[0].x0 - phrase.x0) <= 3:
+                    block.append(phrase)
+                    open_blocks[position] = (block, line)
+                    break
+            else:
+                block = [phrase]
+                blocks.append(block)
+                open_blocks.append((block, line))
+    return blocks
 
 
 def _is_title(text: str) -> bool:
@@ -700,6 +791,7 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     rows whose values multiply out (items.py). The one the arithmetic confirms better wins; on a
     tie the header reading (it knows the SKU and description columns by name)."""
     warned = len(ctx.warnings)
+    assumed = ctx.assumed_quantities
     header_index, columns = _find_header(ctx)
     header_end, header_items = _header_items(ctx, header_index, columns)
     hints = {c.role: c.center for c in columns if c.role in ("quantity", "unit_price")}
@@ -719,7 +811,8 @@ def _line_items(ctx: _Context) -> tuple[int, list[PurchaseOrderLine]]:
     if header_items:
         if found is not None:
             _merge_identifiers(header_items, found.lines)
-        ctx.confidence["lines"] = HIGH if all(confirmed(line) for line in header_items) else MEDIUM
+        certain = ctx.assumed_quantities == assumed and all(confirmed(line) for line in header_items)
+        ctx.confidence["lines"] = HIGH if certain else MEDIUM
         return header_end, header_items
     ctx.warnings.append("no line-item table was recognised")
     ctx.confidence["lines"] = 0.0
@@ -837,6 +930,15 @@ def _arithmetic_items(ctx: _Context, start: int) -> tuple[int, list[PurchaseOrde
 
 
 def _header_columns(line: Line) -> list[Column]:
+    """The header columns a line would name; read once per line, handed out as fresh copies
+    because callers widen and merge them."""
+    cached: list[Column] | None = line.memo.get("header_columns")
+    if cached is None:
+        cached = line.memo["header_columns"] = _read_header_columns(line)
+    return [Column(c.role, c.x0, c.x1, c.label) for c in cached]
+
+
+def _read_header_columns(line: Line) -> list[Column]:
     columns: list[Column] = []
     for phrase in line.phrases:
         words = phrase.words
@@ -866,9 +968,13 @@ def _column_role(label: str) -> str | None:
     return _COLUMN_ROLE.get(label) or _COLUMN_ROLE.get(label.rstrip("."))
 
 
+_CURRENCY_NOISE_RE = re.compile(r"\((?:[a-z]{3}|[€$£¥])\)|[€$£¥]")
+
+
+@functools.lru_cache(maxsize=8192)
 def _strip_header_noise(text: str) -> str:
     text = vocab.normalise_label(text)
-    text = re.sub(r"\((?:[a-z]{3}|[€$£¥])\)|[€$£¥]", "", text).strip()
+    text = _CURRENCY_NOISE_RE.sub("", text).strip()
     return text.rstrip(":")
 
 
@@ -893,7 +999,53 @@ def _find_header(ctx: _Context) -> tuple[int | None, list[Column]]:
 
 
 def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
-    """Headers set on two lines ("Unit" over "Price"): join the words that sit under each other."""
+    """Headers set on several lines: words under each other join ("Unit" over "Price"), and a
+    column labelled only on the lines above ("Positions" / "betrag" beside a header row set
+    lower) is added."""
+    columns = _merge_below(ctx, index, columns)
+    return _columns_above(ctx, index, columns)
+
+
+def _columns_above(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
+    """Columns named only on the label lines just above the header row (a multi-line header
+    whose main row sits lower): phrases clear of every known column, stacked in one x range,
+    that together name a role. Text overlapping a known column (a paragraph) is ignored."""
+    line = ctx.lines[index]
+    above: list[Line] = []
+    previous = line
+    for candidate in reversed(ctx.lines[max(0, index - 3) : index]):
+        if (
+            candidate.page != line.page
+            or previous.top - candidate.bottom > 0.8 * line.size
+            or any(ctx.number(p.text) is not None for p in candidate.phrases)
+        ):
+            break
+        above.insert(0, candidate)
+        previous = candidate
+    if not above:
+        return columns
+    stacks: list[list[Phrase]] = []
+    for candidate in above:
+        for phrase in candidate.phrases:
+            if any(phrase.x0 < c.x1 and phrase.x1 > c.x0 for c in columns):
+                continue
+            stack = next((st for st in stacks if phrase.x0 < st[-1].x1 and phrase.x1 > st[-1].x0), None)
+            if stack is None:
+                stacks.append([phrase])
+            else:
+                stack.append(phrase)
+    added: list[Column] = []
+    for stack in stacks:
+        joined = _strip_header_noise(" ".join(p.text for p in stack))
+        role = _column_role(joined) or _column_role(joined.replace(" ", ""))
+        if role is not None:
+            added.append(Column(role, min(p.x0 for p in stack), max(p.x1 for p in stack), joined))
+    if not added:
+        return columns
+    return sorted([*columns, *added], key=lambda c: c.x0)
+
+
+def _merge_below(ctx: _Context, index: int, columns: list[Column]) -> list[Column]:
     line = ctx.lines[index]
     if index + 1 >= len(ctx.lines):
         return columns
@@ -908,7 +1060,12 @@ def _merge_stacked_header(ctx: _Context, index: int, columns: list[Column]) -> l
             if phrase.x0 < column.x1 and phrase.x1 > column.x0:
                 joined = _strip_header_noise(f"{column.label} {phrase.text}")
                 own = _column_role(_strip_header_noise(phrase.text)) or "other"
-                role = _column_role(joined) or (column.role if column.role != "other" else own)
+                role = (
+                    _column_role(joined)
+                    # A word broken over two lines without a hyphen ("Positions" / "betrag").
+                    or _column_role(joined.replace(" ", ""))
+                    or (column.role if column.role != "other" else own)
+                )
                 column.role, column.label = role, joined
                 column.x0, column.x1 = min(column.x0, phrase.x0), max(column.x1, phrase.x1)
                 break
@@ -966,10 +1123,13 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
                 continue
         elif line.top - previous.bottom > 5 * max(previous.size, 6):
             break
-        if line.text == header_text or (index == header_index + 1 and _header_like(ctx, line)):
+        if line.text == header_text or (not rows and _header_like(ctx, line)):
             previous = line
             index += 1
             continue
+        new_section = _header_like(ctx, line) or _section_heading(line, header)
+        if rows and line.page == previous.page and new_section:
+            break  # another table (tax breakdown, payment schedule) or a new section begins
         if _is_summary(ctx, line, columns):
             if _items_follow(ctx, index, columns):
                 previous = line
@@ -980,6 +1140,15 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
         previous = line
         index += 1
     return rows, index
+
+
+def _section_heading(line: Line, header: Line) -> bool:
+    """A heading that opens a new section ("Zahlungsbedingungen:", "Payment terms:"): one phrase
+    ending in a colon, no digits, starting at or left of the table's left edge."""
+    if len(line.phrases) != 1 or line.x0 > header.x0 + 1:
+        return False
+    text = line.text.strip()
+    return text.endswith(":") and not any(ch.isdigit() for ch in text) and len(text.split()) <= 4
 
 
 def _is_summary(ctx: _Context, line: Line, columns: list[Column]) -> bool:
@@ -1058,11 +1227,14 @@ def _segments(ctx: _Context, columns: list[Column], rows: list[Line]) -> list[tu
         for word in phrase.words
     }
     runs: list[list[Word]] = []
+    right = 0.0  # the rightmost edge of the last run, kept as it grows
     for word in words:
-        if runs and word.x0 <= max(w.x1 for w in runs[-1]) + 0.5:
+        if runs and word.x0 <= right + 0.5:
             runs[-1].append(word)
+            right = max(right, word.x1)
         else:
             runs.append([word])
+            right = word.x1
     segments: list[tuple[float, float, int]] = []
     for run in runs:
         x0, x1 = run[0].x0, max(w.x1 for w in run)
@@ -1094,11 +1266,14 @@ def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
         if end <= start:
             boundaries.append((left.x1 + right.x0) / 2)
             continue
-        coverage = [0] * (end - start + 1)
+        # How many words cover each x between the centres: +1 where a word starts, -1 after it ends.
+        steps = [0] * (end - start + 2)
         for x0, x1 in spans:
             lo, hi = max(start, int(x0)), min(end, int(x1))
-            for x in range(lo, hi + 1):
-                coverage[x - start] += 1
+            if lo <= hi:
+                steps[lo - start] += 1
+                steps[hi - start + 1] -= 1
+        coverage = list(accumulate(steps[:-1]))
         least = min(coverage)
         best_run, run_start, best = 0, None, (left.x1 + right.x0) / 2
         for offset, count in enumerate([*coverage, least + 1]):
@@ -1132,7 +1307,12 @@ def _items(ctx: _Context, lines: list[Line], column_map: _ColumnMap) -> list[_It
     rows = [_row(ctx, line, column_map) for line in lines]
     items: list[_Item] = []
     for block in _blocks(rows):
-        anchors = [row for row in block if row.numeric or (has_line_numbers and row.numbered)]
+        anchors = [
+            row
+            for row in block
+            if (row.numeric and not _detail_row(row, has_line_numbers=has_line_numbers))
+            or (has_line_numbers and row.numbered)
+        ]
         if len(anchors) == 1:
             item = _Item()
             for row in block:
@@ -1145,6 +1325,13 @@ def _items(ctx: _Context, lines: list[Line], column_map: _ColumnMap) -> list[_It
         else:
             items.extend(_items_row_by_row(block, has_line_numbers=has_line_numbers))
     return [item for item in items if item.has_numbers or item.numbered]
+
+
+def _detail_row(row: _Row, *, has_line_numbers: bool) -> bool:
+    """In a table whose items carry line numbers, a "Label: value" row without one
+    ("Zählerstand von-bis: 1 - 2", "Serial no.: 4711") details the item above, whatever numbers
+    it holds."""
+    return has_line_numbers and not row.numbered and DETAIL_RE.match(row.line.text) is not None
 
 
 def _row(ctx: _Context, line: Line, column_map: _ColumnMap) -> _Row:
@@ -1195,7 +1382,8 @@ def _items_row_by_row(rows: list[_Row], *, has_line_numbers: bool) -> list[_Item
     for row in rows:
         if has_line_numbers:
             # Numbers on a row without a line number complete the item above, unless it has its own.
-            starts = row.numbered or (row.numeric and (not items or items[-1].has_numbers))
+            detail = bool(items) and _detail_row(row, has_line_numbers=True)
+            starts = row.numbered or (row.numeric and (not items or items[-1].has_numbers) and not detail)
         else:
             starts = row.numeric
         if starts:
@@ -1244,6 +1432,7 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
             quantity = (amount / unit_price).quantize(Decimal("0.001")).normalize()
         else:
             quantity = Decimal(1)
+        ctx.assumed_quantities += 1
         ctx.warnings.append(
             f"item {description or text('sku') or '?'}: no quantity printed, assumed {quantity}"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tray_agent.domain.po.parsing.pdf_text import Word
 
@@ -14,10 +15,15 @@ PHRASE_GAP_EM = 0.9
 @dataclass(slots=True)
 class Phrase:
     words: list[Word]
+    # Computed once: the parser reads a phrase's text thousands of times, and a phrase's words
+    # never change after build_lines.
+    _text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        if self._text is None:
+            self._text = " ".join(w.text for w in self.words)
+        return self._text
 
     @property
     def x0(self) -> float:
@@ -33,17 +39,30 @@ class Line:
     words: list[Word]
     phrases: list[Phrase] = field(default_factory=list)
 
+    # Per-line results the parser asks for repeatedly (text, extent, header reading), computed on
+    # first use after build_lines has finished the line; never changed afterwards.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
     @property
     def text(self) -> str:
-        return "  ".join(p.text for p in self.phrases)
+        text = self.memo.get("text")
+        if text is None:
+            text = self.memo["text"] = "  ".join(p.text for p in self.phrases)
+        return text
 
     @property
     def top(self) -> float:
-        return min(w.top for w in self.words)
+        top = self.memo.get("top")
+        if top is None:
+            top = self.memo["top"] = min(w.top for w in self.words)
+        return top
 
     @property
     def bottom(self) -> float:
-        return max(w.bottom for w in self.words)
+        bottom = self.memo.get("bottom")
+        if bottom is None:
+            bottom = self.memo["bottom"] = max(w.bottom for w in self.words)
+        return bottom
 
     @property
     def x0(self) -> float:
@@ -55,7 +74,10 @@ class Line:
 
     @property
     def size(self) -> float:
-        return max(w.size for w in self.words)
+        size = self.memo.get("size")
+        if size is None:
+            size = self.memo["size"] = max(w.size for w in self.words)
+        return size
 
     @property
     def page(self) -> int:
@@ -87,6 +109,7 @@ def build_lines(words: Iterable[Word]) -> list[Line]:
     for line in lines:
         line.words.sort(key=lambda w: w.x0)
         line.phrases = _phrases(line.words)
+        line.memo.clear()  # nothing read before the line was complete may stay
     lines.sort(key=lambda ln: (ln.page, ln.top))
     return lines
 

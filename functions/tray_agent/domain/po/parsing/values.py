@@ -7,6 +7,7 @@ that is ambiguous on its own (``1,234``) is settled by the document's convention
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -102,6 +103,7 @@ def detect_decimal_comma(texts: Iterable[str]) -> bool:
     return votes[","] > votes["."]
 
 
+@functools.lru_cache(maxsize=16384)  # pure, and asked of the same cell text many times per page
 def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal | None:
     """The one number in ``text`` (currency marks and codes allowed), or None."""
     cleaned = _RUPEES_RE.sub(" ", text)
@@ -185,6 +187,7 @@ _DAY_MON_YEAR_RE = re.compile(rf"\b(\d{{1,2}})-({_MONTH_RE})-(\d{{2,4}})\b", re.
 _COMPACT_RE = re.compile(r"\b(20\d{2})(\d{2})(\d{2})\b")
 
 
+@functools.lru_cache(maxsize=8192)  # pure; the same line is asked about for several labels
 def parse_date(text: str, *, day_first: bool = False, allow_compact: bool = False) -> date | None:
     """The first date in ``text``; ``day_first`` settles 03/04/2026 (European documents)."""
     candidates: list[tuple[int, date]] = []

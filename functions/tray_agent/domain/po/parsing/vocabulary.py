@@ -6,6 +6,7 @@ a vocabulary, not a template: no position or vendor is assumed.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from importlib import resources
@@ -57,6 +58,7 @@ CONTACT_LINE_RE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_label(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
@@ -70,3 +72,11 @@ def label_regex(labels: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(
         rf"^\s*(?P<label>{_pattern(labels)})(?![\w])\s*[:#.]{{0,3}}\s*(?P<rest>.*)$", re.IGNORECASE
     )
+
+
+# A company name ends in its legal form ("GmbH", "a.G.", "SARL", "B.V."): a second address line
+# ending in one is the rest of a name wrapped over two lines, not a street.
+LEGAL_FORM_END_RE = re.compile(
+    rf"(?:^|\s)(?:{_pattern(tuple(_DATA.get('legal_forms', ())))})\s*$",
+    re.IGNORECASE,
+)
