@@ -109,6 +109,9 @@ def _drop_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", type=float, default=120, metavar="SECONDS", help="how long to follow")
     parser.add_argument("--reviewer-tokens-secret-name", help="Secrets Manager secret with reviewer tokens")
     parser.add_argument("--reviewer", help="whose token to use from that secret (default: the first)")
+    parser.add_argument(
+        "--id-token", help="a signed-in reviewer's Cognito ID token (a stack deployed with reviewer sign-in)"
+    )
     parser.set_defaults(func=_drop)
 
 
@@ -160,6 +163,7 @@ def _credentials(args: argparse.Namespace) -> Any:
         signing_secret_name=getattr(args, "signing_secret_name", None),
         reviewer_tokens_secret_name=getattr(args, "reviewer_tokens_secret_name", None),
         reviewer=getattr(args, "reviewer", None),
+        id_token=getattr(args, "id_token", None),
     )
 
 
@@ -245,7 +249,7 @@ def _drop(args: argparse.Namespace) -> int:
         raise CommandFailedError(f"{path.name}: drop a .pdf or an .eml", usage=True)
     key = f"{INBOX_PREFIX}{path.name}"
     credentials = _credentials(args)
-    credentials.reviewer_token()  # no credentials: say so before dropping anything
+    credentials.reviewer_headers_and_prefix()  # no credentials: say so before dropping anything
     if args.bucket:
         bucket = args.bucket
         aws_session(args.region, args.profile).client("s3").upload_file(str(path), bucket, key)

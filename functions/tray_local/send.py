@@ -5,6 +5,11 @@ Used by ``tray-agent send`` / ``drop`` and by tests. Credentials, in order: the 
 stack's secrets, named by ``--signing-secret-name`` / ``--reviewer-tokens-secret-name`` or the
 usual ``TRAY_AGENT_*_SECRET_NAME`` variables), and for an API on this machine the well-known local
 values ``tray-agent serve`` uses.
+
+A stack deployed with reviewer sign-in (Cognito, ``TRAY_AGENT_REVIEWER_AUTH=jwt``) refuses static
+tokens: pass a signed-in reviewer's ID token instead (``--id-token`` or ``TRAY_AGENT_ID_TOKEN``,
+e.g. from the console's sign-in or ``aws cognito-idp initiate-auth``). Reviewer reads then go under
+``/signed-in``, the prefix API Gateway's JWT authorizer verifies.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class Credentials:
     signing_secret_name: str | None = None
     reviewer_tokens_secret_name: str | None = None
     reviewer: str | None = None
+    id_token: str | None = None
 
     def signing_secret(self) -> str:
         from tray_local.local_env import LOCAL_SIGNING_SECRET
@@ -60,6 +66,20 @@ class Credentials:
         raise CommandFailedError(
             "no signing secret: set TRAY_AGENT_SIGNING_SECRET or pass --signing-secret-name", usage=True
         )
+
+    def signed_in_token(self) -> str | None:
+        """A Cognito ID token for a stack with reviewer sign-in, if one was given."""
+        return self.id_token or os.environ.get("TRAY_AGENT_ID_TOKEN") or None
+
+    def reviewer_headers_and_prefix(self) -> tuple[dict[str, str], str]:
+        """How a reviewer request is authenticated: an ID token under the JWT authorizer's prefix,
+        else a static reviewer token on the plain routes."""
+        from tray_agent.domain.auth import SIGNED_IN_PREFIX
+
+        token = self.signed_in_token()
+        if token:
+            return {"Authorization": f"Bearer {token}"}, SIGNED_IN_PREFIX
+        return {"Authorization": f"Bearer {self.reviewer_token()}"}, ""
 
     def reviewer_token(self) -> str:
         from tray_local.local_env import LOCAL_REVIEWER_TOKEN
@@ -81,7 +101,8 @@ class Credentials:
         if is_local(self.api_url):
             return LOCAL_REVIEWER_TOKEN
         raise CommandFailedError(
-            "no reviewer token: set TRAY_AGENT_REVIEWER_TOKEN or pass --reviewer-tokens-secret-name",
+            "no reviewer credentials: pass --id-token (a stack with reviewer sign-in), set "
+            "TRAY_AGENT_REVIEWER_TOKEN or pass --reviewer-tokens-secret-name",
             usage=True,
         )
 
@@ -131,8 +152,9 @@ def follow_intake(
     """The intake records of one dropped object, once each reached an outcome (or the timeout)."""
     from urllib.parse import urlencode
 
-    headers = {"Authorization": f"Bearer {credentials.reviewer_token()}"}
-    url = f"{credentials.api_url.rstrip('/')}/po/intake?{urlencode({'bucket': bucket, 'key': key})}"
+    headers, prefix = credentials.reviewer_headers_and_prefix()
+    query = urlencode({"bucket": bucket, "key": key})
+    url = f"{credentials.api_url.rstrip('/')}{prefix}/po/intake?{query}"
     deadline = time.monotonic() + timeout_s
     records: list[dict[str, Any]] = []
     while True:
