@@ -11,6 +11,7 @@ document is one long sheet: ``top`` of page 2 starts below the bottom of page 1.
 from __future__ import annotations
 
 import ctypes
+import functools
 import re
 import struct
 import threading
@@ -207,18 +208,17 @@ def extract_pages(data: bytes, *, settings: Settings, only: Sequence[int] | None
                 if wanted is not None and index not in wanted:
                     offset += height + PAGE_GAP
                     continue
-                chars = _page_chars(page, height, offset)
+                words, char_count = _page_words(page, height, offset, index)
             except Exception as exc:  # pdfium raises bare errors on damaged page trees
                 raise CorruptDocumentError(f"page {index + 1} cannot be read: {exc}") from exc
-            words = tuple(_words(chars, index))
             pages.append(
                 PageText(
                     index=index,
                     width=width,
                     height=height,
                     offset=offset,
-                    words=words,
-                    char_count=sum(1 for c in chars if not c.text.isspace()),
+                    words=tuple(words),
+                    char_count=char_count,
                 )
             )
             offset += height + PAGE_GAP
@@ -271,103 +271,121 @@ def _png_gray(width: int, height: int, stride: int, pixels: bytes) -> bytes:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Char:
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
+@functools.cache
+def _fast_text_functions() -> tuple[Any, Any, Any]:
+    """``FPDFText_GetUnicode``, ``FPDFText_GetLooseCharBox`` and ``FPDFText_GetCharOrigin``
+    without argument types.
+
+    pypdfium2's bindings convert and check every argument on every call, which costs more than
+    the C functions themselves (about 3x over a page's characters). The hot loop passes exactly
+    the C types (the text page handle, a Python int for the index, ``byref`` buffers), so the
+    checks are dropped by calling the same C functions through prototypes without ``argtypes``.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    def untyped(function: Any, restype: Any) -> Any:
+        address = ctypes.cast(function, ctypes.c_void_p).value
+        if not address:  # a bound symbol is never null; calling one would crash the process
+            raise RuntimeError(f"pdfium has no {function.__name__}")
+        return ctypes.CFUNCTYPE(restype)(address)
+
+    return (
+        untyped(pdfium_c.FPDFText_GetUnicode, ctypes.c_uint),
+        untyped(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int),
+        untyped(pdfium_c.FPDFText_GetCharOrigin, ctypes.c_int),
+    )
 
 
-def _page_chars(page: Any, page_height: float, offset: float) -> list[_Char]:
+def _page_words(  # noqa: PLR0912, PLR0915 -- one flat loop: helper calls per character cost time
+    page: Any, page_height: float, offset: float, page_index: int
+) -> tuple[list[Word], int]:
+    """The page's words and its count of non-blank characters, in one pass over the characters.
+
+    This loop is the text layer's hot path (every character of every page): PDFium's functions
+    are bound to locals, the box and origin buffers are allocated once, whitespace costs no
+    call beyond its code point, and words are grouped as the characters come (no object per
+    character). A space, a line change or a gap wider than a space ends a word.
+    """
     import pypdfium2.raw as pdfium_c
 
     textpage = page.get_textpage()
     try:
-        count = textpage.count_chars()
+        raw = textpage.raw
+        count = pdfium_c.FPDFText_CountChars(raw)
+        get_unicode, get_loose_box, get_origin = _fast_text_functions()
+        get_font_size = pdfium_c.FPDFText_GetFontSize  # rare: the typed binding (a double result)
         box = pdfium_c.FS_RECTF()
+        box_ref = ctypes.byref(box)
         origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
-        chars: list[_Char] = []
+        origin_x_ref, origin_y_ref = ctypes.byref(origin_x), ctypes.byref(origin_y)
+        sheet_top = offset + page_height
+        words: list[Word] = []
+        visible = 0
+        parts: list[str] = []  # the current word's characters
+        x0 = x1 = top = bottom = size = 0.0  # the current word's extent
+        last_x1 = last_bottom = last_size = 0.0  # its last character's
         pending_high: int | None = None
         for i in range(count):
-            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
-            if code in (0, 0xFFFE, 0xFFFF) or code == 2:  # 2: pdfium's soft-hyphen marker
-                continue
-            # Text is UTF-16 code units: an emoji is a surrogate pair over two "characters". The
-            # pair becomes its character on the low half; a lone half becomes U+FFFD.
-            if 0xD800 <= code < 0xDC00:
-                pending_high = code
-                continue
-            if 0xDC00 <= code < 0xE000:
+            code = get_unicode(raw, i)
+            if 0xD800 <= code < 0xE000:
+                # Text is UTF-16 code units: an emoji is a surrogate pair over two "characters".
+                # The pair becomes its character on the low half; a lone low half becomes U+FFFD.
+                if code < 0xDC00:
+                    pending_high = code
+                    continue
                 text = (
                     chr(0x10000 + ((pending_high - 0xD800) << 10) + (code - 0xDC00))
                     if pending_high is not None
                     else REPLACEMENT
                 )
                 pending_high = None
+            elif code in (0, 2, 0xFFFE, 0xFFFF):  # 2: pdfium's soft-hyphen marker
+                continue
             else:
                 pending_high = None  # a high half with no low half carries no character: dropped
                 text = chr(code)
-            if text in "\r\n":
-                chars.append(_Char(" ", 0, 0, 0, 0, 0))
-                continue
+                if text.isspace():  # line breaks included
+                    if parts:
+                        words.append(Word("".join(parts), x0, x1, top, bottom, size, page_index))
+                        parts = []
+                    continue
+            visible += 1
             # Loose boxes span the advance width and the font's ascent/descent: tight glyph
             # boxes would split "1" (narrow glyph, wide bearings) off its neighbours.
-            pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, box)
+            get_loose_box(raw, i, box_ref)
+            left, right = box.left, box.right
             # The loose box height is the rendered size; the nominal font size is often 1 when a
             # text matrix does the scaling.
-            size = (box.top - box.bottom) or pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
-            if text.isspace():
-                chars.append(_Char(" ", box.left, box.right, 0, 0, size))
-                continue
+            char_size = (box.top - box.bottom) or get_font_size(raw, i)
             # Vertical extent from the baseline and font size: loose boxes of a large heading
             # would reach into the small-print lines beside it.
-            pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, origin_x, origin_y)
-            baseline = offset + page_height - origin_y.value
-            chars.append(
-                _Char(text, box.left, box.right, baseline - 0.75 * size, baseline + 0.2 * size, size)
-            )
-        return chars
+            get_origin(raw, i, origin_x_ref, origin_y_ref)
+            baseline = sheet_top - origin_y.value
+            char_top = baseline - 0.75 * char_size
+            char_bottom = baseline + 0.2 * char_size
+            if parts:
+                larger = last_size if last_size >= char_size else char_size
+                gap = left - last_x1
+                if (
+                    not abs(char_bottom - last_bottom) < larger * 0.5
+                    or gap > larger * 0.25
+                    or gap < -last_size
+                ):
+                    words.append(Word("".join(parts), x0, x1, top, bottom, size, page_index))
+                    parts = []
+            if parts:
+                parts.append(text)
+                x0 = min(x0, left)
+                x1 = max(x1, right)
+                top = min(top, char_top)
+                bottom = max(bottom, char_bottom)
+                size = max(size, char_size)
+            else:
+                parts = [text]
+                x0, x1, top, bottom, size = left, right, char_top, char_bottom, char_size
+            last_x1, last_bottom, last_size = right, char_bottom, char_size
+        if parts:
+            words.append(Word("".join(parts), x0, x1, top, bottom, size, page_index))
+        return words, visible
     finally:
         textpage.close()
-
-
-def _words(chars: list[_Char], page_index: int) -> Iterator[Word]:
-    """Group characters into words: a space, a line change or a gap wider than a space splits."""
-    current: list[_Char] = []
-
-    def flush() -> Word | None:
-        if not current:
-            return None
-        word = Word(
-            text="".join(c.text for c in current),
-            x0=min(c.x0 for c in current),
-            x1=max(c.x1 for c in current),
-            top=min(c.top for c in current),
-            bottom=max(c.bottom for c in current),
-            size=max(c.size for c in current),
-            page=page_index,
-        )
-        current.clear()
-        return word
-
-    for char in chars:
-        if char.text == " ":
-            word = flush()
-            if word:
-                yield word
-            continue
-        if current:
-            last = current[-1]
-            same_line = abs(char.bottom - last.bottom) < max(last.size, char.size) * 0.5
-            gap = char.x0 - last.x1
-            if not same_line or gap > max(last.size, char.size) * 0.25 or gap < -last.size:
-                word = flush()
-                if word:
-                    yield word
-        current.append(char)
-    word = flush()
-    if word:
-        yield word
