@@ -103,3 +103,23 @@ def test_streams_that_all_run_to_the_end_of_the_file_are_refused_not_measured_fo
     pdf = filtered_page_pdf(b"", b"/FlateDecode") + b"/Filter /AHx stream\n" * 3000
     with pytest.raises(DecompressionBombError, match="overlap"):
         parse_purchase_order(pdf, settings=Settings(po_max_inflated_bytes=64 << 20), prefer="layout")
+
+
+def test_a_page_declared_huge_is_rendered_smaller_not_to_a_bitmap_past_the_memory() -> None:
+    from tests.po_parsing.hostile_pdfs import build_pdf
+    from tray_agent.domain.po.parsing.pdf_text import render_page_png, render_pages_png
+
+    # 200 inches square (the most PDF allows): 484 million pixels at 110 dpi.
+    pdf = build_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 14400] >>",
+        ]
+    )
+    (png,) = render_pages_png(pdf, settings=Settings())
+    viewed, pages = render_page_png(pdf, 1, settings=Settings(), dpi=150)
+    for image in (png, viewed):
+        width, height = int.from_bytes(image[16:20]), int.from_bytes(image[20:24])  # IHDR
+        assert width == height and 30e6 <= width * height <= 40.1e6  # the cap, give or take rounding
+    assert pages == 1

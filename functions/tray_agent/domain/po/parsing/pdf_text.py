@@ -14,6 +14,7 @@ import base64
 import ctypes
 import functools
 import hashlib
+import math
 import re
 import struct
 import threading
@@ -507,7 +508,8 @@ def render_pages_png(data: bytes, *, settings: Settings) -> list[bytes]:
     with open_pdf(data, settings=settings) as document:
         images: list[bytes] = []
         for index in range(min(len(document), settings.po_vision_max_pages)):
-            bitmap = document[index].render(scale=settings.po_vision_dpi / 72, grayscale=True)
+            page = document[index]
+            bitmap = page.render(scale=_render_scale(page, settings.po_vision_dpi), grayscale=True)
             if bitmap.n_channels != 1:
                 raise CorruptDocumentError(f"page {index + 1} did not render to a grayscale bitmap")
             rows = bytes(bitmap.buffer)
@@ -521,10 +523,25 @@ def render_page_png(data: bytes, page: int, *, settings: Settings, dpi: int) -> 
     with open_pdf(data, settings=settings) as document:
         if not 1 <= page <= len(document):
             raise NotFoundError(f"the document has {len(document)} page(s), there is no page {page}")
-        bitmap = document[page - 1].render(scale=dpi / 72, grayscale=True)
+        shown = document[page - 1]
+        bitmap = shown.render(scale=_render_scale(shown, dpi), grayscale=True)
         if bitmap.n_channels != 1:
             raise CorruptDocumentError(f"page {page} did not render to a grayscale bitmap")
         return _png_gray(bitmap.width, bitmap.height, bitmap.stride, bytes(bitmap.buffer)), len(document)
+
+
+# The most pixels a page is rendered to (a 40 MB grayscale bitmap; an A4 page at 300 dpi is 8.7
+# million): a page may declare itself 200 inches square, which at 110 dpi would be a 484 MB bitmap
+# and as much again for its PNG. Such a page is rendered smaller instead, never refused: the
+# image is for reading, and 40 million pixels are plenty for that.
+_MAX_RENDER_PIXELS = 40_000_000
+
+
+def _render_scale(page: Any, dpi: int) -> float:
+    width, height = page.get_size()
+    scale = dpi / 72
+    area = abs(width * height) * scale * scale
+    return scale if area <= _MAX_RENDER_PIXELS else scale * math.sqrt(_MAX_RENDER_PIXELS / area)
 
 
 def _png_gray(width: int, height: int, stride: int, pixels: bytes) -> bytes:
