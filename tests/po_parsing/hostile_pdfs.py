@@ -96,3 +96,101 @@ def bomb_pdf(inflated_bytes: int) -> bytes:
             _stream(data, b"/Filter /FlateDecode"),
         ]
     )
+
+
+# -- bombs in the other filters ---------------------------------------------------------------------
+
+
+class _LzwWriter:
+    """Codes packed as PDF's LZWDecode reads them (EarlyChange 1): the width grows by mirroring
+    the decoder's own table size, so any reader that follows the specification decodes them."""
+
+    def __init__(self) -> None:
+        self.bits = 0
+        self.count = 0
+        self.out = bytearray()
+        self.width = 9
+        self.decoder_table = 258
+        self.after_clear = True
+
+    def code(self, code: int) -> None:
+        self.bits = (self.bits << self.width) | code
+        self.count += self.width
+        while self.count >= 8:
+            self.count -= 8
+            self.out.append((self.bits >> self.count) & 0xFF)
+        self.bits &= (1 << self.count) - 1
+        if code == 256:
+            self.width, self.decoder_table, self.after_clear = 9, 258, True
+            return
+        if not self.after_clear and self.decoder_table < 4096:
+            self.decoder_table += 1
+        self.after_clear = False
+        if self.decoder_table + 1 >= 1 << self.width and self.width < 12:
+            self.width += 1
+
+    def finish(self) -> bytes:
+        self.code(257)
+        if self.count:
+            self.out.append((self.bits << (8 - self.count)) & 0xFF)
+        return bytes(self.out)
+
+
+def lzw_encode(data: bytes) -> bytes:
+    """PDF LZW of ``data`` (a plain encoder, for small real content)."""
+    writer = _LzwWriter()
+    writer.code(256)
+    table = {bytes([i]): i for i in range(256)}
+    word = b""
+    for byte in data:
+        grown = word + bytes([byte])
+        if grown in table:
+            word = grown
+            continue
+        writer.code(table[word])
+        if len(table) + 2 < 4000:
+            table[grown] = len(table) + 2
+        word = bytes([byte])
+    if word:
+        writer.code(table[word])
+    return writer.finish()
+
+
+def lzw_zeros(size: int) -> bytes:
+    """PDF LZW of ``size`` zero bytes, written directly: code 0, then each new code is the last
+    string plus one zero (258, 259, ...), a clear when the table is nearly full."""
+    writer = _LzwWriter()
+    written = 0
+    while written < size:
+        writer.code(256)
+        writer.code(0)
+        written += 1
+        for run, code in enumerate(range(258, 4000), start=2):
+            if written + run > size:
+                break
+            writer.code(code)
+            written += run
+    return writer.finish()
+
+
+def runlength_zeros(size: int) -> bytes:
+    """RunLengthDecode of ``size`` zero bytes: two bytes per 128."""
+    return b"\x81\x00" * (size // 128) + b"\x80"
+
+
+def filtered_page_pdf(content: bytes, filters: bytes, *, pad: int = 0, indirect: bool = False) -> bytes:
+    """One page whose content stream is ``content`` (already encoded) under ``/Filter filters``;
+    ``pad`` bytes of a dummy entry before the filter, or the filter as an indirect object."""
+    padding = b"/Padding (%s) " % (b"x" * pad) if pad else b""
+    dictionary = padding + (b"/Filter 6 0 R" if indirect else b"/Filter " + filters)
+    return build_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>",
+            _stream(content, dictionary),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            filters,
+        ]
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.po_parsing.hostile_pdfs import bomb_pdf, surrogate_po
+from tests.po_parsing.hostile_pdfs import bomb_pdf, filtered_page_pdf, lzw_zeros, surrogate_po
 from tray_agent.config import Settings
 from tray_agent.domain.po.parsing import parse_purchase_order
 from tray_agent.domain.po.parsing.email_intake import extract_pdfs_from_email
@@ -99,3 +99,13 @@ def test_bomb_check_raises_before_pdfium_sees_the_document() -> None:
     # Under the limit, the same document opens (it is a page of blanks: no order in it).
     order = parse_purchase_order(bomb_pdf(8 << 20), settings=Settings(po_max_inflated_bytes=32 << 20))
     assert order.lines == []
+
+
+def test_lzw_bomb_is_refused_by_name_within_the_parse_functions_memory(tmp_path: Path) -> None:
+    # 1 GB of zeros in LZW is a 1 MB file; the check decodes it in bounded steps, never whole.
+    path = tmp_path / "bomb-lzw.pdf"
+    path.write_bytes(filtered_page_pdf(lzw_zeros(1 << 30), b"/LZWDecode"))
+    assert path.stat().st_size < 1300 * 1024
+    result = _cli(str(path), memory=PARSE_FUNCTION_MEMORY)
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert b"DecompressionBombError" in result.stderr

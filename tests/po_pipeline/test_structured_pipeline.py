@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.po_parsing.hostile_pdfs import bomb_pdf
+from tests.po_parsing.hostile_pdfs import bomb_pdf, filtered_page_pdf, lzw_zeros
 from tests.po_pipeline.conftest import unique
 from tests.po_pipeline.large_orders import drop_large_order, lines_received
 from tests.po_pipeline.test_pipeline_e2e import ACME, approve, intake, tray_runs
@@ -63,8 +63,18 @@ def test_email_with_the_order_xml_beside_the_pdf(po_pipeline: Any, writer: Any) 
     assert run.input["order_data"]["lines"][0]["sku"] == "WID-1001"
 
 
-def test_a_bomb_ends_as_a_recorded_refusal_not_a_crash(po_pipeline: Any) -> None:
-    drop = po_pipeline.drop(f"inbox/{unique('bomb')}.pdf", bomb_pdf(512 << 20))
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        lambda: bomb_pdf(512 << 20),
+        lambda: filtered_page_pdf(
+            lzw_zeros(512 << 20).hex().encode() + b">", b"[/ASCIIHexDecode /LZWDecode]"
+        ),
+    ],
+    ids=["flate", "hex-lzw"],
+)
+def test_a_bomb_ends_as_a_recorded_refusal_not_a_crash(po_pipeline: Any, bomb: Any) -> None:
+    drop = po_pipeline.drop(f"inbox/{unique('bomb')}.pdf", bomb())
 
     ((intake_id, result),) = drop.executions.items()
     assert not result.succeeded
