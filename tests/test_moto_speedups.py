@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 import boto3
@@ -19,7 +20,7 @@ def table() -> Any:
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="eu-west-1")
         created = resource.create_table(
-            TableName="t",
+            TableName=f"speedups-{uuid.uuid4().hex[:8]}",  # moto may be shared with other tests
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
                 {"AttributeName": "sk", "KeyType": "RANGE"},

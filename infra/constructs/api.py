@@ -48,7 +48,6 @@ class Api(Construct):
         data.tray_tokens.grant_read(self.function)
         data.openai_api_key.grant_read(self.function)
         data.signing_secret.grant_read(self.function)
-        data.reviewer_tokens.grant_read(self.function)
 
         # One integration for the $default route and the reviewer routes (reviewer_sign_in.py).
         self.integration = integrations.HttpLambdaIntegration("ApiIntegration", self.function)

@@ -89,12 +89,9 @@ class Data(Construct):
                 exclude_punctuation=True, password_length=48
             ),
         )
-        self.reviewer_tokens = secretsmanager.Secret(
-            self,
-            "ReviewerTokens",
-            description='Reviewer bearer tokens by reviewer name: {"alice": "<token>", ...}',
-        )
-        for secret in (self.tray_tokens, self.openai_api_key, self.signing_secret, self.reviewer_tokens):
+        # No reviewer-token secret: deployed reviewers sign in with Cognito (reviewer_sign_in.py);
+        # static reviewer tokens are for local runs only.
+        for secret in (self.tray_tokens, self.openai_api_key, self.signing_secret):
             acknowledge(
                 secret,
                 "AwsSolutions-SMG4",
@@ -174,5 +171,4 @@ class Data(Construct):
         env["TRAY_AGENT_TRAY_TOKEN_SECRET_NAME"] = self.tray_tokens.secret_name
         env["TRAY_AGENT_OPENAI_API_KEY_SECRET_NAME"] = self.openai_api_key.secret_name
         env["TRAY_AGENT_SIGNING_SECRET_NAME"] = self.signing_secret.secret_name
-        env["TRAY_AGENT_REVIEWER_TOKENS_SECRET_NAME"] = self.reviewer_tokens.secret_name
         return env
