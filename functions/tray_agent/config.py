@@ -213,6 +213,11 @@ class Settings(BaseModel):
     po_review_inline_max_bytes: int = Field(default=96 * 1024, gt=0)
     po_review_flagged_lines_max: int = Field(default=200, ge=0)  # flagged lines shown in the item
 
+    # Findings on large orders (issue 14, point 5): when the state is still too large with the
+    # order offloaded (most lines of a 2,000-line PO flagged), the findings go to S3 as well and
+    # the state keeps this many of them inline, with their count and codes.
+    po_state_findings_inline_max: int = Field(default=20, ge=0)
+
     @property
     def model_configured(self) -> bool:
         return bool(self.openai_model)

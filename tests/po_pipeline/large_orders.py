@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 from tray_agent.models.purchase_order import PurchaseOrder
@@ -111,9 +112,45 @@ def drop_large_order(pipeline: Any, lines: int) -> tuple[Any, str, PurchaseOrder
     return result, intake_id, order
 
 
-def run_large_order(lines: int) -> tuple[int, float]:
+def every_price_off(order: PurchaseOrder) -> PurchaseOrder:
+    """The same order with every line priced at 1.00: a finding on each of its lines."""
+    from tray_local.po_documents import make_order
+
+    rows = [(line.sku or "", line.description or "", int(line.quantity), "1.00") for line in order.lines]
+    return make_order(order.po_number or "", rows, shipping="0")
+
+
+def review_large_order(env: Any, pipeline: Any, lines: int) -> tuple[int, float]:
+    """A ``lines``-line order with a finding on every line: dropped, paused for review, approved
+    through the API with three lines corrected, ordered. Lines Tray received exactly once, and the
+    seconds from the drop to the recorded outcome (the reviewer answers at once)."""
+    import time
+
+    order = every_price_off(large_order(lines, f"PO-BIGREV-{uuid.uuid4().hex[:8].upper()}"))
+    started = time.perf_counter()
+    drop = pipeline.drop(f"inbox/bigrev-{uuid.uuid4().hex[:8]}.eml", large_order_email(order), timeout_s=300)
+    ((intake_id, paused),) = drop.executions.items()
+    if not paused.paused:
+        raise AssertionError(f"the large order did not pause for review: {paused}")
+    edits = {
+        str(n): {"unit_price": price, "amount": f"{order.lines[n - 1].quantity * Decimal(price):.2f}"}
+        for n, price in ((1, PRODUCTS[0][2]), (2, PRODUCTS[1][2]), (lines, PRODUCTS[(lines - 1) % 4][2]))
+    }
+    answer = env.api("POST", f"/reviews/{intake_id}/approve", {"edited_payload": {"line_edits": edits}})
+    if answer.status != 200:
+        raise AssertionError(f"the approval was refused: {answer.body}")
+    result = pipeline.wait(intake_id, timeout_s=300)
+    elapsed = time.perf_counter() - started
+    if not result.succeeded or result.output.get("outcome") != "ordered":
+        raise AssertionError(f"the reviewed large order was not ordered: {result}")
+    seen = lines_received(env, intake_id)
+    return sum(1 for number in range(1, lines + 1) if seen[number] == 1), elapsed
+
+
+def run_large_order(lines: int, *, review: bool = False) -> tuple[int, float, tuple[int, float] | None]:
     """Lines Tray received exactly once for a ``lines``-line order, and the seconds from the drop
-    to the recorded outcome (the bench's figures; starting moto and the simulator not counted)."""
+    to the recorded outcome (the bench's figures; starting moto and the simulator not counted);
+    with ``review``, the same for an order with a finding on every line (``review_large_order``)."""
     import time
 
     from tests.po_pipeline.conftest import CATALOG_JSON
@@ -130,4 +167,5 @@ def run_large_order(lines: int) -> tuple[int, float]:
             if not result.succeeded:
                 raise AssertionError(f"the large order did not succeed: {result}")
             seen = lines_received(env, intake_id)
-    return sum(1 for number in range(1, lines + 1) if seen[number] == 1), elapsed
+            reviewed = review_large_order(env, pipeline, lines) if review else None
+    return sum(1 for number in range(1, lines + 1) if seen[number] == 1), elapsed, reviewed

@@ -73,6 +73,18 @@ class Finding(BaseModel):
     suggestions: list[str] = Field(default_factory=list)  # e.g. the closest catalog SKUs
 
 
+class FindingsRef(BaseModel):
+    """Findings too many for the state (every line of a 2,000-line PO flagged, ~200 bytes each):
+    the whole list lives in S3 under ``key``; the state keeps the first few, the count and the codes.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    count: int = Field(ge=0)
+    codes: list[str] = Field(default_factory=list)  # the distinct finding codes, sorted
+
+
 class StepError(BaseModel):
     """What a ``Catch`` clause puts at ``$.error``."""
 
@@ -164,6 +176,9 @@ class PoPipelineState(BaseModel):
     purchase_order_ref: str | None = None
     # Chunks of the order Tray has acknowledged in this attempt (a retried Trigger skips them).
     order_chunks: list[OrderRef] = Field(default_factory=list)
+    # Set only between steps, when the findings were offloaded too: ``findings`` then holds the
+    # first few and ``state_store.resolve`` reads the whole list back (in a step, always None).
+    findings_ref: FindingsRef | None = None
 
     @property
     def attempt_key(self) -> str:

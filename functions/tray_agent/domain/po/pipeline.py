@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, wraps
+from functools import cache, cached_property, wraps
 from typing import ParamSpec, TypeVar
 
 from tray_agent.config import Settings
@@ -22,7 +22,7 @@ from tray_agent.data.po_documents import DocumentStore
 from tray_agent.data.po_intake import IntakeRepository
 from tray_agent.domain.po.corrections import apply as apply_corrections
 from tray_agent.domain.po.corrections import learn as learn_corrections
-from tray_agent.domain.po.validation import CatalogView, buyer_key, validate_order
+from tray_agent.domain.po.validation import CatalogView, buyer_key, finding_messages, validate_order
 from tray_agent.errors import (
     DuplicatePurchaseOrderError,
     NotAPurchaseOrderError,
@@ -165,7 +165,8 @@ class PoPipeline:
         skus = {line.sku.upper() for line in order.lines if line.sku}
         view = CatalogView(
             pricing={sku: self._catalog.pricing(sku) for sku in sorted(skus)},
-            products=self._catalog.products,
+            # Scanned once per step, not once per line: 2,000 unknown SKUs each ask for suggestions.
+            products=cache(self._catalog.products),
             rules=self._catalog.rules(),
         )
         owner = self._intakes.po_number_owner(buyer_key(order), order.po_number) if order.po_number else None
@@ -396,7 +397,8 @@ class PoPipeline:
                 status=status,
                 reason=reason,
                 error=error,
-                findings=[f.message for f in state.findings],
+                # At most as many as the review item shows, then how many more (DynamoDB: 400 KB).
+                findings=finding_messages(state.findings, self._settings.po_review_flagged_lines_max),
                 po_number=order.po_number if order else None,
                 buyer=order.buyer.name if order else None,
                 review_id=review_id

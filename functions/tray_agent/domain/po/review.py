@@ -61,6 +61,7 @@ def review_payload(
 ) -> tuple[dict[str, Any], list[str]]:
     """The review item's payload and findings: the whole PO when small, else a reference and a summary."""
     from tray_agent.domain.po.state_store import order_prefix, write_order
+    from tray_agent.domain.po.validation import finding_messages
 
     findings = [f.message for f in state.findings]
     whole = order.model_dump(mode="json")
@@ -85,10 +86,8 @@ def review_payload(
             "'header_edits': {<changed header fields>}}"
         ),
     }
-    limit = settings.po_review_flagged_lines_max
-    if len(findings) > limit:  # the item stays far below DynamoDB's 400 KB whatever the order
-        findings = [*findings[:limit], f"... and {len(findings) - limit} more finding(s)"]
-    return payload, findings
+    # The item stays far below DynamoDB's 400 KB whatever the order (summary counts them all).
+    return payload, finding_messages(state.findings, settings.po_review_flagged_lines_max)
 
 
 def _summary(order: PurchaseOrder, findings: list[Finding], flagged: int) -> dict[str, Any]:

@@ -8,6 +8,13 @@ intake, the attempt and the content's hash, and the state keeps only the key. Sa
 key: a retried step rewrites the same object, and a reference never dangles because the object
 is written before the state that names it is returned.
 
+Findings go the same way when the state is still too large with the order offloaded: a
+2,000-line PO where every line has a finding or two carries 300-700 KB of them. Only then (small
+and merely long orders keep their findings inline, as before) the whole list is written beside
+the order (``findings-<hash>.json``) and the state keeps ``findings_ref`` (key, count, codes) and
+the first ``po_state_findings_inline_max`` findings, for whoever reads the execution's history.
+``resolve`` reads the list back, so every step works on all the findings.
+
 A reviewer's approval of a large order comes back the same way (``ReviewResult.purchase_order_ref``:
 the review API wrote the approved, possibly edited, order under the same prefix before it resumed
 the execution), and is read back here like the parsed order.
@@ -21,7 +28,7 @@ from typing import Any
 
 from tray_agent.config import Settings
 from tray_agent.data.po_documents import DocumentStore
-from tray_agent.models.po_pipeline import PoPipelineState
+from tray_agent.models.po_pipeline import Finding, FindingsRef, PoPipelineState
 from tray_agent.models.purchase_order import PurchaseOrder
 from tray_agent.observability import logger
 
@@ -39,7 +46,23 @@ def resolve(state: PoPipelineState, settings: Settings) -> PoPipelineState:
     if review is not None and review.purchase_order is None and review.purchase_order_ref is not None:
         approved = read_order(review.purchase_order_ref, settings)
         state = state.model_copy(update={"review": review.model_copy(update={"purchase_order": approved})})
+    if state.findings_ref is not None:
+        findings = read_findings(state.findings_ref, settings)
+        state = state.model_copy(update={"findings": findings, "findings_ref": None})
     return state
+
+
+def read_findings(ref: FindingsRef, settings: Settings) -> list[Finding]:
+    data = DocumentStore(settings.po_bucket).read(ref.key, max_bytes=settings.po_max_bytes * 4)
+    return [Finding.model_validate(item) for item in json.loads(data)]
+
+
+def write_findings(findings: list[Finding], *, prefix: str, settings: Settings) -> str:
+    """Store the findings under ``prefix`` + their content hash and return the key."""
+    body = json.dumps([f.model_dump(mode="json") for f in findings], separators=(",", ":")).encode()
+    key = f"{prefix}findings-{hashlib.sha256(body).hexdigest()[:32]}.json"
+    DocumentStore(settings.po_bucket).write_bytes(key, body, content_type="application/json")
+    return key
 
 
 def read_order(key: str, settings: Settings) -> PurchaseOrder:
@@ -61,10 +84,15 @@ def order_prefix(state: PoPipelineState, settings: Settings) -> str:
     return f"{settings.po_state_prefix}{state.intake_id}/{state.attempt}/"
 
 
+def _size(dumped: dict[str, Any]) -> int:
+    return len(json.dumps(dumped, separators=(",", ":")).encode())
+
+
 def store_state(state: PoPipelineState, settings: Settings) -> dict[str, Any]:
-    """The JSON the handler returns: inline when small, the purchase order(s) by reference when not."""
+    """The JSON the handler returns: inline when small, the purchase order(s) by reference when not,
+    and the findings too when the state is still too large without the orders."""
     dumped = state.dump()
-    size = len(json.dumps(dumped, separators=(",", ":")).encode())
+    size = _size(dumped)
     if size <= settings.po_state_inline_max_bytes:
         return dumped
     update: dict[str, Any] = {}
@@ -80,7 +108,25 @@ def store_state(state: PoPipelineState, settings: Settings) -> dict[str, Any]:
             review.purchase_order, prefix=prefix, settings=settings
         )
         update["review"] = review.model_copy(update={"purchase_order": None, "purchase_order_ref": key})
+    if update:
+        dumped = state.model_copy(update=update).dump()
+    if state.findings and _size(dumped) > settings.po_state_inline_max_bytes:
+        ref = FindingsRef(
+            key=write_findings(state.findings, prefix=prefix, settings=settings),
+            count=len(state.findings),
+            codes=sorted({f.code.value for f in state.findings}),
+        )
+        update["findings"] = state.findings[: settings.po_state_findings_inline_max]
+        update["findings_ref"] = ref
+        dumped = state.model_copy(update=update).dump()
     if not update:
         return dumped
-    logger.info("state offloaded to S3", intake_id=state.intake_id, bytes=size, review="review" in update)
-    return state.model_copy(update=update).dump()
+    logger.info(
+        "state offloaded to S3",
+        intake_id=state.intake_id,
+        bytes=size,
+        inline_bytes=_size(dumped),
+        review="review" in update,
+        findings="findings_ref" in update,
+    )
+    return dumped

@@ -94,6 +94,18 @@ def validate_order(
     return findings
 
 
+def finding_messages(findings: list[Finding], limit: int) -> list[str]:
+    """The findings as a person reads them: at most ``limit``, then one saying how many more.
+
+    A 2,000-line PO can have thousands (every price off, every SKU unknown): the review item and
+    the intake record that list them stay far below DynamoDB's 400 KB item limit.
+    """
+    messages = [f.message for f in findings[:limit]]
+    if len(findings) > limit:
+        messages.append(f"... and {len(findings) - limit} more finding(s)")
+    return messages
+
+
 def _document_findings(
     order: PurchaseOrder, threshold: float, already_ordered_by: str | None
 ) -> list[Finding]:
