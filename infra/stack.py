@@ -42,7 +42,7 @@ class TrayAgentStack(Stack):
         }
         api = Api(self, "Api", code=api_code, data=data, environment=environment)
         observability.watch("Api", api.function)
-        observability.watch_api(api.http_api.api_id)
+        observability.watch_api(api.http_api)
         # Work held behind a new incident is escalated from the request that met it.
         observability.grant_publish(api.function)
         monitor = Monitor(

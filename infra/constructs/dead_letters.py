@@ -74,13 +74,7 @@ class DeadLetters(Construct):
             "or `tray-agent redrive` once the cause is fixed.",
             scope=self,
         )
-        self._observability.queue_widgets.append(
-            cloudwatch.GraphWidget(
-                title=f"{name} dead letters",
-                left=[queue.metric_approximate_number_of_messages_visible()],
-                width=12,
-            )
-        )
+        self._observability.watch_queue(name, queue)
         return queue
 
     def invoked_asynchronously(

@@ -6,11 +6,17 @@ the topic policy lets them publish, both only on behalf of this account. Who is 
 ``AlertEmail`` stack parameter subscribes an address (confirm the e-mail AWS sends), and the
 ``alert_topic_arn`` context value sends every alarm to an existing topic too (a team's pager
 or AWS Chatbot topic). ``AlertsTopicArn`` is a stack output.
+
+The dashboard is laid out by cdk-monitoring-constructs' ``MonitoringFacade`` (an infra-only
+dependency, never in a Lambda asset): the business sections from the metrics the functions emit,
+then the library's own sections for the API, each function, the state machine, each table and the
+dead-letter queues. The library makes dashboards only: every alarm is made here, by ``alarm``.
 """
 
 from __future__ import annotations
 
 from aws_cdk import Aws, CfnCondition, CfnParameter, Duration, Fn, Stack
+from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -18,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -117,13 +124,14 @@ class Observability(Construct):
             forward = sns.Topic.from_topic_arn(self, "ForwardAlerts", forward_arn)
             self._actions.append(cw_actions.SnsAction(forward))
         self.alarms: list[cloudwatch.Alarm] = []
-        # What the dashboard shows, collected as constructs register and laid out by build_dashboard.
-        self.function_rows: list[tuple[str, list[cloudwatch.IWidget]]] = []
-        self.table_metrics: list[tuple[str, cloudwatch.IMetric, cloudwatch.IMetric]] = []
+        # What the dashboard's plumbing shows, collected as constructs register and handed to the
+        # monitoring library by build_dashboard (once every alarm exists, for the alarm panel).
+        self.functions: list[tuple[str, lambda_.Function]] = []
+        self.tables: list[tuple[str, dynamodb.Table]] = []
         self.state_machines: list[tuple[str, sfn.StateMachine]] = []
-        self.queue_widgets: list[cloudwatch.IWidget] = []
-        self.api_widgets: list[cloudwatch.IWidget] = []
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"tray-agent-{stage}")
+        self.queues: list[tuple[str, sqs.IQueue]] = []
+        self.http_api: apigwv2.IHttpApi | None = None
+        self.dashboard_name = f"tray-agent-{stage}"
 
     # -- alarms ---------------------------------------------------------------------------------
 
@@ -194,27 +202,7 @@ class Observability(Construct):
             description=f"{name} ran for {int(TIMEOUT_FRACTION * 100)}% of its timeout or more: it is "
             "timing out or about to (slow Tray, a large backlog). Check its duration and X-Ray traces.",
         )
-        self.function_rows.append(
-            (
-                name,
-                [
-                    cloudwatch.GraphWidget(
-                        title=f"{name} invocations / errors / throttles",
-                        left=[function.metric_invocations(), errors, function.metric_throttles()],
-                        width=12,
-                    ),
-                    cloudwatch.GraphWidget(
-                        title=f"{name} duration (p50 / p90 / max)",
-                        left=[
-                            function.metric_duration(statistic="p50"),
-                            function.metric_duration(statistic="p90"),
-                            function.metric_duration(statistic="Maximum"),
-                        ],
-                        width=12,
-                    ),
-                ],
-            )
-        )
+        self.functions.append((name, function))
 
     def watch_tables(self, tables: dict[str, dynamodb.Table]) -> None:
         """Throttled requests and DynamoDB system errors on every table."""
@@ -263,7 +251,7 @@ class Observability(Construct):
                 description=f"DynamoDB answered 5xx on the {field} table: an AWS-side problem. Check the "
                 "AWS Health Dashboard; work is retried and the ledger keeps what was accepted.",
             )
-            self.table_metrics.append((name, throttles, system_errors))
+            self.tables.append((name, table))
 
     def watch_state_machine(self, name: str, machine: sfn.StateMachine, scope: Construct) -> None:
         """Failed and timed-out executions."""
@@ -306,8 +294,10 @@ class Observability(Construct):
             "still down. GET /incidents shows what holds it; the sweeper drains it once it recovers.",
         )
 
-    def watch_api(self, http_api_id: str, stage_name: str = "$default") -> None:
+    def watch_api(self, http_api: apigwv2.IHttpApi, stage_name: str = "$default") -> None:
         """5xx rate and p90 latency of the HTTP API (a 502/500 answer is not a Lambda error)."""
+        self.http_api = http_api
+        http_api_id = http_api.api_id
 
         def api_metric(name: str, statistic: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
@@ -345,71 +335,108 @@ class Observability(Construct):
             description="The API's p90 latency is over 5 s: a slow Tray, model or DynamoDB. The X-Ray "
             "service map shows which call.",
         )
-        self.api_widgets = [
-            cloudwatch.GraphWidget(
-                title="API requests and 5xx", left=[self.api_requests, self.api_5xx], width=12
-            ),
-            cloudwatch.GraphWidget(title="API latency p90", left=[self.api_latency_p90], width=12),
-        ]
+
+    def watch_queue(self, name: str, queue: sqs.IQueue) -> None:
+        """A dead-letter queue on the dashboard (its alarm is made by DeadLetters)."""
+        self.queues.append((name, queue))
 
     # -- the dashboard --------------------------------------------------------------------------
 
     def build_dashboard(self) -> None:
         """Business first (what the agent did and what it cost), then the plumbing under it."""
+        # Imported here: the library loads its own jsii assembly, which only a synth needs.
+        import cdk_monitoring_constructs as monitoring
 
-        def search(name_prefix: str, statistic: str = "Sum", label: str = "") -> cloudwatch.MathExpression:
+        def search(metric_name_token: str) -> monitoring.CustomMetricSearch:
             # A SEARCH picks up every metric the code names dynamically (Decision_<action>,
-            # MonitorRecovery_<class>, ...) without listing them here.
-            return cloudwatch.MathExpression(
-                expression=f"SEARCH('{{{NAMESPACE},service}} MetricName=\"{name_prefix}\"', "
-                f"'{statistic}', {int(PERIOD.to_seconds())})",
-                using_metrics={},
-                label=label or " ",
+            # MonitorRecovery_<class>, ...) without listing them here. Unquoted, the term matches
+            # the token before the underscore (CloudWatch splits metric names on punctuation); a
+            # quoted "Decision_" would match only a metric named exactly that.
+            return monitoring.CustomMetricSearch(
+                namespace=NAMESPACE,
+                dimensions_map=SERVICE_DIMENSION,
+                search_query=f"MetricName={metric_name_token}",
+                statistic=monitoring.MetricStatistic.SUM,
                 period=PERIOD,
             )
 
-        def graph(title: str, *metrics: cloudwatch.IMetric, width: int = 8) -> cloudwatch.GraphWidget:
-            return cloudwatch.GraphWidget(title=title, left=list(metrics), width=width, height=6)
+        def group(title: str, *metrics: object) -> monitoring.CustomMetricGroup:
+            return monitoring.CustomMetricGroup(title=title, metrics=list(metrics))  # type: ignore[arg-type]
+
+        def section(name: str, description: str, *groups: monitoring.CustomMetricGroup) -> None:
+            facade.monitor_custom(
+                human_readable_name=name,
+                alarm_friendly_name=name.replace(" ", ""),
+                description=description,
+                metric_groups=list(groups),
+            )
 
         stage = self.stage
-        self.dashboard.add_widgets(
-            cloudwatch.TextWidget(
-                markdown=f"# tray-agent ({stage}): what the agent did\nDecisions, Tray runs, "
-                "recoveries, held work and reviews first; the plumbing (API, functions, Step Functions, "
-                "DynamoDB, dead letters) below.",
-                width=24,
-                height=2,
-            )
+        facade = monitoring.MonitoringFacade(
+            self,
+            "Monitoring",
+            metric_factory_defaults=monitoring.MetricFactoryDefaults(namespace=NAMESPACE, period=PERIOD),
+            # No segment below is asked for an alarm (no add_*_alarm); were one ever, it would be
+            # named with the stage and still be checked by the guard at the end.
+            alarm_factory_defaults=monitoring.AlarmFactoryDefaults(
+                alarm_name_prefix=self.dashboard_name, actions_enabled=False
+            ),
+            # One dashboard, named tray-agent-<stage> (the DashboardUrl output): no summary or
+            # alarm dashboards beside it.
+            dashboard_factory=monitoring.DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                dashboard_name_prefix=self.dashboard_name,
+                create_dashboard=True,
+                create_summary_dashboard=False,
+                create_alarm_dashboard=False,
+            ),
         )
-        self.dashboard.add_widgets(
-            graph("Decisions by action", search("Decision_")),
-            graph(
+        facade.add_large_header(f"tray-agent ({stage}): what the agent did")
+        section(
+            "Decisions and the model",
+            "What the agent decided for each piece of work, and what the model cost in tokens.",
+            group("Decisions by action", search("Decision")),
+            group(
                 "Model: tokens and fallbacks",
                 business_metric("ModelTokens"),
                 business_metric("ModelFallback"),
             ),
-            graph(
+        )
+        section(
+            "Tray runs and recoveries",
+            "Tray executions the monitor saw, the failures among them, and how each was recovered.",
+            group(
                 "Tray runs and failures (monitored)",
                 business_metric("MonitorExecutions"),
                 business_metric("MonitorFailures"),
             ),
-        )
-        self.dashboard.add_widgets(
-            graph(
+            group(
                 "Recoveries by class (tick and callbacks)",
-                search("MonitorRecovery_"),
-                search("CallbackRecovery_"),
+                search("MonitorRecovery"),
+                search("CallbackRecovery"),
             ),
-            graph(
+            group("Monitor alerts by kind", search("MonitorAlert")),
+        )
+        section(
+            "Held work",
+            "Work held behind an incident (GET /incidents), the monitor's heartbeat, dead letters redriven.",
+            group(
                 "Held work: items and oldest age (s)",
                 business_metric("HeldWork", statistic="Maximum"),
                 business_metric("HeldWorkOldestAgeSeconds", statistic="Maximum"),
                 business_metric("IncidentOpened"),
             ),
-            graph("Monitor alerts by kind", search("MonitorAlert_")),
+            group(
+                "Monitor heartbeat and dead letters redriven",
+                business_metric("MonitorTickCompleted"),
+                business_metric("DeadLettersRedriven"),
+            ),
         )
-        self.dashboard.add_widgets(
-            graph(
+        section(
+            "Purchase orders",
+            "Purchase orders received and where each ended: ordered, sent to review, held, refused, rerun.",
+            group(
                 "Purchase orders",
                 *(
                     business_metric(name)
@@ -423,32 +450,34 @@ class Observability(Construct):
                     )
                 ),
             ),
-            graph(
-                "Monitor heartbeat and dead letters redriven",
-                business_metric("MonitorTickCompleted"),
-                business_metric("DeadLettersRedriven"),
-            ),
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=8, height=6),
         )
-        self.dashboard.add_widgets(
-            cloudwatch.TextWidget(markdown="## Plumbing", width=24, height=1), *self.api_widgets
+        facade.add_widget(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24, height=4)
         )
-        for _name, widgets in self.function_rows:
-            self.dashboard.add_widgets(*widgets)
-        for name, machine in self.state_machines:
-            self.dashboard.add_widgets(
-                graph(
-                    f"{name} executions",
-                    machine.metric_started(),
-                    machine.metric_succeeded(),
-                    machine.metric_failed(),
-                    machine.metric_timed_out(),
-                    width=12,
-                )
+        facade.add_large_header("Plumbing")
+        if self.http_api is not None:
+            facade.monitor_api_gateway_v2_http_api(
+                api=self.http_api, human_readable_name="HTTP API", alarm_friendly_name="Api"
             )
-        self.dashboard.add_widgets(
-            graph("DynamoDB throttled requests", *(m for _, m, _ in self.table_metrics), width=12),
-            graph("DynamoDB system errors", *(m for _, _, m in self.table_metrics), width=12),
-        )
-        if self.queue_widgets:
-            self.dashboard.add_widgets(*self.queue_widgets)
+        for name, function in self.functions:
+            facade.monitor_lambda_function(
+                lambda_function=function, human_readable_name=f"{name} function", alarm_friendly_name=name
+            )
+        for name, machine in self.state_machines:
+            facade.monitor_step_function(
+                state_machine=machine, human_readable_name=f"{name} state machine", alarm_friendly_name=name
+            )
+        for name, table in self.tables:
+            facade.monitor_dynamo_table(
+                table=table,  # the library reads the billing mode (on-demand) off the table
+                human_readable_name=f"{name} table",
+                alarm_friendly_name=f"{name}Table",
+            )
+        for name, queue in self.queues:
+            facade.monitor_sqs_queue(
+                queue=queue, human_readable_name=f"{name} dead letters", alarm_friendly_name=name
+            )
+        # The alarms are ours (alarm(): named with the stage, sent to the alerts topic); a library
+        # alarm would page no one and duplicate one of them.
+        assert not facade.created_alarms(), "the monitoring library must make dashboards only"
+        self.dashboard = facade.dashboard_factory.get_dashboard("Detail")  # type: ignore[union-attr]
