@@ -151,10 +151,99 @@ def test_a_second_stage_names_its_stack_dashboard_and_alarms_apart(tmp_path: Any
         assert {"Key": "tray-agent:stage", "Value": "prod"} in resource["Properties"]["Tags"]
 
 
-def test_the_dashboard_puts_business_metrics_first(synthesized: Any) -> None:
-    (dashboard,) = _template(synthesized).find_resources("AWS::CloudWatch::Dashboard").values()
+def _dashboard_widgets(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dashboard body's widgets, references (function, table, queue names) left as REF."""
+    body = dashboard["Properties"]["DashboardBody"]
+    if isinstance(body, dict):
+        body = "".join(part if isinstance(part, str) else "REF" for part in body["Fn::Join"][1])
+    widgets: list[dict[str, Any]] = json.loads(body)["widgets"]
+    return widgets
+
+
+def _widget_text(widget: dict[str, Any]) -> str:
+    properties = widget["properties"]
+    return str(properties.get("markdown") or properties.get("title") or "")
+
+
+def _emitted_metric_names() -> tuple[set[str], set[str]]:
+    """What the functions emit through Powertools: fixed names, and the prefixes of dynamic ones."""
+    import re
+
+    from tests.infra.conftest import ROOT
+
+    fixed: set[str] = set()
+    prefixes: set[str] = set()
+    for source in (ROOT / "functions" / "tray_agent").rglob("*.py"):
+        text = source.read_text()
+        fixed.update(re.findall(r'add_metric\(name="(\w+)"', text))
+        prefixes.update(re.findall(r'add_metric\(name=f"(\w+?)_\{', text))
+    return fixed, prefixes
+
+
+def test_the_dashboard_puts_the_business_first_then_the_plumbing(synthesized: Any) -> None:
+    template = _template(synthesized)
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == "tray-agent-dev"
-    body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    assert body.index("Decisions by action") < body.index("Plumbing") < body.index("API requests")
-    for name in ("Decision_", "MonitorRecovery_", "HeldWork", "ModelTokens", "PurchaseOrdersOrdered"):
-        assert name in body
+    widgets = _dashboard_widgets(dashboard)
+    texts = [_widget_text(w) for w in widgets]
+    assert texts[0] == "# tray-agent (dev): what the agent did"
+    plumbing = texts.index("# Plumbing")
+    business, below = widgets[:plumbing], widgets[plumbing:]
+    business_sections = [t for t in texts[:plumbing] if t.startswith("### ")]
+    assert business_sections == [
+        "### Decisions and the model",
+        "### Tray runs and recoveries",
+        "### Held work",
+        "### Purchase orders",
+    ]
+    # Above the plumbing: only what the agent emits (and the alarm panel), no AWS service metric.
+    business_json = json.dumps(business)
+    assert "AWS/" not in business_json
+    assert [w["properties"]["title"] for w in business if w["type"] == "alarm"] == ["Alarms"]
+    # The plumbing: the HTTP API, then a section per function, state machine, table and dead-letter
+    # queue, each as the monitoring library lays it out.
+    headers = [_widget_text(w) for w in below if _widget_text(w).startswith("### ")]
+    kinds = [h.split("**")[0].removeprefix("### ").strip() for h in headers]
+    assert kinds[0] == "API Gateway V2 HTTP Endpoint"
+    resources = template.to_json()["Resources"].values()
+    count = {kind: sum(r["Type"] == kind for r in resources) for kind in {r["Type"] for r in resources}}
+    assert kinds.count("Lambda Function") == count["AWS::Lambda::Function"]
+    assert kinds.count("State Machine") == count["AWS::StepFunctions::StateMachine"]
+    assert kinds.count("Dynamo Table") == count["AWS::DynamoDB::Table"]
+    assert kinds.count("SQS Queue") == 2  # failed invocations, undelivered events
+    assert kinds == sorted(
+        kinds,
+        key=[
+            "API Gateway V2 HTTP Endpoint",
+            "Lambda Function",
+            "State Machine",
+            "Dynamo Table",
+            "SQS Queue",
+        ].index,
+    )
+    below_json = json.dumps(below)
+    for namespace in ("AWS/ApiGateway", "AWS/Lambda", "AWS/States", "AWS/DynamoDB", "AWS/SQS"):
+        assert namespace in below_json
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return set().union(*(_strings(item) for item in items)) if items else set()
+
+
+def test_the_dashboard_shows_every_metric_the_functions_emit(synthesized: Any) -> None:
+    (dashboard,) = _template(synthesized).find_resources("AWS::CloudWatch::Dashboard").values()
+    widgets = _dashboard_widgets(dashboard)
+    plumbing = [_widget_text(w) for w in widgets].index("# Plumbing")
+    business = _strings(widgets[:plumbing])
+    fixed, prefixes = _emitted_metric_names()
+    assert {"Decision", "MonitorRecovery", "CallbackRecovery", "MonitorAlert"} <= prefixes
+    assert {"ModelTokens", "HeldWork", "PurchaseOrdersOrdered", "MonitorTickCompleted"} <= fixed
+    assert fixed <= business, fixed - business
+    # Dynamic names (Decision_<action>, ...) through a SEARCH on the agent's namespace and service,
+    # unquoted so that it matches the name's first token rather than a metric named "Decision_".
+    schema = '{"TrayAgent","service"} "service"="tray-agent"'
+    for prefix in prefixes:
+        assert f"SEARCH('{schema} MetricName={prefix}', 'Sum', 300)" in business, prefix
