@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint $(CHECKOV)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
 
 # The CDK CLI, as `cdk deploy` runs it: cdk.json's app, context and feature flags, asset metadata
 # (SAM reads it to find each function's code). STAGE=prod names and tags a second stack.
