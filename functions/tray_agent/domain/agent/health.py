@@ -298,7 +298,8 @@ class CustomerHealth:
 
     def _start_task(self, result: HealthAssessment) -> WorkItem:
         """The CSM task through the ledger (one work item per episode), with a check-in follow-up."""
-        brief = (self._write_brief(result) if self._write_brief else None) or result.brief()
+        written = self._write_brief(result) if self._write_brief else None
+        brief = written or result.brief()
         decision = Decision(
             action=DecisionAction.TRIGGER,
             calls=[
@@ -314,7 +315,7 @@ class CustomerHealth:
             ],
             reason=f"churn risk for {result.customer_id}: {result.combination}",
             rule="health.accumulated",
-            brain="llm" if self._write_brief else "policy",
+            brain="llm" if written else "policy",
             follow_ups=[
                 FollowUpPlan(
                     after_s=self._recheck_days * 86400.0,

@@ -48,12 +48,19 @@ def build_followups(
         retention=retention,
         clock=clock,
     )
+    write_brief = None
+    if settings.model_configured:  # the LLM brain writes the CSM's brief; the policy's otherwise
+        from tray_agent.domain.agent.brain import build_brains
+
+        llm = build_brains(settings).llm
+        write_brief = llm.write_health_brief if llm is not None else None
     health = CustomerHealth(
         HealthRepository(settings.context_table),
         engine,
         threshold=settings.health_risk_threshold,
         recheck_days=settings.health_recheck_days,
         retention=retention,
+        write_brief=write_brief,
         clock=clock,
     )
     followups.health = health
