@@ -13,8 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from tray_agent.models.base import Model
 from tray_agent.models.purchase_order import PurchaseOrder
 from tray_agent.redaction import contains_marker, restore_masked
 
@@ -30,7 +31,7 @@ class DocumentKind(StrEnum):
     EMAIL = "email"
 
 
-class DocumentRef(BaseModel):
+class DocumentRef(Model):
     """Where the PO document came from, and (after Extract) where its PDF is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -63,7 +64,7 @@ class FindingCode(StrEnum):
     PARSER_WARNING = "parser_warning"
 
 
-class Finding(BaseModel):
+class Finding(Model):
     model_config = ConfigDict(extra="forbid")
 
     code: FindingCode
@@ -73,7 +74,7 @@ class Finding(BaseModel):
     suggestions: list[str] = Field(default_factory=list)  # e.g. the closest catalog SKUs
 
 
-class StepError(BaseModel):
+class StepError(Model):
     """What a ``Catch`` clause puts at ``$.error``."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
@@ -93,7 +94,7 @@ class StepError(BaseModel):
         return self.cause
 
 
-class ReviewResult(BaseModel):
+class ReviewResult(Model):
     """A reviewer's approval, sent back with SendTaskSuccess: the (possibly edited) PO.
 
     A large order comes back by reference (SendTaskSuccess's output is limited to 256 KiB): the
@@ -115,7 +116,7 @@ class ReviewResult(BaseModel):
         return self
 
 
-class OrderRef(BaseModel):
+class OrderRef(Model):
     model_config = ConfigDict(extra="forbid")
 
     workflow: str
@@ -128,7 +129,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # a step failed: corrupt, encrypted, too large, not a PO, Tray down...
 
 
-class Hold(BaseModel):
+class Hold(Model):
     """The PO is waiting for Tray (an outage, a long Retry-After): the Hold state's answer."""
 
     model_config = ConfigDict(extra="forbid")
@@ -145,7 +146,7 @@ def execution_name_for(intake_id: str, attempt: int) -> str:
     return intake_id if attempt == 1 else f"{intake_id}-r{attempt}"
 
 
-class PoPipelineState(BaseModel):
+class PoPipelineState(Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     intake_id: str
@@ -204,7 +205,7 @@ class PoPipelineState(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class ReviewTaskInput(BaseModel):
+class ReviewTaskInput(Model):
     """The review state's payload: the task token to resume with, and the state so far."""
 
     model_config = ConfigDict(extra="forbid")
@@ -223,7 +224,7 @@ class IntakeStatus(StrEnum):
     FAILED = "failed"
 
 
-class Rerun(BaseModel):
+class Rerun(Model):
     """One re-run of a failed PO: who asked, when, and what the failed attempt had said."""
 
     model_config = ConfigDict(extra="ignore")
@@ -236,7 +237,7 @@ class Rerun(BaseModel):
     previous_reason: str | None = None
 
 
-class RerunAnswer(BaseModel):
+class RerunAnswer(Model):
     """``POST /po/intake/{id}/rerun``'s answer."""
 
     model_config = ConfigDict(extra="forbid")
@@ -247,7 +248,7 @@ class RerunAnswer(BaseModel):
     status: IntakeStatus
 
 
-class IntakeRecord(BaseModel):
+class IntakeRecord(Model):
     """What happened to one dropped document (or one PDF of an email): the audit a person reads."""
 
     model_config = ConfigDict(extra="ignore")
@@ -282,7 +283,7 @@ class IntakeRecord(BaseModel):
     updated_at: datetime
 
 
-class DroppedObject(BaseModel):
+class DroppedObject(Model):
     """An object-created notice, whichever way it came (EventBridge or an S3 notification)."""
 
     model_config = ConfigDict(extra="ignore")
