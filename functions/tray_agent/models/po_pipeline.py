@@ -17,7 +17,6 @@ from pydantic import ConfigDict, Field, model_validator
 
 from tray_agent.models.base import Model
 from tray_agent.models.purchase_order import PurchaseOrder
-from tray_agent.redaction import contains_marker, restore_masked
 
 
 def intake_id_for(bucket: str, key: str, etag: str, attachment_index: int | None) -> str:
@@ -181,6 +180,10 @@ class PoPipelineState(Model):
         masked is put back here from the parsed PO this execution carries, so the order holds
         the real values.
         """
+        # Here, not at the top: the API imports these models at cold start, the redaction rules
+        # (dozens of compiled patterns) only where a reviewed PO goes to Tray.
+        from tray_agent.redaction import contains_marker, restore_masked
+
         if self.review is not None:
             reviewed = self.review.purchase_order
             if reviewed is None:  # by reference and not read back (state_store.resolve does)
