@@ -25,7 +25,9 @@ TrayRegion = Literal["us", "eu", "apac"]
 class Settings(BaseModel):
     """Everything a function needs to know about its environment."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # defer_build: the validator is built by the first get_settings(), not by every import of
+    # this module (the API's cold import stays cheap; see models/base.py).
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     # DynamoDB tables
     decisions_table: str = "tray-agent-decisions"

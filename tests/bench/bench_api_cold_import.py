@@ -4,7 +4,10 @@ Baselines, each a fresh interpreter too:
 - "bare Powertools": the canonical Powertools event-handler example (an APIGatewayHttpResolver
   with validation, Logger, Tracer and Metrics decorating the handler, one route);
 - "resolver only": the same without Logger/Tracer/Metrics (reported for transparency).
-Runs alternate between variants so machine noise hits them alike; medians are reported.
+Runs alternate between variants so machine noise hits them alike; medians are reported. The
+ratios are the median of each round's own ratio (the variants of one round run back to back, under
+the same load), which a shared, busy machine moves far less than a ratio of two medians; 21 rounds
+because 7 still let one noisy minute swing the figure by ±0.2.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = 7
+RUNS = 21
 
 BARE_POWERTOOLS = """
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -104,11 +107,13 @@ def run() -> dict[str, float]:
                 result = _import_once(module, tmp)
                 times[name].append(float(result["s"]))
                 openai_imported |= name == "api" and bool(result["openai"])
-    api, bare, resolver = (statistics.median(times[name]) for name in ("api", "bare", "resolver"))
+    api, bare = (statistics.median(times[name]) for name in ("api", "bare"))
+    vs_bare = statistics.median(a / b for a, b in zip(times["api"], times["bare"], strict=True))
+    vs_resolver = statistics.median(a / r for a, r in zip(times["api"], times["resolver"], strict=True))
     return {
         "api_cold_import_s": round(api, 4),
         "bare_powertools_cold_import_s": round(bare, 4),
-        "api_cold_import_ratio_vs_bare_powertools": round(api / bare, 3),
-        "api_cold_import_ratio_vs_resolver_only": round(api / resolver, 3),
+        "api_cold_import_ratio_vs_bare_powertools": round(vs_bare, 3),
+        "api_cold_import_ratio_vs_resolver_only": round(vs_resolver, 3),
         "api_cold_import_loads_openai": float(openai_imported),
     }

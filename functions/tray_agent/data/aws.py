@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -77,13 +76,19 @@ def transient_storage_errors() -> Iterator[None]:
         raise TransientStorageError(f"AWS storage call failed transiently ({what})") from exc
 
 
+# boto3 loads on the first client, not at import: importing it (and s3transfer with it) is a
+# large part of a cold start, and the API answers some requests (health, refusals) without AWS.
 @cache
 def dynamodb() -> DynamoDBServiceResource:
+    import boto3
+
     return boto3.resource("dynamodb", config=_BOTO_CONFIG)
 
 
 @cache
 def client(service: str) -> Any:
+    import boto3
+
     return boto3.client(service, config=_BOTO_CONFIG)  # type: ignore[call-overload]
 
 

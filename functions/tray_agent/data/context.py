@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from tray_agent.data import aws
@@ -37,6 +36,9 @@ class ContextRepository:
 
     def customer_entries(self, customer_id: str, since: datetime, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first, only entries at or after ``since`` (TTL deletion lags; we filter too)."""
+        # Not at the top: boto3.dynamodb imports boto3 itself, which the API's cold start defers.
+        from boto3.dynamodb.conditions import Key
+
         response = aws.table(self._table_name).query(
             KeyConditionExpression=Key("pk").eq(f"customer#{customer_id}") & Key("sk").gte(since.isoformat()),
             ScanIndexForward=False,
@@ -68,6 +70,8 @@ class ContextRepository:
         aws.table(self._table_name).put_item(Item=item)
 
     def summary_items(self, day: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
         table = aws.table(self._table_name)
         found = aws.all_items(table.query, KeyConditionExpression=Key("pk").eq(f"summary#{day}"))
         return [from_item(item) for item in found]

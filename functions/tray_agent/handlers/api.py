@@ -20,8 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tray_agent.config import Settings, get_settings
-from tray_agent.domain.agent.memory import DailySummary, OperationsSummary
-from tray_agent.domain.agent.service import EventService, build_event_service
+from tray_agent.domain.agent.memory import DailySummary
 from tray_agent.domain.auth import SIGNED_IN_PREFIX, Authenticator, Principal
 from tray_agent.errors import MethodNotAllowedError, NotFoundError, StorageUnavailableError, TrayAgentError
 from tray_agent.handlers.callback_routes import router as callback_router
@@ -39,6 +38,7 @@ from tray_agent.models.work import Incident, WorkItem, WorkState
 from tray_agent.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
+    from tray_agent.domain.agent.service import EventService
     from tray_agent.domain.reviews import ReviewService
 
 
@@ -109,6 +109,9 @@ def _reviews() -> ReviewService:
 
 @cache
 def _service_for(settings: Settings) -> EventService:
+    # The agent (brains, guardrails, registry, runner) loads with the first request that needs it.
+    from tray_agent.domain.agent.service import build_event_service
+
     return build_event_service(settings)
 
 
@@ -149,6 +152,8 @@ def get_summary(day: Annotated[str, Path(pattern=DAY_PATTERN, examples=["2026-12
         date.fromisoformat(day)
     except ValueError:  # the right shape, but no such day in the calendar ("2026-02-30")
         raise NotFoundError(f"{day!r} is not a calendar day") from None
+    from tray_agent.domain.agent.memory import OperationsSummary
+
     return _service().daily_summary(day, OperationsSummary(get_settings()))
 
 

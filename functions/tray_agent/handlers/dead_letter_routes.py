@@ -7,17 +7,26 @@ function read/delete on the two queues and InvokeFunction on the functions they 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tray_agent.config import get_settings
-from tray_agent.domain.auth import Principal
-from tray_agent.domain.redrive import build_dead_letter_service
 from tray_agent.models.dead_letters import DeadLetterListing, DeadLetterQueue, RedriveReport, RedriveRequest
 
+if TYPE_CHECKING:
+    from tray_agent.domain.auth import Principal
+    from tray_agent.domain.redrive import DeadLetterService
+
 router = APIGatewayHttpRouter()
+
+
+def _service() -> DeadLetterService:
+    # The redrive service (and its clients) loads with the first dead-letter request.
+    from tray_agent.domain.redrive import build_dead_letter_service
+
+    return build_dead_letter_service(get_settings())
 
 
 @router.get("/dead-letters", summary="Dead letters waiting in each queue (reviewer token); they stay queued")
@@ -25,7 +34,7 @@ def list_dead_letters(
     queue: Annotated[DeadLetterQueue | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> DeadLetterListing:
-    return build_dead_letter_service(get_settings()).list_letters(queue, limit)
+    return _service().list_letters(queue, limit)
 
 
 @router.post(
@@ -34,6 +43,4 @@ def list_dead_letters(
 )
 def redrive_dead_letters(request: Annotated[RedriveRequest | None, Body()] = None) -> RedriveReport:
     principal: Principal | None = router.context.get("principal")
-    return build_dead_letter_service(get_settings()).redrive(
-        request or RedriveRequest(), requested_by=principal.name if principal else ""
-    )
+    return _service().redrive(request or RedriveRequest(), requested_by=principal.name if principal else "")

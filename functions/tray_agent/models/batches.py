@@ -14,7 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from tray_agent.models.base import Model
 
 
 class BatchStatus(StrEnum):
@@ -27,7 +29,7 @@ class BatchStatus(StrEnum):
 OPEN_BATCH_STATUSES = frozenset({BatchStatus.SENDING, BatchStatus.UNKNOWN, BatchStatus.RUNNING})
 
 
-class Batch(BaseModel):
+class Batch(Model):
     batch_id: str
     batch_key: str  # the workflow whose policy queued the items
     bulk_workflow: str
@@ -49,7 +51,7 @@ class Batch(BaseModel):
         return self.status in OPEN_BATCH_STATUSES
 
 
-class FlushBatchesEvent(BaseModel):
+class FlushBatchesEvent(Model):
     """What the off-peak EventBridge Scheduler schedule sends the monitor function."""
 
     model_config = ConfigDict(extra="ignore")

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from tray_agent.models.base import Model
 
 
-class FailingStep(BaseModel):
+class FailingStep(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=256)
     connector: str | None = Field(default=None, max_length=128)  # the service behind it ("salesforce")
 
 
-class CallbackError(BaseModel):
+class CallbackError(Model):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=128)  # Tray's error code ("CONNECTOR_ERROR", "HTTP_429")
@@ -26,7 +28,7 @@ class CallbackError(BaseModel):
     retry_after_s: float | None = Field(default=None, ge=0, le=86400)  # a rate limit's hint
 
 
-class TrayFailureCallback(BaseModel):
+class TrayFailureCallback(Model):
     """What Tray's alerting workflow posts for one failed execution (``POST /callbacks/tray-failure``).
 
     Tray's alerting trigger hands the alerting workflow the failed workflow, the execution and
@@ -43,7 +45,7 @@ class TrayFailureCallback(BaseModel):
     error: CallbackError
 
 
-class CallbackAnswer(BaseModel):
+class CallbackAnswer(Model):
     """What the callback did with the failure (202), also the answer a repeated callback gets."""
 
     execution_id: str

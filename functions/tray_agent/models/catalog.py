@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from tray_agent.models.base import Model
 
 
 def normalize_sku(sku: str) -> str:
@@ -16,7 +18,7 @@ def customer_key(value: str) -> str:
     return " ".join(value.strip().casefold().split())
 
 
-class CatalogProduct(BaseModel):
+class CatalogProduct(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sku: str = Field(min_length=1, max_length=64)
@@ -46,7 +48,7 @@ class CatalogProduct(BaseModel):
         return self
 
 
-class ContractPrice(BaseModel):
+class ContractPrice(Model):
     """A customer's negotiated price for one SKU (the customer: email domain or company name)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -72,7 +74,7 @@ class ContractPrice(BaseModel):
         return value.upper()
 
 
-class PricingRules(BaseModel):
+class PricingRules(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # A PO unit price within this fraction of the expected price is accepted (0.01 = 1 %).
@@ -81,7 +83,7 @@ class PricingRules(BaseModel):
     amount_tolerance: Decimal = Field(default=Decimal("0.02"), ge=0)
 
 
-class Catalog(BaseModel):
+class Catalog(Model):
     """A whole catalog file: what ``tray-agent catalog load`` reads and writes."""
 
     model_config = ConfigDict(extra="forbid")
@@ -99,7 +101,7 @@ class Catalog(BaseModel):
         return self
 
 
-class ProductPricing(BaseModel):
+class ProductPricing(Model):
     """One SKU as validation sees it: the product and the contract prices of every customer."""
 
     model_config = ConfigDict(frozen=True)

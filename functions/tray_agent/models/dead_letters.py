@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from tray_agent.models.base import Model
 
 
 class DeadLetterQueue(StrEnum):
@@ -16,7 +18,7 @@ class DeadLetterQueue(StrEnum):
     UNDELIVERED_EVENTS = "undelivered_events"
 
 
-class DeadLetter(BaseModel):
+class DeadLetter(Model):
     queue: DeadLetterQueue
     message_id: str
     function: str | None = Field(description="The function the work was meant for")
@@ -29,17 +31,17 @@ class DeadLetter(BaseModel):
     problem: str | None = Field(default=None, description="Why this message cannot be redriven as it is")
 
 
-class QueueListing(BaseModel):
+class QueueListing(Model):
     queue: DeadLetterQueue
     waiting: int = Field(description="Messages in the queue (SQS's approximate count)")
     letters: list[DeadLetter]
 
 
-class DeadLetterListing(BaseModel):
+class DeadLetterListing(Model):
     queues: list[QueueListing]
 
 
-class RedriveRequest(BaseModel):
+class RedriveRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     queue: DeadLetterQueue | None = Field(default=None, description="One queue; both when omitted")
@@ -54,7 +56,7 @@ class RedriveStatus(StrEnum):
     FAILED = "failed"  # left in its queue; ``reason`` says why
 
 
-class RedriveResult(BaseModel):
+class RedriveResult(Model):
     queue: DeadLetterQueue | None = Field(description="None for a requested message that was not found")
     message_id: str
     function: str | None = None
@@ -62,7 +64,7 @@ class RedriveResult(BaseModel):
     reason: str | None = None
 
 
-class RedriveReport(BaseModel):
+class RedriveReport(Model):
     redriven: int
     failed: int
     results: list[RedriveResult]

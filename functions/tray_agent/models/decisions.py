@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from tray_agent.models.base import Model
 from tray_agent.models.followups import FollowUpPlan
 
 
@@ -38,7 +39,7 @@ class Outcome(StrEnum):
 Brain = Literal["policy", "llm"]
 
 
-class WorkflowCall(BaseModel):
+class WorkflowCall(Model):
     """One planned Tray workflow run (or, with ``retry_of``, a retry of a failed execution)."""
 
     model_config = ConfigDict(frozen=True)
@@ -48,7 +49,7 @@ class WorkflowCall(BaseModel):
     retry_of: str | None = None  # execution id to retry; ``input`` then is the modified input (or {})
 
 
-class Usage(BaseModel):
+class Usage(Model):
     """What the model cost for one decision."""
 
     model: str = ""
@@ -66,7 +67,7 @@ class Usage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
-class ToolCallRecord(BaseModel):
+class ToolCallRecord(Model):
     """One tool call the model made during its reasoning, and what it got back."""
 
     name: str
@@ -75,7 +76,7 @@ class ToolCallRecord(BaseModel):
     result: str  # truncated text the model saw
 
 
-class InputFix(BaseModel):
+class InputFix(Model):
     """A value changed before the trigger, because the run would have failed on it."""
 
     workflow: str
@@ -85,7 +86,7 @@ class InputFix(BaseModel):
     source: str  # "monitor" / "reviewer" (learnt earlier), "picklist" (checked against Tray)
 
 
-class Credits(BaseModel):
+class Credits(Model):
     """Tray task credits of one decision: its runs' usual cost, and what it avoided.
 
     Estimates from each workflow's ``task_credits`` (its steps): ``avoided`` counts the runs
@@ -98,7 +99,7 @@ class Credits(BaseModel):
     avoided_because: str | None = None
 
 
-class Decision(BaseModel):
+class Decision(Model):
     """The one decision model both brains produce."""
 
     action: DecisionAction
@@ -120,7 +121,7 @@ class Decision(BaseModel):
         return self.calls[0].workflow if self.calls else None
 
 
-class FinalDecision(BaseModel):
+class FinalDecision(Model):
     """The structured answer the LLM brain must end with."""
 
     model_config = ConfigDict(extra="ignore")
@@ -133,13 +134,13 @@ class FinalDecision(BaseModel):
     retry_execution_id: str | None = None
 
 
-class ExecutionRef(BaseModel):
+class ExecutionRef(Model):
     workflow: str
     execution_id: str | None
     status_code: int
 
 
-class DecisionRecord(BaseModel):
+class DecisionRecord(Model):
     """The audit record of one decision, as stored and as served by GET /decisions/{id}."""
 
     decision_id: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field
 
+from tray_agent.models.base import Model
 from tray_agent.models.decisions import DecisionAction
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
@@ -41,7 +42,7 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-class InboundEvent(BaseModel):
+class InboundEvent(Model):
     """A business event from a machine sender (CRM, shop, helpdesk, alerting, Tray callbacks)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -59,7 +60,7 @@ class InboundEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict, description="The event's payload")
 
 
-class EventAccepted(BaseModel):
+class EventAccepted(Model):
     """202 answer: what the agent decided, and the Tray execution it started, if any."""
 
     decision_id: str
@@ -73,7 +74,7 @@ class EventAccepted(BaseModel):
     work_id: str | None = None  # GET /work/{work_id}: where the work is, its attempts and incident
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     error: str
     message: str
     details: dict[str, Any] = Field(default_factory=dict)

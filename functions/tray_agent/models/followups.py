@@ -11,9 +11,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from tray_agent.errors import InvalidInputError
+from tray_agent.models.base import Model
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -34,7 +35,7 @@ def parse_after(value: str | int | float) -> float:
     return seconds
 
 
-class FollowUpPlan(BaseModel):
+class FollowUpPlan(Model):
     """A later check a decision asks for: ``after`` this long, run ``check``; ``then`` says what to do."""
 
     model_config = ConfigDict(frozen=True)
@@ -55,7 +56,7 @@ class FollowUpPlan(BaseModel):
         return value
 
 
-class FollowUpView(BaseModel):
+class FollowUpView(Model):
     """``GET /follow-ups``: one follow-up, where it stands."""
 
     work_id: str
@@ -69,7 +70,7 @@ class FollowUpView(BaseModel):
     reason: str | None = None
 
 
-class SignalContribution(BaseModel):
+class SignalContribution(Model):
     """One signal's part in an assessment, with its trend and the events it rests on."""
 
     signal: str
@@ -78,7 +79,7 @@ class SignalContribution(BaseModel):
     evidence: list[str] = Field(default_factory=list)  # "2026-11-03 ticket.created evt-…"
 
 
-class HealthAssessment(BaseModel):
+class HealthAssessment(Model):
     customer_id: str
     at: datetime
     score: float

@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from tray_agent.models.base import Model
 
 
 class FailureClass(StrEnum):
@@ -22,7 +24,7 @@ class FailureClass(StrEnum):
     UNKNOWN = "unknown"  # the agent decides, else a person
 
 
-class Classification(BaseModel):
+class Classification(Model):
     model_config = ConfigDict(frozen=True)
 
     failure_class: FailureClass
@@ -49,7 +51,7 @@ class RecoveryAction(StrEnum):
     FAILED = "failed"  # the recovery call itself failed; stays queued
 
 
-class WorkItem(BaseModel):
+class WorkItem(Model):
     """One failed execution chain waiting for recovery, keyed by its root execution.
 
     Stored until recovered (the queue nothing is lost from): a retry that fails again shows up
@@ -68,13 +70,13 @@ class WorkItem(BaseModel):
     errors: int = 0  # recovery calls Tray refused (not failed runs): past the cap, a person decides
 
 
-class ServiceCounts(BaseModel):
+class ServiceCounts(Model):
     calls: int = 0  # steps that reached the service (succeeded or failed)
     server_errors: int = 0  # 5xx-like failures from it
     workflows: list[str] = Field(default_factory=list)
 
 
-class WindowCounts(BaseModel):
+class WindowCounts(Model):
     """What one tick's scan counted for a workflow."""
 
     workflow_name: str
@@ -85,7 +87,7 @@ class WindowCounts(BaseModel):
     last_success_at: datetime | None = None
 
 
-class Checkpoint(BaseModel):
+class Checkpoint(Model):
     """The scan's position: the window being read, Tray's page cursor and what was counted so far.
 
     Written once per page, after the page's work items: a tick that dies re-reads at most one
@@ -102,7 +104,7 @@ class Checkpoint(BaseModel):
     services: dict[str, ServiceCounts] = Field(default_factory=dict)
 
 
-class WorkflowHealth(BaseModel):
+class WorkflowHealth(Model):
     """A workflow's failure rates for the dashboard and the daily summary."""
 
     workflow_id: str
@@ -175,7 +177,7 @@ class WorkflowHealth(BaseModel):
         }
 
 
-class Circuit(BaseModel):
+class Circuit(Model):
     service: str
     opened_at: datetime
     reason: str
@@ -190,7 +192,7 @@ class AlertKind(StrEnum):
     CIRCUIT_CLOSED = "circuit_closed"
 
 
-class Alert(BaseModel):
+class Alert(Model):
     kind: AlertKind
     key: str  # the incident: one alert per key and kind
     severity: str  # the ops_alert_notification enum: info, warning, critical
@@ -198,7 +200,7 @@ class Alert(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class Recovery(BaseModel):
+class Recovery(Model):
     """What the monitor did with one failed execution (also recorded as a decision)."""
 
     execution_id: str
@@ -211,7 +213,7 @@ class Recovery(BaseModel):
     new_execution_ids: list[str] = Field(default_factory=list)
 
 
-class TickReport(BaseModel):
+class TickReport(Model):
     status: str = "completed"  # or "skipped" when another tick holds the lease
     since: datetime | None = None
     until: datetime | None = None

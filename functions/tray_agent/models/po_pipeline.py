@@ -13,10 +13,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from tray_agent.models.base import Model
 from tray_agent.models.purchase_order import PurchaseOrder
-from tray_agent.redaction import contains_marker, restore_masked
 
 
 def intake_id_for(bucket: str, key: str, etag: str, attachment_index: int | None) -> str:
@@ -30,7 +30,7 @@ class DocumentKind(StrEnum):
     EMAIL = "email"
 
 
-class DocumentRef(BaseModel):
+class DocumentRef(Model):
     """Where the PO document came from, and (after Extract) where its PDF is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -63,7 +63,7 @@ class FindingCode(StrEnum):
     PARSER_WARNING = "parser_warning"
 
 
-class Finding(BaseModel):
+class Finding(Model):
     model_config = ConfigDict(extra="forbid")
 
     code: FindingCode
@@ -73,7 +73,7 @@ class Finding(BaseModel):
     suggestions: list[str] = Field(default_factory=list)  # e.g. the closest catalog SKUs
 
 
-class FindingsRef(BaseModel):
+class FindingsRef(Model):
     """Findings too many for the state (every line of a 2,000-line PO flagged, ~200 bytes each):
     the whole list lives in S3 under ``key``; the state keeps the first few, the count and the codes.
     """
@@ -85,7 +85,7 @@ class FindingsRef(BaseModel):
     codes: list[str] = Field(default_factory=list)  # the distinct finding codes, sorted
 
 
-class StepError(BaseModel):
+class StepError(Model):
     """What a ``Catch`` clause puts at ``$.error``."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
@@ -105,7 +105,7 @@ class StepError(BaseModel):
         return self.cause
 
 
-class ReviewResult(BaseModel):
+class ReviewResult(Model):
     """A reviewer's approval, sent back with SendTaskSuccess: the (possibly edited) PO.
 
     A large order comes back by reference (SendTaskSuccess's output is limited to 256 KiB): the
@@ -127,7 +127,7 @@ class ReviewResult(BaseModel):
         return self
 
 
-class OrderRef(BaseModel):
+class OrderRef(Model):
     model_config = ConfigDict(extra="forbid")
 
     workflow: str
@@ -140,7 +140,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # a step failed: corrupt, encrypted, too large, not a PO, Tray down...
 
 
-class Hold(BaseModel):
+class Hold(Model):
     """The PO is waiting for Tray (an outage, a long Retry-After): the Hold state's answer."""
 
     model_config = ConfigDict(extra="forbid")
@@ -157,7 +157,7 @@ def execution_name_for(intake_id: str, attempt: int) -> str:
     return intake_id if attempt == 1 else f"{intake_id}-r{attempt}"
 
 
-class PoPipelineState(BaseModel):
+class PoPipelineState(Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     intake_id: str
@@ -195,6 +195,10 @@ class PoPipelineState(BaseModel):
         masked is put back here from the parsed PO this execution carries, so the order holds
         the real values.
         """
+        # Here, not at the top: the API imports these models at cold start, the redaction rules
+        # (dozens of compiled patterns) only where a reviewed PO goes to Tray.
+        from tray_agent.redaction import contains_marker, restore_masked
+
         if self.review is not None:
             reviewed = self.review.purchase_order
             if reviewed is None:  # by reference and not read back (state_store.resolve does)
@@ -219,7 +223,7 @@ class PoPipelineState(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class ReviewTaskInput(BaseModel):
+class ReviewTaskInput(Model):
     """The review state's payload: the task token to resume with, and the state so far."""
 
     model_config = ConfigDict(extra="forbid")
@@ -238,7 +242,7 @@ class IntakeStatus(StrEnum):
     FAILED = "failed"
 
 
-class Rerun(BaseModel):
+class Rerun(Model):
     """One re-run of a failed PO: who asked, when, and what the failed attempt had said."""
 
     model_config = ConfigDict(extra="ignore")
@@ -251,7 +255,7 @@ class Rerun(BaseModel):
     previous_reason: str | None = None
 
 
-class RerunAnswer(BaseModel):
+class RerunAnswer(Model):
     """``POST /po/intake/{id}/rerun``'s answer."""
 
     model_config = ConfigDict(extra="forbid")
@@ -262,7 +266,7 @@ class RerunAnswer(BaseModel):
     status: IntakeStatus
 
 
-class IntakeRecord(BaseModel):
+class IntakeRecord(Model):
     """What happened to one dropped document (or one PDF of an email): the audit a person reads."""
 
     model_config = ConfigDict(extra="ignore")
@@ -297,7 +301,7 @@ class IntakeRecord(BaseModel):
     updated_at: datetime
 
 
-class DroppedObject(BaseModel):
+class DroppedObject(Model):
     """An object-created notice, whichever way it came (EventBridge or an S3 notification)."""
 
     model_config = ConfigDict(extra="ignore")

@@ -11,14 +11,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from tray_agent.models.base import Model
 
 # embedded-xml: structured data (Factur-X/ZUGFeRD/XRechnung in the PDF, Order-X/UBL/cXML beside it).
 ParserName = Literal["layout", "llm", "vision", "embedded-xml"]
 OVERALL = "overall"
 
 
-class Party(BaseModel):
+class Party(Model):
     model_config = ConfigDict(extra="ignore")
 
     name: str | None = None
@@ -26,14 +28,14 @@ class Party(BaseModel):
     email: str | None = None
 
 
-class VendorParty(BaseModel):
+class VendorParty(Model):
     model_config = ConfigDict(extra="ignore")
 
     name: str | None = None
     address: str | None = None
 
 
-class PurchaseOrderLine(BaseModel):
+class PurchaseOrderLine(Model):
     model_config = ConfigDict(extra="ignore")
 
     sku: str | None = None
@@ -47,7 +49,7 @@ class PurchaseOrderLine(BaseModel):
     buyer_sku: str | None = None
 
 
-class PurchaseOrder(BaseModel):
+class PurchaseOrder(Model):
     model_config = ConfigDict(extra="ignore")
 
     po_number: str | None = None

@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from tray_agent.models.base import Model
 
 
 class ReviewKind(StrEnum):
@@ -21,7 +23,7 @@ class ReviewStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class ReviewItem(BaseModel):
+class ReviewItem(Model):
     review_id: str
     kind: ReviewKind
     status: ReviewStatus = ReviewStatus.PENDING
@@ -42,7 +44,7 @@ class ReviewItem(BaseModel):
     resolution_payload: dict[str, Any] | None = None
 
 
-class ApproveRequest(BaseModel):
+class ApproveRequest(Model):
     # A misspelt field must not be ignored (an unedited amount would run): 422 naming it.
     model_config = ConfigDict(extra="forbid")
 
@@ -52,7 +54,7 @@ class ApproveRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class RejectRequest(BaseModel):
+class RejectRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)

@@ -20,8 +20,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from tray_agent.models.base import Model
 from tray_agent.models.decisions import Decision, ExecutionRef, WorkflowCall
 
 
@@ -52,7 +53,7 @@ class AttemptStatus(StrEnum):
     UNKNOWN = "unknown"  # a timeout or a crash after sending: look for the run before sending again
 
 
-class Attempt(BaseModel):
+class Attempt(Model):
     """One try at running the work's calls; its key is the Tray idempotency/attempt key."""
 
     number: int
@@ -62,7 +63,7 @@ class Attempt(BaseModel):
     error: str | None = None
 
 
-class BatchMembership(BaseModel):
+class BatchMembership(Model):
     """Where a batched item is: queued for ``batch_key``'s bulk run, then in batch ``batch_id``."""
 
     batch_key: str  # the workflow whose batch policy queued it
@@ -81,7 +82,7 @@ class WorkKind(StrEnum):
     FOLLOWUP = "followup"  # a later check the agent scheduled itself (domain/agent/followups.py)
 
 
-class WorkItem(BaseModel):
+class WorkItem(Model):
     """One accepted piece of work, as stored in the ledger and served by ``GET /work/{id}``."""
 
     work_id: str
@@ -137,7 +138,7 @@ class IncidentKind(StrEnum):
     SERVICE = "service"  # Tray is failing or rate limiting longer than a request can wait
 
 
-class Incident(BaseModel):
+class Incident(Model):
     """Why held work cannot run, until recovery is observed. One escalation per incident."""
 
     incident_id: str

@@ -11,9 +11,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from tray_agent.errors import ConfigurationError
+from tray_agent.models.base import Model
 
 
 class TriggerMode(StrEnum):
@@ -29,7 +30,7 @@ class RiskLevel(StrEnum):
     HIGH = "high"
 
 
-class WorkflowTrigger(BaseModel):
+class WorkflowTrigger(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Absolute (https://….trayapp.io/…) or a path resolved against Settings.tray_webhook_base_url.
@@ -47,7 +48,7 @@ class WorkflowTrigger(BaseModel):
 DEFAULT_ATTEMPT_KEY_FIELD = "tray_agent_attempt_key"
 
 
-class ProcessedIdsCheck(BaseModel):
+class ProcessedIdsCheck(Model):
     """The workflow checks, as its first step, whether it already processed this attempt.
 
     Tray's webhook triggers do not deduplicate (seed 001 tells builders to track processed ids
@@ -62,7 +63,7 @@ class ProcessedIdsCheck(BaseModel):
     key_field: str = Field(default=DEFAULT_ATTEMPT_KEY_FIELD, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
-class PicklistConstraint(BaseModel):
+class PicklistConstraint(Model):
     """An input field Tray writes into a restricted picklist (checked before every trigger).
 
     The valid values come from the Platform API (a connector's ``get_picklist_values``),
@@ -76,7 +77,7 @@ class PicklistConstraint(BaseModel):
     field: str = Field(pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")  # "Object.Field"
 
 
-class OffPeakWindow(BaseModel):
+class OffPeakWindow(Model):
     """A daily window in UTC ("22:00" to "06:00" wraps past midnight) when batches flush."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -97,7 +98,7 @@ class OffPeakWindow(BaseModel):
         return int(hour), int(minute)
 
 
-class BatchPolicy(BaseModel):
+class BatchPolicy(Model):
     """Non-urgent runs of a workflow wait in the ledger and go to Tray as one run of its bulk form.
 
     A batch flushes when it holds ``max_items`` (the accept that fills it sends it), when its
@@ -121,7 +122,7 @@ class BatchPolicy(BaseModel):
         return any(run_input.get(field) in values for field, values in self.urgent_when.items())
 
 
-class WorkflowTool(BaseModel):
+class WorkflowTool(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
@@ -143,7 +144,7 @@ class WorkflowTool(BaseModel):
     simulation: dict[str, Any] | None = None
 
 
-class WorkflowsFile(BaseModel):
+class WorkflowsFile(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     workflows: list[WorkflowTool]

@@ -14,12 +14,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tray_agent.clock import Clock, utc_now
 from tray_agent.config import Settings
 from tray_agent.data.context import ContextRepository
 from tray_agent.errors import InvalidInputError
+from tray_agent.models.base import Model
 from tray_agent.models.decisions import Usage
 
 FAILED_ORDER_TYPES = frozenset({"order.failed", "order.payment_failed", "order.fulfillment_failed"})
@@ -38,7 +39,7 @@ _SUBMISSION_KEYS = frozenset(
 )
 
 
-class MemoryEntry(BaseModel):
+class MemoryEntry(Model):
     at: datetime
     kind: str  # "event" (with its decision's outcome), "outcome" (e.g. a failed order from the monitor)
     event_type: str | None = None
@@ -47,7 +48,7 @@ class MemoryEntry(BaseModel):
     summary: str = ""
 
 
-class CustomerContext(BaseModel):
+class CustomerContext(Model):
     """What the agent knows about a customer, loaded for each of their events."""
 
     customer_id: str
@@ -178,7 +179,7 @@ class CustomerMemory:
         )
 
 
-class WorkflowDay(BaseModel):
+class WorkflowDay(Model):
     workflow: str
     total: int = 0
     by_outcome: dict[str, int] = Field(default_factory=dict)
@@ -188,7 +189,7 @@ class WorkflowDay(BaseModel):
         return self.by_outcome.get("failed", 0)
 
 
-class SummaryNote(BaseModel):
+class SummaryNote(Model):
     at: datetime
     kind: str
     workflow: str | None = None
@@ -199,7 +200,7 @@ class SummaryNote(BaseModel):
 CREDITS = "credits"  # the summary kind under which decisions count Tray task credits
 
 
-class CreditsDay(BaseModel):
+class CreditsDay(Model):
     """Tray task credits the agent's decisions spent and saved (estimates from each workflow's
     usual run; Tray's own bill is the truth)."""
 
@@ -213,7 +214,7 @@ class CreditsDay(BaseModel):
         return round(self.saved / total, 3) if total else None
 
 
-class ModelSpend(BaseModel):
+class ModelSpend(Model):
     """One model's day: calls, tokens and what they cost (``None``: some calls had no known price)."""
 
     model: str
@@ -228,7 +229,7 @@ MODEL_SPEND = "model_spend"  # summary counters of the model's spend: model_spen
 NANO_USD = 1_000_000_000  # costs are summed as integers (one atomic ADD each)
 
 
-class DailySummary(BaseModel):
+class DailySummary(Model):
     """GET /summary/{day}: what ran, what failed, and patterns worth flagging."""
 
     day: str

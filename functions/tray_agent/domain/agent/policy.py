@@ -27,9 +27,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from tray_agent.errors import ConfigurationError
+from tray_agent.models.base import Model
 from tray_agent.models.decisions import Decision, DecisionAction, WorkflowCall
 
 Op = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "exists", "missing"]
@@ -77,7 +78,7 @@ def _compare(op: Op, actual: Any, expected: Any) -> bool:
         return False
 
 
-class Condition(BaseModel):
+class Condition(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     path: str
@@ -101,7 +102,7 @@ class Condition(BaseModel):
         return _compare(self.op, actual, self.value)
 
 
-class When(BaseModel):
+class When(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_type: list[str] = Field(default_factory=list)  # empty: any type
@@ -121,7 +122,7 @@ class When(BaseModel):
         return not self.any or any(c.holds(document) for c in self.any)
 
 
-class Then(BaseModel):
+class Then(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: DecisionAction
@@ -151,7 +152,7 @@ class Then(BaseModel):
         return list(self.calls)
 
 
-class Rule(BaseModel):
+class Rule(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
@@ -162,7 +163,7 @@ class Rule(BaseModel):
     then: Then
 
 
-class RulesFile(BaseModel):
+class RulesFile(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rules: list[Rule]
