@@ -300,3 +300,45 @@ def test_a_column_named_above_the_header_row_and_numeric_detail_rows(
         (Decimal(10000), Decimal("0.0520"), Decimal("52.00")),
         (Decimal(10000), Decimal("0.0205"), Decimal("20.50")),
     ]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("Pos", "Beschreibung", "Nettopreis", "Menge", "Entgelt", "Gesamtbetrag"),
+        ("N°", "Désignation", "Prix unitaire", "Quantité", "Prix total", "Total"),
+        ("No.", "Description", "Price", "Qty", "Net total", "Total"),
+        ("Nr", "Omschrijving", "Prijs", "Aantal", "Regeltotaal", "Totaal"),
+    ],
+)
+def test_a_line_amount_column_under_another_name(settings: Settings, words: tuple[str, ...]) -> None:
+    """ "Entgelt", "Prix total", "Net total", "Regeltotaal" head the line amounts. The unit prices
+    are printed rounded (0,05 for 0,052), so the arithmetic cannot find the amounts: only the
+    column's name gives them."""
+    number, description, price, quantity, amount, total = words
+    rows: list[Row] = [
+        (20, 20, "Rechnung / Facture / Invoice 12", 14),
+        (20, 42, number),
+        (35, 42, description),
+        (95, 42, price),
+        (130, 42, quantity),
+        (170, 42, amount),
+        (20, 52, "1"),
+        (35, 52, "Energy"),
+        (95, 52, "0,05"),
+        (130, 52, "10000 KWH"),
+        (170, 52, "52,00"),
+        (20, 60, "2"),
+        (35, 60, "Grid fee"),
+        (95, 60, "0,02"),
+        (130, 60, "10000 KWH"),
+        (170, 60, "20,50"),
+        (130, 80, total),
+        (170, 80, "72,50"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(10000), Decimal("0.05"), Decimal("52.00")),
+        (Decimal(10000), Decimal("0.02"), Decimal("20.50")),
+    ]
+    assert order.confidence["lines"] < settings.review_confidence_threshold  # 10000 x 0,05 is not 52
