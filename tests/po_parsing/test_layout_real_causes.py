@@ -342,3 +342,51 @@ def test_a_line_amount_column_under_another_name(settings: Settings, words: tupl
         (Decimal(10000), Decimal("0.02"), Decimal("20.50")),
     ]
     assert order.confidence["lines"] < settings.review_confidence_threshold  # 10000 x 0,05 is not 52
+
+
+@pytest.mark.parametrize(
+    ("columns", "note"),
+    [
+        (
+            ("Pos", "Beschreibung", "Nettopreis", "Menge", "Steuer", "Entgelt"),
+            "Enthält 19% Versicherungssteuer",
+        ),
+        (("No.", "Description", "Net price", "Qty", "Tax", "Amount"), "Includes 19% insurance tax"),
+        (
+            ("N°", "Désignation", "Prix unitaire", "Quantité", "TVA", "Montant"),
+            "Comprend 19% de taxe d'assurance",
+        ),
+    ],
+)
+def test_a_note_across_the_columns_and_a_rate_beside_the_quantity(
+    settings: Settings, columns: tuple[str, ...], note: str
+) -> None:
+    """A note under each item runs across the price, quantity and tax columns: it must not move the
+    border between the quantity and the tax rate, whose "0 %" would then join the quantity cell;
+    its own number is not a value of the item. The amounts include a tax the net prices do not."""
+    rows: list[Row] = [
+        (20, 20, "Rechnung / Invoice / Facture 12", 14),
+        *((x, 42, label) for x, label in zip((20, 50, 85, 125, 150, 180), columns, strict=True)),
+        (20, 52, "1"),
+        (50, 52, "Liability"),
+        (90, 52, "67,22"),
+        (124, 52, "1 Stk"),
+        (140, 52, "0 % VAT (E)"),
+        (180, 52, "80,00"),
+        (55, 58, f"{note} = 12,7726 EUR"),
+        (20, 70, "2"),
+        (50, 70, "Comprehensive"),
+        (90, 70, "117,65"),
+        (124, 70, "1 Stk"),
+        (140, 70, "0 % VAT (E)"),
+        (180, 70, "140,00"),
+        (55, 76, f"{note} = 22,3529 EUR"),
+        (130, 90, "Total"),
+        (180, 90, "220,00"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(1), Decimal("67.22"), Decimal("80.00")),
+        (Decimal(1), Decimal("117.65"), Decimal("140.00")),
+    ]
+    assert order.confidence["lines"] < settings.review_confidence_threshold

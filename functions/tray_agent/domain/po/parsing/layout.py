@@ -46,6 +46,7 @@ _NUMERIC_ROLES = ("quantity", "unit_price", "amount")
 _QUALIFIERS = frozenset(
     {"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"}
 )
+_RATE_RE = re.compile(r"(?<![\d.,])\d{1,2}(?:[.,]\d{1,2})?\s*%")
 _QTY_UNIT_RE = re.compile(r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-z][A-Za-z.²³]{0,9})?$")
 
 
@@ -1217,7 +1218,11 @@ class _ColumnMap:
 def _segments(ctx: _Context, columns: list[Column], rows: list[Line]) -> list[tuple[float, float, int]]:
     """Columns found from alignment: x ranges that some row inks and no gap crosses, each given to
     the header it sits under, or else to the header on its left."""
-    words = sorted((w for row in rows for w in row.words), key=lambda w: w.x0)
+    centres = [c.center for c in columns]
+    words = sorted(
+        (w for row in rows for p in row.phrases if not _spans_columns(p, centres) for w in p.words),
+        key=lambda w: w.x0,
+    )
     # A word is a value when its phrase reads as one ("50 pcs"), not when it sits in text ("box of 100").
     numeric_words = {
         id(word)
@@ -1258,8 +1263,16 @@ def _segments(ctx: _Context, columns: list[Column], rows: list[Line]) -> list[tu
 
 
 def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
-    """x positions separating adjacent columns, in the least-covered corridor between them."""
-    spans = [(w.x0, w.x1) for row in rows for w in row.words]
+    """x positions separating adjacent columns, in the least-covered corridor between them.
+    A note running across the columns says nothing about where one ends (see ``_spans_columns``)."""
+    centres = [c.center for c in columns]
+    spans = [
+        (w.x0, w.x1)
+        for row in rows
+        for phrase in row.phrases
+        if not _spans_columns(phrase, centres)
+        for w in phrase.words
+    ]
     boundaries: list[float] = []
     for left, right in pairwise(columns):
         start, end = int(left.center), int(right.center)
@@ -1334,11 +1347,25 @@ def _detail_row(row: _Row, *, has_line_numbers: bool) -> bool:
     return has_line_numbers and not row.numbered and DETAIL_RE.match(row.line.text) is not None
 
 
+def _spans_columns(phrase: Phrase, centres: list[float]) -> bool:
+    """A phrase of text running across two column centres or more ("Includes 19 % insurance tax
+    = 12.77", "- Fire cover - part A 62.000") is a note spilling over the table, not cells: its
+    numbers are not the item's values. A phrase that starts with a number is left to the columns
+    (values set close together can read as one phrase)."""
+    if sum(phrase.x0 <= x <= phrase.x1 for x in centres) < 2:
+        return False
+    return not any(ch.isdigit() for ch in phrase.words[0].text)
+
+
 def _row(ctx: _Context, line: Line, column_map: _ColumnMap) -> _Row:
     cells: dict[str, list[str]] = {}
-    for word in line.words:
-        column = column_map.column_of(word)
-        cells.setdefault(column.role, []).append(word.text)
+    centres = [c.center for c in column_map.columns]
+    for phrase in line.phrases:
+        if _spans_columns(phrase, centres):
+            cells.setdefault(column_map.column_of(phrase.words[0]).role, []).append(phrase.text)
+            continue
+        for word in phrase.words:
+            cells.setdefault(column_map.column_of(word).role, []).append(word.text)
     texts = {role: " ".join(parts) for role, parts in cells.items()}
     numeric = any(_leading_number(ctx, texts.get(role, "")) is not None for role in _NUMERIC_ROLES)
     if not numeric:
@@ -1417,7 +1444,7 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
         return " ".join(parts) if parts else None
 
     unit = text("unit")
-    quantity_text = text("quantity") or ""
+    quantity_text = _RATE_RE.sub(" ", text("quantity") or "").strip()
     quantity = ctx.number(quantity_text) if quantity_text else None
     if quantity is None and quantity_text:
         match = _QTY_UNIT_RE.match(quantity_text.strip())
@@ -1447,6 +1474,8 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
 
 
 def _price(ctx: _Context, text: str | None) -> Decimal | None:
+    # A rate beside the value ("0 % 1163,40", "80,00 19 %") is the tax column spilling over.
+    text = _RATE_RE.sub(" ", text).strip() if text else text
     if not text:
         return None
     value = ctx.number(text)
