@@ -390,3 +390,39 @@ def test_a_note_across_the_columns_and_a_rate_beside_the_quantity(
         (Decimal(1), Decimal("117.65"), Decimal("140.00")),
     ]
     assert order.confidence["lines"] < settings.review_confidence_threshold
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("Pos", "Beschreibung", "Preis", "Menge", "Betrag", "Stadtfahrt je km", "Grundpreis"),
+        ("No.", "Description", "Price", "Qty", "Amount", "City ride per km", "Base fare"),
+        ("N°", "Désignation", "Prix", "Quantité", "Montant", "Course en ville par km", "Prise en charge"),
+    ],
+)
+def test_a_quantity_printed_rounded(settings: Settings, words: tuple[str, ...]) -> None:
+    """6.5 km printed "6 Stk" at 2,00 = 13,00: the quantity is the amount over the price, which the
+    printed figure cuts; it stays a derived value (below the review threshold)."""
+    ride, base = words[5], words[6]
+    rows: list[Row] = [
+        (20, 20, "Rechnung / Invoice / Facture 12", 14),
+        *((x, 42, label) for x, label in zip((20, 40, 100, 130, 170), words[:5], strict=True)),
+        (20, 52, "1"),
+        (40, 52, base),
+        (100, 52, "3,90"),
+        (130, 52, "1 Stk"),
+        (170, 52, "3,90"),
+        (20, 60, "2"),
+        (40, 60, ride),
+        (100, 60, "2,00"),
+        (130, 60, "6 Stk"),
+        (170, 60, "13,00"),
+        (130, 80, "Total"),
+        (170, 80, "16,90"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(1), Decimal("3.90"), Decimal("3.90")),
+        (Decimal("6.5"), Decimal("2.00"), Decimal("13.00")),
+    ]
+    assert order.confidence["lines"] < settings.review_confidence_threshold

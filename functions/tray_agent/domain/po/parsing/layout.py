@@ -1454,6 +1454,16 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
     unit_price = _price(ctx, text("unit_price"))
     amount = _price(ctx, text("amount"))
     description = text("description")
+    if quantity is not None and unit_price and amount is not None and quantity * unit_price != amount:
+        # A quantity printed rounded ("6 Stk" for 6.5 km): the amount over the price, when it
+        # rounds to the printed figure, is the quantity; still a derived value, not a confirmed one.
+        exact = _rounded_quantity(quantity, unit_price, amount)
+        if exact is not None:
+            quantity = exact
+            ctx.assumed_quantities += 1
+            ctx.warnings.append(
+                f"item {description or text('sku') or '?'}: quantity printed rounded, read as {quantity}"
+            )
     if quantity is None:
         if unit_price and amount is not None and unit_price != 0:
             quantity = (amount / unit_price).quantize(Decimal("0.001")).normalize()
@@ -1471,6 +1481,20 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
         unit_price=unit_price,
         amount=amount,
     )
+
+
+def _rounded_quantity(printed: Decimal, unit_price: Decimal, amount: Decimal) -> Decimal | None:
+    """amount / unit price when the printed quantity is that value cut to its own decimals and the
+    value has just one decimal more (6.5 printed "6"); else None. A single unit (1 x 100 = 150)
+    is a priced line (a surcharge, a discount), not a rounded quantity."""
+    exponent = printed.as_tuple().exponent
+    if not isinstance(exponent, int):
+        return None
+    step = Decimal(1).scaleb(exponent)
+    exact = amount / unit_price
+    if printed <= step or not printed < exact < printed + step or exact != exact.quantize(step / 10):
+        return None
+    return exact.quantize(step / 10).normalize()
 
 
 def _price(ctx: _Context, text: str | None) -> Decimal | None:
