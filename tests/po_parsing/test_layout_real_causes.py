@@ -426,3 +426,47 @@ def test_a_quantity_printed_rounded(settings: Settings, words: tuple[str, ...]) 
         (Decimal("6.5"), Decimal("2.00"), Decimal("13.00")),
     ]
     assert order.confidence["lines"] < settings.review_confidence_threshold
+
+
+@pytest.mark.parametrize(
+    ("columns", "tax", "total"),
+    [
+        (("Description", "Quantité", "Prix unitaire", "Rem.", "Prix HT"), "TVA 5,5%", "Total HT"),
+        (("Description", "Qty", "Unit price", "Disc.", "Amount"), "VAT 5.5%", "Subtotal"),
+        (("Beschreibung", "Menge", "Einzelpreis", "Rabatt", "Betrag"), "MwSt. 7%", "Nettobetrag"),
+    ],
+)
+def test_a_discounted_line_is_kept_when_the_other_lines_match_a_tax_base(
+    settings: Settings, columns: tuple[str, ...], tax: str, total: str
+) -> None:
+    """The discounted first line does not multiply out; the two others add up to the base of one
+    tax rate printed below. The lines under the header add up to the net total: all three stay."""
+    rows: list[Row] = [
+        (20, 20, "Facture / Invoice / Rechnung 5", 14),
+        *((x, 42, label) for x, label in zip((20, 110, 135, 160, 180), columns, strict=True)),
+        (20, 52, "Nougat 250g"),
+        (112, 52, "20 pcs"),
+        (140, 52, "4,55"),
+        (162, 52, "10%"),
+        (182, 52, "81,90"),
+        (20, 60, "Biscuits 300g"),
+        (112, 60, "15 pcs"),
+        (140, 60, "3,20"),
+        (182, 60, "48,00"),
+        (20, 68, "Olive oil"),
+        (112, 68, "25 l"),
+        (140, 68, "19,80"),
+        (182, 68, "495,00"),
+        (150, 80, total),
+        (182, 80, "624,90"),
+        (20, 90, tax),
+        (60, 90, "543,00"),
+        (90, 90, "29,87"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(20), Decimal("4.55"), Decimal("81.90")),
+        (Decimal(15), Decimal("3.20"), Decimal("48.00")),
+        (Decimal(25), Decimal("19.80"), Decimal("495.00")),
+    ]
+    assert order.confidence["lines"] < settings.review_confidence_threshold

@@ -831,6 +831,11 @@ def _prefer_values(ctx: _Context, values: list[PurchaseOrderLine], header: list[
         return values_ok
     known = [(line.amount, line.quantity) for line in header]
     new = [line for line in values if (line.amount, line.quantity) not in known]
+    if header_ok and not new and all(line.amount and line.unit_price for line in header):
+        # Both add up to a printed sum (one, say, to a tax base) and the header reading holds
+        # every value line: its extra lines, each with a price and an amount, are real ones the
+        # arithmetic cannot confirm (a discounted line).
+        return False
     value_score, header_score = _arithmetic_score(values), _arithmetic_score(header)
     return value_score > header_score or (bool(new) and value_score == header_score)
 
