@@ -470,3 +470,68 @@ def test_a_discounted_line_is_kept_when_the_other_lines_match_a_tax_base(
         (Decimal(25), Decimal("19.80"), Decimal("495.00")),
     ]
     assert order.confidence["lines"] < settings.review_confidence_threshold
+
+
+def _pages_pdf(pages: list[list[Row]]) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for rows in pages:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=9)
+        for x, y, text, *_ in rows:
+            pdf.text(x, y, text)
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize(
+    ("columns", "heading", "term", "total"),
+    [
+        (
+            ("Pos", "Beschreibung", "Menge", "Preis", "Betrag"),
+            "Zahlungsbedingungen:",
+            ("Skonto", "10 Tage"),
+            "Summe",
+        ),
+        (
+            ("No.", "Description", "Qty", "Price", "Amount"),
+            "Payment terms:",
+            ("Discount", "10 days"),
+            "Total",
+        ),
+        (
+            ("N°", "Désignation", "Quantité", "Prix", "Montant"),
+            "Conditions de paiement :",
+            ("Escompte", "10 jours"),
+            "Total",
+        ),
+    ],
+)
+def test_a_section_opening_the_next_page_ends_the_item_table(
+    settings: Settings, columns: tuple[str, ...], heading: str, term: tuple[str, str], total: str
+) -> None:
+    """The item table fills page one; page two opens with a section heading and a payment table
+    whose "10 days" sits under the quantity column. The prices are printed rounded, so the
+    arithmetic cannot pick the items: the table must end at the heading."""
+    from tray_agent.domain.po.parsing import parse_purchase_order
+
+    first: list[Row] = [
+        (20, 20, "Rechnung / Invoice / Facture 77", 14),
+        *((x, 42, label) for x, label in zip((20, 35, 110, 140, 175), columns, strict=True)),
+    ]
+    for i in range(3):
+        y = 52 + 10 * i
+        first += [(20, y, str(i + 1)), (35, y, f"Energy {i + 1}"), (110, y, "10000 KWH"), (140, y, "0,05")]
+        first.append((175, y, "52,00"))
+    second: list[Row] = [
+        (20, 30, heading),
+        (25, 48, term[0]),
+        (110, 48, term[1]),
+        (140, 48, "2"),
+        (130, 70, total),
+        (175, 70, "156,00"),
+    ]
+    order = parse_purchase_order(_pages_pdf([first, second]), settings=settings, prefer="layout")
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(10000), Decimal("0.05"), Decimal("52.00"))
+    ] * 3

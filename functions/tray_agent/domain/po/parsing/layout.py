@@ -1124,6 +1124,8 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
             if any(ln.page == line.page and (ln.text == header_text) for ln in ctx.lines[index : index + 40]):
                 skip_to_header_page = line.page  # running page header above a repeated table header
                 continue
+            if rows and _section_heading(line, header):
+                break  # the table ended at the page break; a new section opens this page
             if not _has_numbers(ctx, line):
                 index += 1  # a running header on a page that continues the table without its header
                 continue
