@@ -535,3 +535,42 @@ def test_a_section_opening_the_next_page_ends_the_item_table(
     assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
         (Decimal(10000), Decimal("0.05"), Decimal("52.00"))
     ] * 3
+
+
+@pytest.mark.parametrize(
+    ("columns", "units", "total"),
+    [
+        (
+            ("Description", "Quantité", "Prix unitaire", "Rem.", "Prix HT"),
+            ("Unité(s)", "Litre(s)"),
+            "Total HT",
+        ),
+        (("Description", "Qty", "Unit price", "Disc.", "Amount"), ("Unit(s)", "Liter(s)"), "Subtotal"),
+        (("Beschreibung", "Menge", "Einzelpreis", "Rabatt", "Betrag"), ("Stück(e)", "Liter"), "Nettobetrag"),
+    ],
+)
+def test_a_unit_with_its_plural_in_brackets(
+    settings: Settings, columns: tuple[str, ...], units: tuple[str, str], total: str
+) -> None:
+    """ "5 Unit(s)", "10 Litre(s)": the quantity is the number, the unit the word without "(s)".
+    The first line carries a discount, so only the quantity column gives its quantity."""
+    rows: list[Row] = [
+        (20, 20, "Avoir / Credit note / Gutschrift 5", 14),
+        *((x, 42, label) for x, label in zip((20, 110, 135, 160, 180), columns, strict=True)),
+        (20, 52, "Nougat 250g"),
+        (112, 52, f"5 {units[0]}"),
+        (140, 52, "4,55"),
+        (162, 52, "10%"),
+        (182, 52, "20,48"),
+        (20, 60, "Olive oil"),
+        (112, 60, f"10 {units[1]}"),
+        (140, 60, "19,80"),
+        (182, 60, "198,00"),
+        (150, 80, total),
+        (182, 80, "218,48"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(5), units[0].removesuffix("(s)").removesuffix("(e)"), Decimal("4.55"), Decimal("20.48")),
+        (Decimal(10), units[1].removesuffix("(s)"), Decimal("19.80"), Decimal("198.00")),
+    ]

@@ -47,7 +47,10 @@ _QUALIFIERS = frozenset(
     {"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"}
 )
 _RATE_RE = re.compile(r"(?<![\d.,])\d{1,2}(?:[.,]\d{1,2})?\s*%")
-_QTY_UNIT_RE = re.compile(r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-z][A-Za-z.²³]{0,9})?$")
+# A unit may carry its plural in brackets: "Unit(s)", "Litre(s)", "Stück(e)".
+_QTY_UNIT_RE = re.compile(
+    r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-zÄÖÜäöüéè][A-Za-zÄÖÜäöüéè.²³]{0,9}(?:\([a-z]{1,2}\))?)?$"
+)
 
 
 @dataclass(slots=True)
@@ -1457,7 +1460,7 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
         match = _QTY_UNIT_RE.match(quantity_text.strip())
         if match:
             quantity = ctx.number(match.group("num"))
-            unit = unit or match.group("unit")
+            unit = unit or re.sub(r"\([a-z]{1,2}\)$", "", match.group("unit") or "") or None
     unit_price = _price(ctx, text("unit_price"))
     amount = _price(ctx, text("amount"))
     description = text("description")
