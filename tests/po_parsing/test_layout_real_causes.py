@@ -574,3 +574,36 @@ def test_a_unit_with_its_plural_in_brackets(
         (Decimal(5), units[0].removesuffix("(s)").removesuffix("(e)"), Decimal("4.55"), Decimal("20.48")),
         (Decimal(10), units[1].removesuffix("(s)"), Decimal("19.80"), Decimal("198.00")),
     ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "total"),
+    [
+        (("Description", "Montant HT", "Montant TVA", "Montant TTC"), "Total facture"),
+        (("Description", "Net amount", "VAT amount", "Gross amount"), "Invoice total"),
+        (("Beschreibung", "Netto", "MwSt.", "Brutto"), "Gesamtbetrag"),
+    ],
+)
+def test_a_total_row_across_net_tax_and_gross_columns(
+    settings: Settings, columns: tuple[str, ...], total: str
+) -> None:
+    """ "Total | 24.99 | 5.00 | 29.99" under net, tax and gross columns: the total is the gross,
+    the amount the net and the tax add up to, not the first amount after the label."""
+    rows: list[Row] = [
+        (20, 20, "Facture / Invoice / Rechnung 9", 14),
+        *((x, 42, label) for x, label in zip((20, 110, 140, 170), columns, strict=True)),
+        (20, 52, "Subscription"),
+        (115, 52, "24,99"),
+        (145, 52, "5,00"),
+        (175, 52, "29,99"),
+        (20, 60, "Calls"),
+        (115, 60, "0,00"),
+        (145, 60, "0,00"),
+        (175, 60, "0,00"),
+        (20, 70, total),
+        (115, 70, "24,99"),
+        (145, 70, "5,00"),
+        (175, 70, "29,99"),
+    ]
+    order = _parse(rows, settings)
+    assert (order.subtotal, order.tax, order.total) == (Decimal("24.99"), Decimal("5.00"), Decimal("29.99"))

@@ -598,7 +598,11 @@ def _totals(ctx: _Context, *, start: int, lines: list[PurchaseOrderLine]) -> dic
                 continue
             kind = _TOTAL_CLASS[vocab.normalise_label(match.group("label"))]
             value = _amount_after(ctx, match.group("rest"), line.phrases[position + 1 :])
-            if value is not None:
+            split = _net_tax_gross_row(ctx, line.phrases[position + 1 :]) if kind == "total" else None
+            if split is not None:
+                for name, amount in zip(("subtotal", "tax", "total"), split, strict=True):
+                    candidates.setdefault(name, []).append(amount)
+            elif value is not None:
                 candidates.setdefault(kind, []).append(value)
     totals = _choose_totals(candidates, lines)
     confirmed_totals = _confirmed_totals(ctx, lines)
@@ -611,6 +615,23 @@ def _totals(ctx: _Context, *, start: int, lines: list[PurchaseOrderLine]) -> dic
             ctx.confidence[kind] = HIGH
     totals.pop("allowance", None)
     return totals
+
+
+def _net_tax_gross_row(ctx: _Context, following: list[Phrase]) -> tuple[Decimal, Decimal, Decimal] | None:
+    """A total row across net, tax and gross columns ("Total | 24.99 | 5.00 | 29.99"): the three
+    amounts after the label, when the first two add up to the third."""
+    amounts = []
+    for phrase in following:
+        text = vocab.TAX_TAG_RE.sub("", phrase.text)
+        if "%" in text:
+            continue
+        value = ctx.number(text)
+        if value is None:
+            return None
+        amounts.append(value)
+    if len(amounts) != 3 or amounts[1] <= 0 or amounts[0] <= 0 or amounts[0] + amounts[1] != amounts[2]:
+        return None
+    return amounts[0], amounts[1], amounts[2]
 
 
 def _summary_amounts(ctx: _Context) -> list[tuple[str | None, Decimal]]:
