@@ -607,3 +607,28 @@ def test_a_total_row_across_net_tax_and_gross_columns(
     ]
     order = _parse(rows, settings)
     assert (order.subtotal, order.tax, order.total) == (Decimal("24.99"), Decimal("5.00"), Decimal("29.99"))
+
+
+@pytest.mark.parametrize(
+    ("title", "label", "columns", "total"),
+    [
+        ("Invoice RE-508", "Customer:2", ("Description", "Qty", "Price", "Amount"), "Total"),
+        ("Rechnung RE-508", "Kunde: 4711", ("Beschreibung", "Menge", "Preis", "Betrag"), "Gesamtbetrag"),
+        ("Facture FA-508", "Client : 10577874", ("Description", "Quantité", "Prix", "Montant"), "Total TTC"),
+    ],
+)
+def test_a_party_label_naming_an_account_number_is_not_the_party(
+    settings: Settings, title: str, label: str, columns: tuple[str, str, str, str], total: str
+) -> None:
+    """ "Customer: 2" gives the customer's number, not the customer: the buyer is the addressee
+    block above it, never "2"."""
+    rows: list[Row] = [
+        (20, 15, title, 14),
+        (20, 36, "Theodor Est"),
+        (20, 41, "Bahnstr. 42"),
+        (20, 46, "88802 Spielkreis"),
+        (20, 58, label),
+        *_items(columns, total),
+    ]
+    order = _parse(rows, settings)
+    assert order.buyer.name == "Theodor Est"

@@ -324,6 +324,10 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
                     right = line.phrases[position + 1]
                     block = _block(ctx, index, right, right.text)
                 block = [text for text in block if not _is_id_line(text)]
+                if block and sum(ch.isalpha() for ch in block[0]) < 2:
+                    # "Customer: 2", "Client : 10577874": the label names an account number, not a
+                    # party; what follows it is not an address.
+                    continue
                 if block:
                     parties[name] = _party_from_block(block)
                     certain = _name_certain(
