@@ -632,3 +632,46 @@ def test_a_party_label_naming_an_account_number_is_not_the_party(
     ]
     order = _parse(rows, settings)
     assert order.buyer.name == "Theodor Est"
+
+
+@pytest.mark.parametrize(
+    ("sender", "vendor", "title", "table"),
+    [
+        (
+            "Bei Spiel GmbH · Ecke 12 · 12345 Stadthausen · Germany",
+            "Bei Spiel GmbH",
+            "Rechnung RE-508 vom 21.11.2020",
+            (("Beschreibung", "Menge", "Preis", "Betrag"), "Gesamtbetrag"),
+        ),
+        (
+            "Acme Ltd | 1 High Street | Bristol BS1 4QA",
+            "Acme Ltd",
+            "Invoice # RE-508 issued at 2020-11-21",
+            (("Description", "Qty", "Price", "Amount"), "Total"),
+        ),
+        (
+            "Au bon moulin SARL - 12 chemin de l'olive - 84340 Malaucène - France",
+            "Au bon moulin SARL",
+            "Facture FA-508 du 21/11/2020",
+            (("Description", "Quantité", "Prix", "Montant"), "Total TTC"),
+        ),
+    ],
+)
+def test_the_return_address_line_names_the_issuer(
+    settings: Settings, sender: str, vendor: str, title: str, table: tuple[tuple[str, str, str, str], str]
+) -> None:
+    """The issuer's return address on one line above the addressee (name · street · postcode town),
+    and the title under the address block: the vendor of the invoice is the name on that line, the
+    buyer the addressee; both readings by position, below the review threshold."""
+    rows: list[Row] = [
+        (20, 15, "2020-11-21"),
+        (20, 40, sender, 7),
+        (20, 48, "Theodor Est"),
+        (20, 53, "Bahnstr. 42"),
+        (20, 58, "88802 Spielkreis"),
+        (20, 80, title),
+        *((x, y + 30, *rest) for x, y, *rest in _items(*table)),
+    ]
+    order = _parse(rows, settings)
+    assert (order.vendor.name, order.buyer.name) == (vendor, "Theodor Est")
+    assert order.confidence["vendor"] < settings.review_confidence_threshold

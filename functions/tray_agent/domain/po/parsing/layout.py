@@ -108,6 +108,7 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
         # confirms the set.
         ctx.confidence["lines"] = min(ctx.confidence.get("lines", 0.0), MEDIUM)
     parties = _parties(ctx)
+    _sender_line(ctx, parties)
     _letterhead(ctx, parties)
     _address_window(ctx, parties)
     currency = _currency(ctx, header.get("currency"))
@@ -456,17 +457,62 @@ def _party_from_block(block: list[str]) -> dict[str, str | None]:
     }
 
 
+def _document_kind(ctx: _Context) -> str | None:
+    """ "order" or "invoice": the title in the first lines, or else a line further down page one
+    that starts with the title word ("Invoice # RE-508 issued at ..." under the address block)."""
+    head = " ".join(ln.text for ln in ctx.lines[:8] if ln.page == 0)
+    if vocab.PO_TITLE_RE.search(head):
+        return "order"
+    if vocab.INVOICE_TITLE_RE.search(head):
+        return "invoice"
+    for line in ctx.lines[8:30]:
+        if line.page != 0 or _header_like(ctx, line):
+            break
+        first = line.phrases[0].text
+        if (match := vocab.PO_TITLE_RE.match(first)) is not None and match.start() == 0:
+            return "order"
+        if (match := vocab.INVOICE_TITLE_RE.match(first)) is not None and match.start() == 0:
+            return "invoice"
+    return None
+
+
+_SENDER_SEPARATOR_RE = re.compile("\\s*[\u25cf\u2022\u00b7|]\\s*|\\s+[-\u2013]\\s+")
+
+
+def _sender_line(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> None:
+    """The issuer's return address on one line above the addressee ("Bei Spiel GmbH ● Ecke 12 ●
+    12345 Stadthausen", "Acme Ltd · 1 High St · Bristol BS1 4QA"): the name, then parts one of
+    which is a postcode and town. The issuer is the vendor on an invoice, the buyer on an order;
+    a reading by position, so below the review threshold."""
+    kind = _document_kind(ctx)
+    issuer = "buyer" if kind == "order" else "vendor" if kind == "invoice" else None
+    if issuer is None or issuer in parties:
+        return
+    for line in ctx.lines[:30]:
+        if line.page != 0 or _header_like(ctx, line):
+            return
+        parts = [part.strip(" ,") for part in _SENDER_SEPARATOR_RE.split(line.text) if part.strip(" ,")]
+        if len(parts) < 3 or not any(_POSTCODE_LINE_RE.search(part) for part in parts[1:]):
+            continue
+        name = parts[0]
+        if (
+            sum(ch.isalpha() for ch in name) < 3
+            or any(ch.isdigit() for ch in name)
+            or _is_label(name)
+            or vocab.PO_TITLE_RE.search(name)
+            or vocab.INVOICE_TITLE_RE.search(name)
+        ):
+            continue
+        parties[issuer] = {"name": name, "address": ", ".join(parts[1:]), "email": None}
+        ctx.confidence[issuer] = MEDIUM
+        return
+
+
 def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> None:
     """Without a label, the letterhead names the issuer: the buyer on an order, the vendor on an invoice."""
     head = [ln for ln in ctx.lines[:8] if ln.page == 0]
-    title = " ".join(ln.text for ln in head)
-    issuer = (
-        "buyer"
-        if vocab.PO_TITLE_RE.search(title)
-        else "vendor"
-        if vocab.INVOICE_TITLE_RE.search(title)
-        else None
-    )
+    kind = _document_kind(ctx)
+    issuer = "buyer" if kind == "order" else "vendor" if kind == "invoice" else None
     if issuer is None or issuer in parties:
         return
     labels = (*_HEADER_RES.values(), *_PARTY_RES.values())
@@ -504,19 +550,20 @@ def _address_window(ctx: _Context, parties: dict[str, dict[str, str | None]]) ->
     """Without a label, the addressee's block above the table (the envelope window): a name, then
     lines that end in a postcode and town. The addressee is the buyer on an invoice and the vendor
     on an order; a guess by position, so below the review threshold."""
-    head = " ".join(ln.text for ln in ctx.lines[:8] if ln.page == 0)
-    recipient = (
-        "vendor"
-        if vocab.PO_TITLE_RE.search(head)
-        else "buyer"
-        if vocab.INVOICE_TITLE_RE.search(head)
-        else None
-    )
+    kind = _document_kind(ctx)
+    recipient = "vendor" if kind == "order" else "buyer" if kind == "invoice" else None
     if recipient is None or recipient in parties:
         return
     issuer = parties.get("buyer" if recipient == "vendor" else "vendor", {}).get("name")
     for block in _column_blocks(ctx):
         texts = [p.text for p in block]
+        if (
+            issuer is not None
+            and len(texts) > 1
+            and issuer.casefold() in texts[0].casefold()
+            and len(_SENDER_SEPARATOR_RE.split(texts[0])) >= 3
+        ):
+            texts = texts[1:]  # the issuer's return address line right above the addressee
         name = texts[0]
         if (
             len(texts) < 3
