@@ -87,6 +87,8 @@ class _Context:
     # Items whose quantity was not printed and was assumed (by division or as 1): such a line
     # multiplies out by construction, so the arithmetic does not confirm it.
     assumed_quantities: int = 0
+    kind: str | None = None  # "order" or "invoice" once _document_kind has read it
+    kind_read: bool = False
 
     def number(self, text: str) -> Decimal | None:
         return parse_number(text, decimal_comma=self.decimal_comma)
@@ -460,6 +462,12 @@ def _party_from_block(block: list[str]) -> dict[str, str | None]:
 def _document_kind(ctx: _Context) -> str | None:
     """ "order" or "invoice": the title in the first lines, or else a line further down page one
     that starts with the title word ("Invoice # RE-508 issued at ..." under the address block)."""
+    if not ctx.kind_read:
+        ctx.kind, ctx.kind_read = _read_document_kind(ctx), True
+    return ctx.kind
+
+
+def _read_document_kind(ctx: _Context) -> str | None:
     head = " ".join(ln.text for ln in ctx.lines[:8] if ln.page == 0)
     if vocab.PO_TITLE_RE.search(head):
         return "order"
@@ -1434,9 +1442,16 @@ def _spans_columns(phrase: Phrase, centres: list[float]) -> bool:
     = 12.77", "- Fire cover - part A 62.000") is a note spilling over the table, not cells: its
     numbers are not the item's values. A phrase that starts with a number is left to the columns
     (values set close together can read as one phrase)."""
-    if sum(phrase.x0 <= x <= phrase.x1 for x in centres) < 2:
+    if any(ch.isdigit() for ch in phrase.words[0].text):
         return False
-    return not any(ch.isdigit() for ch in phrase.words[0].text)
+    x0, x1 = phrase.x0, phrase.x1
+    inside = 0
+    for x in centres:
+        if x0 <= x <= x1:
+            inside += 1
+            if inside == 2:
+                return True
+    return False
 
 
 def _row(ctx: _Context, line: Line, column_map: _ColumnMap) -> _Row:
