@@ -300,3 +300,378 @@ def test_a_column_named_above_the_header_row_and_numeric_detail_rows(
         (Decimal(10000), Decimal("0.0520"), Decimal("52.00")),
         (Decimal(10000), Decimal("0.0205"), Decimal("20.50")),
     ]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("Pos", "Beschreibung", "Nettopreis", "Menge", "Entgelt", "Gesamtbetrag"),
+        ("N°", "Désignation", "Prix unitaire", "Quantité", "Prix total", "Total"),
+        ("No.", "Description", "Price", "Qty", "Net total", "Total"),
+        ("Nr", "Omschrijving", "Prijs", "Aantal", "Regeltotaal", "Totaal"),
+    ],
+)
+def test_a_line_amount_column_under_another_name(settings: Settings, words: tuple[str, ...]) -> None:
+    """ "Entgelt", "Prix total", "Net total", "Regeltotaal" head the line amounts. The unit prices
+    are printed rounded (0,05 for 0,052), so the arithmetic cannot find the amounts: only the
+    column's name gives them."""
+    number, description, price, quantity, amount, total = words
+    rows: list[Row] = [
+        (20, 20, "Rechnung / Facture / Invoice 12", 14),
+        (20, 42, number),
+        (35, 42, description),
+        (95, 42, price),
+        (130, 42, quantity),
+        (170, 42, amount),
+        (20, 52, "1"),
+        (35, 52, "Energy"),
+        (95, 52, "0,05"),
+        (130, 52, "10000 KWH"),
+        (170, 52, "52,00"),
+        (20, 60, "2"),
+        (35, 60, "Grid fee"),
+        (95, 60, "0,02"),
+        (130, 60, "10000 KWH"),
+        (170, 60, "20,50"),
+        (130, 80, total),
+        (170, 80, "72,50"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(10000), Decimal("0.05"), Decimal("52.00")),
+        (Decimal(10000), Decimal("0.02"), Decimal("20.50")),
+    ]
+    assert order.confidence["lines"] < settings.review_confidence_threshold  # 10000 x 0,05 is not 52
+
+
+@pytest.mark.parametrize(
+    ("columns", "note"),
+    [
+        (
+            ("Pos", "Beschreibung", "Nettopreis", "Menge", "Steuer", "Entgelt"),
+            "Enthält 19% Versicherungssteuer",
+        ),
+        (("No.", "Description", "Net price", "Qty", "Tax", "Amount"), "Includes 19% insurance tax"),
+        (
+            ("N°", "Désignation", "Prix unitaire", "Quantité", "TVA", "Montant"),
+            "Comprend 19% de taxe d'assurance",
+        ),
+    ],
+)
+def test_a_note_across_the_columns_and_a_rate_beside_the_quantity(
+    settings: Settings, columns: tuple[str, ...], note: str
+) -> None:
+    """A note under each item runs across the price, quantity and tax columns: it must not move the
+    border between the quantity and the tax rate, whose "0 %" would then join the quantity cell;
+    its own number is not a value of the item. The amounts include a tax the net prices do not."""
+    rows: list[Row] = [
+        (20, 20, "Rechnung / Invoice / Facture 12", 14),
+        *((x, 42, label) for x, label in zip((20, 50, 85, 125, 150, 180), columns, strict=True)),
+        (20, 52, "1"),
+        (50, 52, "Liability"),
+        (90, 52, "67,22"),
+        (124, 52, "1 Stk"),
+        (140, 52, "0 % VAT (E)"),
+        (180, 52, "80,00"),
+        (55, 58, f"{note} = 12,7726 EUR"),
+        (20, 70, "2"),
+        (50, 70, "Comprehensive"),
+        (90, 70, "117,65"),
+        (124, 70, "1 Stk"),
+        (140, 70, "0 % VAT (E)"),
+        (180, 70, "140,00"),
+        (55, 76, f"{note} = 22,3529 EUR"),
+        (130, 90, "Total"),
+        (180, 90, "220,00"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(1), Decimal("67.22"), Decimal("80.00")),
+        (Decimal(1), Decimal("117.65"), Decimal("140.00")),
+    ]
+    assert order.confidence["lines"] < settings.review_confidence_threshold
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("Pos", "Beschreibung", "Preis", "Menge", "Betrag", "Stadtfahrt je km", "Grundpreis"),
+        ("No.", "Description", "Price", "Qty", "Amount", "City ride per km", "Base fare"),
+        ("N°", "Désignation", "Prix", "Quantité", "Montant", "Course en ville par km", "Prise en charge"),
+    ],
+)
+def test_a_quantity_printed_rounded(settings: Settings, words: tuple[str, ...]) -> None:
+    """6.5 km printed "6 Stk" at 2,00 = 13,00: the quantity is the amount over the price, which the
+    printed figure cuts; it stays a derived value (below the review threshold)."""
+    ride, base = words[5], words[6]
+    rows: list[Row] = [
+        (20, 20, "Rechnung / Invoice / Facture 12", 14),
+        *((x, 42, label) for x, label in zip((20, 40, 100, 130, 170), words[:5], strict=True)),
+        (20, 52, "1"),
+        (40, 52, base),
+        (100, 52, "3,90"),
+        (130, 52, "1 Stk"),
+        (170, 52, "3,90"),
+        (20, 60, "2"),
+        (40, 60, ride),
+        (100, 60, "2,00"),
+        (130, 60, "6 Stk"),
+        (170, 60, "13,00"),
+        (130, 80, "Total"),
+        (170, 80, "16,90"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(1), Decimal("3.90"), Decimal("3.90")),
+        (Decimal("6.5"), Decimal("2.00"), Decimal("13.00")),
+    ]
+    assert order.confidence["lines"] < settings.review_confidence_threshold
+
+
+@pytest.mark.parametrize(
+    ("columns", "tax", "total"),
+    [
+        (("Description", "Quantité", "Prix unitaire", "Rem.", "Prix HT"), "TVA 5,5%", "Total HT"),
+        (("Description", "Qty", "Unit price", "Disc.", "Amount"), "VAT 5.5%", "Subtotal"),
+        (("Beschreibung", "Menge", "Einzelpreis", "Rabatt", "Betrag"), "MwSt. 7%", "Nettobetrag"),
+    ],
+)
+def test_a_discounted_line_is_kept_when_the_other_lines_match_a_tax_base(
+    settings: Settings, columns: tuple[str, ...], tax: str, total: str
+) -> None:
+    """The discounted first line does not multiply out; the two others add up to the base of one
+    tax rate printed below. The lines under the header add up to the net total: all three stay."""
+    rows: list[Row] = [
+        (20, 20, "Facture / Invoice / Rechnung 5", 14),
+        *((x, 42, label) for x, label in zip((20, 110, 135, 160, 180), columns, strict=True)),
+        (20, 52, "Nougat 250g"),
+        (112, 52, "20 pcs"),
+        (140, 52, "4,55"),
+        (162, 52, "10%"),
+        (182, 52, "81,90"),
+        (20, 60, "Biscuits 300g"),
+        (112, 60, "15 pcs"),
+        (140, 60, "3,20"),
+        (182, 60, "48,00"),
+        (20, 68, "Olive oil"),
+        (112, 68, "25 l"),
+        (140, 68, "19,80"),
+        (182, 68, "495,00"),
+        (150, 80, total),
+        (182, 80, "624,90"),
+        (20, 90, tax),
+        (60, 90, "543,00"),
+        (90, 90, "29,87"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(20), Decimal("4.55"), Decimal("81.90")),
+        (Decimal(15), Decimal("3.20"), Decimal("48.00")),
+        (Decimal(25), Decimal("19.80"), Decimal("495.00")),
+    ]
+    assert order.confidence["lines"] < settings.review_confidence_threshold
+
+
+def _pages_pdf(pages: list[list[Row]]) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for rows in pages:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=9)
+        for x, y, text, *_ in rows:
+            pdf.text(x, y, text)
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize(
+    ("columns", "heading", "term", "total"),
+    [
+        (
+            ("Pos", "Beschreibung", "Menge", "Preis", "Betrag"),
+            "Zahlungsbedingungen:",
+            ("Skonto", "10 Tage"),
+            "Summe",
+        ),
+        (
+            ("No.", "Description", "Qty", "Price", "Amount"),
+            "Payment terms:",
+            ("Discount", "10 days"),
+            "Total",
+        ),
+        (
+            ("N°", "Désignation", "Quantité", "Prix", "Montant"),
+            "Conditions de paiement :",
+            ("Escompte", "10 jours"),
+            "Total",
+        ),
+    ],
+)
+def test_a_section_opening_the_next_page_ends_the_item_table(
+    settings: Settings, columns: tuple[str, ...], heading: str, term: tuple[str, str], total: str
+) -> None:
+    """The item table fills page one; page two opens with a section heading and a payment table
+    whose "10 days" sits under the quantity column. The prices are printed rounded, so the
+    arithmetic cannot pick the items: the table must end at the heading."""
+    from tray_agent.domain.po.parsing import parse_purchase_order
+
+    first: list[Row] = [
+        (20, 20, "Rechnung / Invoice / Facture 77", 14),
+        *((x, 42, label) for x, label in zip((20, 35, 110, 140, 175), columns, strict=True)),
+    ]
+    for i in range(3):
+        y = 52 + 10 * i
+        first += [(20, y, str(i + 1)), (35, y, f"Energy {i + 1}"), (110, y, "10000 KWH"), (140, y, "0,05")]
+        first.append((175, y, "52,00"))
+    second: list[Row] = [
+        (20, 30, heading),
+        (25, 48, term[0]),
+        (110, 48, term[1]),
+        (140, 48, "2"),
+        (130, 70, total),
+        (175, 70, "156,00"),
+    ]
+    order = parse_purchase_order(_pages_pdf([first, second]), settings=settings, prefer="layout")
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(10000), Decimal("0.05"), Decimal("52.00"))
+    ] * 3
+
+
+@pytest.mark.parametrize(
+    ("columns", "units", "total"),
+    [
+        (
+            ("Description", "Quantité", "Prix unitaire", "Rem.", "Prix HT"),
+            ("Unité(s)", "Litre(s)"),
+            "Total HT",
+        ),
+        (("Description", "Qty", "Unit price", "Disc.", "Amount"), ("Unit(s)", "Liter(s)"), "Subtotal"),
+        (("Beschreibung", "Menge", "Einzelpreis", "Rabatt", "Betrag"), ("Stück(e)", "Liter"), "Nettobetrag"),
+    ],
+)
+def test_a_unit_with_its_plural_in_brackets(
+    settings: Settings, columns: tuple[str, ...], units: tuple[str, str], total: str
+) -> None:
+    """ "5 Unit(s)", "10 Litre(s)": the quantity is the number, the unit the word without "(s)".
+    The first line carries a discount, so only the quantity column gives its quantity."""
+    rows: list[Row] = [
+        (20, 20, "Avoir / Credit note / Gutschrift 5", 14),
+        *((x, 42, label) for x, label in zip((20, 110, 135, 160, 180), columns, strict=True)),
+        (20, 52, "Nougat 250g"),
+        (112, 52, f"5 {units[0]}"),
+        (140, 52, "4,55"),
+        (162, 52, "10%"),
+        (182, 52, "20,48"),
+        (20, 60, "Olive oil"),
+        (112, 60, f"10 {units[1]}"),
+        (140, 60, "19,80"),
+        (182, 60, "198,00"),
+        (150, 80, total),
+        (182, 80, "218,48"),
+    ]
+    order = _parse(rows, settings)
+    assert [(ln.quantity, ln.unit, ln.unit_price, ln.amount) for ln in order.lines] == [
+        (Decimal(5), units[0].removesuffix("(s)").removesuffix("(e)"), Decimal("4.55"), Decimal("20.48")),
+        (Decimal(10), units[1].removesuffix("(s)"), Decimal("19.80"), Decimal("198.00")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "total"),
+    [
+        (("Description", "Montant HT", "Montant TVA", "Montant TTC"), "Total facture"),
+        (("Description", "Net amount", "VAT amount", "Gross amount"), "Invoice total"),
+        (("Beschreibung", "Netto", "MwSt.", "Brutto"), "Gesamtbetrag"),
+    ],
+)
+def test_a_total_row_across_net_tax_and_gross_columns(
+    settings: Settings, columns: tuple[str, ...], total: str
+) -> None:
+    """ "Total | 24.99 | 5.00 | 29.99" under net, tax and gross columns: the total is the gross,
+    the amount the net and the tax add up to, not the first amount after the label."""
+    rows: list[Row] = [
+        (20, 20, "Facture / Invoice / Rechnung 9", 14),
+        *((x, 42, label) for x, label in zip((20, 110, 140, 170), columns, strict=True)),
+        (20, 52, "Subscription"),
+        (115, 52, "24,99"),
+        (145, 52, "5,00"),
+        (175, 52, "29,99"),
+        (20, 60, "Calls"),
+        (115, 60, "0,00"),
+        (145, 60, "0,00"),
+        (175, 60, "0,00"),
+        (20, 70, total),
+        (115, 70, "24,99"),
+        (145, 70, "5,00"),
+        (175, 70, "29,99"),
+    ]
+    order = _parse(rows, settings)
+    assert (order.subtotal, order.tax, order.total) == (Decimal("24.99"), Decimal("5.00"), Decimal("29.99"))
+
+
+@pytest.mark.parametrize(
+    ("title", "label", "columns", "total"),
+    [
+        ("Invoice RE-508", "Customer:2", ("Description", "Qty", "Price", "Amount"), "Total"),
+        ("Rechnung RE-508", "Kunde: 4711", ("Beschreibung", "Menge", "Preis", "Betrag"), "Gesamtbetrag"),
+        ("Facture FA-508", "Client : 10577874", ("Description", "Quantité", "Prix", "Montant"), "Total TTC"),
+    ],
+)
+def test_a_party_label_naming_an_account_number_is_not_the_party(
+    settings: Settings, title: str, label: str, columns: tuple[str, str, str, str], total: str
+) -> None:
+    """ "Customer: 2" gives the customer's number, not the customer: the buyer is the addressee
+    block above it, never "2"."""
+    rows: list[Row] = [
+        (20, 15, title, 14),
+        (20, 36, "Theodor Est"),
+        (20, 41, "Bahnstr. 42"),
+        (20, 46, "88802 Spielkreis"),
+        (20, 58, label),
+        *_items(columns, total),
+    ]
+    order = _parse(rows, settings)
+    assert order.buyer.name == "Theodor Est"
+
+
+@pytest.mark.parametrize(
+    ("sender", "vendor", "title", "table"),
+    [
+        (
+            "Bei Spiel GmbH · Ecke 12 · 12345 Stadthausen · Germany",
+            "Bei Spiel GmbH",
+            "Rechnung RE-508 vom 21.11.2020",
+            (("Beschreibung", "Menge", "Preis", "Betrag"), "Gesamtbetrag"),
+        ),
+        (
+            "Acme Ltd | 1 High Street | Bristol BS1 4QA",
+            "Acme Ltd",
+            "Invoice # RE-508 issued at 2020-11-21",
+            (("Description", "Qty", "Price", "Amount"), "Total"),
+        ),
+        (
+            "Au bon moulin SARL - 12 chemin de l'olive - 84340 Malaucène - France",
+            "Au bon moulin SARL",
+            "Facture FA-508 du 21/11/2020",
+            (("Description", "Quantité", "Prix", "Montant"), "Total TTC"),
+        ),
+    ],
+)
+def test_the_return_address_line_names_the_issuer(
+    settings: Settings, sender: str, vendor: str, title: str, table: tuple[tuple[str, str, str, str], str]
+) -> None:
+    """The issuer's return address on one line above the addressee (name · street · postcode town),
+    and the title under the address block: the vendor of the invoice is the name on that line, the
+    buyer the addressee; both readings by position, below the review threshold."""
+    rows: list[Row] = [
+        (20, 15, "2020-11-21"),
+        (20, 40, sender, 7),
+        (20, 48, "Theodor Est"),
+        (20, 53, "Bahnstr. 42"),
+        (20, 58, "88802 Spielkreis"),
+        (20, 80, title),
+        *((x, y + 30, *rest) for x, y, *rest in _items(*table)),
+    ]
+    order = _parse(rows, settings)
+    assert (order.vendor.name, order.buyer.name) == (vendor, "Theodor Est")
+    assert order.confidence["vendor"] < settings.review_confidence_threshold

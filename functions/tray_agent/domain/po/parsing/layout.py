@@ -46,7 +46,11 @@ _NUMERIC_ROLES = ("quantity", "unit_price", "amount")
 _QUALIFIERS = frozenset(
     {"incl", "excl", "inkl", "exkl", "zzgl", "ohne", "mit", "ex", "hors", "avec", "per", "pro"}
 )
-_QTY_UNIT_RE = re.compile(r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-z][A-Za-z.²³]{0,9})?$")
+_RATE_RE = re.compile(r"(?<![\d.,])\d{1,2}(?:[.,]\d{1,2})?\s*%")
+# A unit may carry its plural in brackets: "Unit(s)", "Litre(s)", "Stück(e)".
+_QTY_UNIT_RE = re.compile(
+    r"^(?P<num>[-\d.,'\u00a0 ]*\d)\s*(?P<unit>[A-Za-zÄÖÜäöüéè][A-Za-zÄÖÜäöüéè.²³]{0,9}(?:\([a-z]{1,2}\))?)?$"
+)
 
 
 @dataclass(slots=True)
@@ -83,6 +87,8 @@ class _Context:
     # Items whose quantity was not printed and was assumed (by division or as 1): such a line
     # multiplies out by construction, so the arithmetic does not confirm it.
     assumed_quantities: int = 0
+    kind: str | None = None  # "order" or "invoice" once _document_kind has read it
+    kind_read: bool = False
 
     def number(self, text: str) -> Decimal | None:
         return parse_number(text, decimal_comma=self.decimal_comma)
@@ -104,6 +110,7 @@ def parse_layout(pages: list[PageText]) -> PurchaseOrder:
         # confirms the set.
         ctx.confidence["lines"] = min(ctx.confidence.get("lines", 0.0), MEDIUM)
     parties = _parties(ctx)
+    _sender_line(ctx, parties)
     _letterhead(ctx, parties)
     _address_window(ctx, parties)
     currency = _currency(ctx, header.get("currency"))
@@ -320,6 +327,10 @@ def _parties(ctx: _Context) -> dict[str, dict[str, str | None]]:
                     right = line.phrases[position + 1]
                     block = _block(ctx, index, right, right.text)
                 block = [text for text in block if not _is_id_line(text)]
+                if block and sum(ch.isalpha() for ch in block[0]) < 2:
+                    # "Customer: 2", "Client : 10577874": the label names an account number, not a
+                    # party; what follows it is not an address.
+                    continue
                 if block:
                     parties[name] = _party_from_block(block)
                     certain = _name_certain(
@@ -448,17 +459,68 @@ def _party_from_block(block: list[str]) -> dict[str, str | None]:
     }
 
 
+def _document_kind(ctx: _Context) -> str | None:
+    """ "order" or "invoice": the title in the first lines, or else a line further down page one
+    that starts with the title word ("Invoice # RE-508 issued at ..." under the address block)."""
+    if not ctx.kind_read:
+        ctx.kind, ctx.kind_read = _read_document_kind(ctx), True
+    return ctx.kind
+
+
+def _read_document_kind(ctx: _Context) -> str | None:
+    head = " ".join(ln.text for ln in ctx.lines[:8] if ln.page == 0)
+    if vocab.PO_TITLE_RE.search(head):
+        return "order"
+    if vocab.INVOICE_TITLE_RE.search(head):
+        return "invoice"
+    for line in ctx.lines[8:30]:
+        if line.page != 0 or _header_like(ctx, line):
+            break
+        first = line.phrases[0].text
+        if (match := vocab.PO_TITLE_RE.match(first)) is not None and match.start() == 0:
+            return "order"
+        if (match := vocab.INVOICE_TITLE_RE.match(first)) is not None and match.start() == 0:
+            return "invoice"
+    return None
+
+
+_SENDER_SEPARATOR_RE = re.compile("\\s*[\u25cf\u2022\u00b7|]\\s*|\\s+[-\u2013]\\s+")
+
+
+def _sender_line(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> None:
+    """The issuer's return address on one line above the addressee ("Bei Spiel GmbH ● Ecke 12 ●
+    12345 Stadthausen", "Acme Ltd · 1 High St · Bristol BS1 4QA"): the name, then parts one of
+    which is a postcode and town. The issuer is the vendor on an invoice, the buyer on an order;
+    a reading by position, so below the review threshold."""
+    kind = _document_kind(ctx)
+    issuer = "buyer" if kind == "order" else "vendor" if kind == "invoice" else None
+    if issuer is None or issuer in parties:
+        return
+    for line in ctx.lines[:30]:
+        if line.page != 0 or _header_like(ctx, line):
+            return
+        parts = [part.strip(" ,") for part in _SENDER_SEPARATOR_RE.split(line.text) if part.strip(" ,")]
+        if len(parts) < 3 or not any(_POSTCODE_LINE_RE.search(part) for part in parts[1:]):
+            continue
+        name = parts[0]
+        if (
+            sum(ch.isalpha() for ch in name) < 3
+            or any(ch.isdigit() for ch in name)
+            or _is_label(name)
+            or vocab.PO_TITLE_RE.search(name)
+            or vocab.INVOICE_TITLE_RE.search(name)
+        ):
+            continue
+        parties[issuer] = {"name": name, "address": ", ".join(parts[1:]), "email": None}
+        ctx.confidence[issuer] = MEDIUM
+        return
+
+
 def _letterhead(ctx: _Context, parties: dict[str, dict[str, str | None]]) -> None:
     """Without a label, the letterhead names the issuer: the buyer on an order, the vendor on an invoice."""
     head = [ln for ln in ctx.lines[:8] if ln.page == 0]
-    title = " ".join(ln.text for ln in head)
-    issuer = (
-        "buyer"
-        if vocab.PO_TITLE_RE.search(title)
-        else "vendor"
-        if vocab.INVOICE_TITLE_RE.search(title)
-        else None
-    )
+    kind = _document_kind(ctx)
+    issuer = "buyer" if kind == "order" else "vendor" if kind == "invoice" else None
     if issuer is None or issuer in parties:
         return
     labels = (*_HEADER_RES.values(), *_PARTY_RES.values())
@@ -496,19 +558,20 @@ def _address_window(ctx: _Context, parties: dict[str, dict[str, str | None]]) ->
     """Without a label, the addressee's block above the table (the envelope window): a name, then
     lines that end in a postcode and town. The addressee is the buyer on an invoice and the vendor
     on an order; a guess by position, so below the review threshold."""
-    head = " ".join(ln.text for ln in ctx.lines[:8] if ln.page == 0)
-    recipient = (
-        "vendor"
-        if vocab.PO_TITLE_RE.search(head)
-        else "buyer"
-        if vocab.INVOICE_TITLE_RE.search(head)
-        else None
-    )
+    kind = _document_kind(ctx)
+    recipient = "vendor" if kind == "order" else "buyer" if kind == "invoice" else None
     if recipient is None or recipient in parties:
         return
     issuer = parties.get("buyer" if recipient == "vendor" else "vendor", {}).get("name")
     for block in _column_blocks(ctx):
         texts = [p.text for p in block]
+        if (
+            issuer is not None
+            and len(texts) > 1
+            and issuer.casefold() in texts[0].casefold()
+            and len(_SENDER_SEPARATOR_RE.split(texts[0])) >= 3
+        ):
+            texts = texts[1:]  # the issuer's return address line right above the addressee
         name = texts[0]
         if (
             len(texts) < 3
@@ -594,7 +657,11 @@ def _totals(ctx: _Context, *, start: int, lines: list[PurchaseOrderLine]) -> dic
                 continue
             kind = _TOTAL_CLASS[vocab.normalise_label(match.group("label"))]
             value = _amount_after(ctx, match.group("rest"), line.phrases[position + 1 :])
-            if value is not None:
+            split = _net_tax_gross_row(ctx, line.phrases[position + 1 :]) if kind == "total" else None
+            if split is not None:
+                for name, amount in zip(("subtotal", "tax", "total"), split, strict=True):
+                    candidates.setdefault(name, []).append(amount)
+            elif value is not None:
                 candidates.setdefault(kind, []).append(value)
     totals = _choose_totals(candidates, lines)
     confirmed_totals = _confirmed_totals(ctx, lines)
@@ -607,6 +674,23 @@ def _totals(ctx: _Context, *, start: int, lines: list[PurchaseOrderLine]) -> dic
             ctx.confidence[kind] = HIGH
     totals.pop("allowance", None)
     return totals
+
+
+def _net_tax_gross_row(ctx: _Context, following: list[Phrase]) -> tuple[Decimal, Decimal, Decimal] | None:
+    """A total row across net, tax and gross columns ("Total | 24.99 | 5.00 | 29.99"): the three
+    amounts after the label, when the first two add up to the third."""
+    amounts = []
+    for phrase in following:
+        text = vocab.TAX_TAG_RE.sub("", phrase.text)
+        if "%" in text:
+            continue
+        value = ctx.number(text)
+        if value is None:
+            return None
+        amounts.append(value)
+    if len(amounts) != 3 or amounts[1] <= 0 or amounts[0] <= 0 or amounts[0] + amounts[1] != amounts[2]:
+        return None
+    return amounts[0], amounts[1], amounts[2]
 
 
 def _summary_amounts(ctx: _Context) -> list[tuple[str | None, Decimal]]:
@@ -830,6 +914,11 @@ def _prefer_values(ctx: _Context, values: list[PurchaseOrderLine], header: list[
         return values_ok
     known = [(line.amount, line.quantity) for line in header]
     new = [line for line in values if (line.amount, line.quantity) not in known]
+    if header_ok and not new and all(line.amount and line.unit_price for line in header):
+        # Both add up to a printed sum (one, say, to a tax base) and the header reading holds
+        # every value line: its extra lines, each with a price and an amount, are real ones the
+        # arithmetic cannot confirm (a discounted line).
+        return False
     value_score, header_score = _arithmetic_score(values), _arithmetic_score(header)
     return value_score > header_score or (bool(new) and value_score == header_score)
 
@@ -1118,6 +1207,8 @@ def _table_rows(ctx: _Context, header_index: int, columns: list[Column]) -> tupl
             if any(ln.page == line.page and (ln.text == header_text) for ln in ctx.lines[index : index + 40]):
                 skip_to_header_page = line.page  # running page header above a repeated table header
                 continue
+            if rows and _section_heading(line, header):
+                break  # the table ended at the page break; a new section opens this page
             if not _has_numbers(ctx, line):
                 index += 1  # a running header on a page that continues the table without its header
                 continue
@@ -1217,7 +1308,11 @@ class _ColumnMap:
 def _segments(ctx: _Context, columns: list[Column], rows: list[Line]) -> list[tuple[float, float, int]]:
     """Columns found from alignment: x ranges that some row inks and no gap crosses, each given to
     the header it sits under, or else to the header on its left."""
-    words = sorted((w for row in rows for w in row.words), key=lambda w: w.x0)
+    centres = [c.center for c in columns]
+    words = sorted(
+        (w for row in rows for p in row.phrases if not _spans_columns(p, centres) for w in p.words),
+        key=lambda w: w.x0,
+    )
     # A word is a value when its phrase reads as one ("50 pcs"), not when it sits in text ("box of 100").
     numeric_words = {
         id(word)
@@ -1258,8 +1353,16 @@ def _segments(ctx: _Context, columns: list[Column], rows: list[Line]) -> list[tu
 
 
 def _boundaries(columns: list[Column], rows: list[Line]) -> list[float]:
-    """x positions separating adjacent columns, in the least-covered corridor between them."""
-    spans = [(w.x0, w.x1) for row in rows for w in row.words]
+    """x positions separating adjacent columns, in the least-covered corridor between them.
+    A note running across the columns says nothing about where one ends (see ``_spans_columns``)."""
+    centres = [c.center for c in columns]
+    spans = [
+        (w.x0, w.x1)
+        for row in rows
+        for phrase in row.phrases
+        if not _spans_columns(phrase, centres)
+        for w in phrase.words
+    ]
     boundaries: list[float] = []
     for left, right in pairwise(columns):
         start, end = int(left.center), int(right.center)
@@ -1334,11 +1437,32 @@ def _detail_row(row: _Row, *, has_line_numbers: bool) -> bool:
     return has_line_numbers and not row.numbered and DETAIL_RE.match(row.line.text) is not None
 
 
+def _spans_columns(phrase: Phrase, centres: list[float]) -> bool:
+    """A phrase of text running across two column centres or more ("Includes 19 % insurance tax
+    = 12.77", "- Fire cover - part A 62.000") is a note spilling over the table, not cells: its
+    numbers are not the item's values. A phrase that starts with a number is left to the columns
+    (values set close together can read as one phrase)."""
+    if any(ch.isdigit() for ch in phrase.words[0].text):
+        return False
+    x0, x1 = phrase.x0, phrase.x1
+    inside = 0
+    for x in centres:
+        if x0 <= x <= x1:
+            inside += 1
+            if inside == 2:
+                return True
+    return False
+
+
 def _row(ctx: _Context, line: Line, column_map: _ColumnMap) -> _Row:
     cells: dict[str, list[str]] = {}
-    for word in line.words:
-        column = column_map.column_of(word)
-        cells.setdefault(column.role, []).append(word.text)
+    centres = [c.center for c in column_map.columns]
+    for phrase in line.phrases:
+        if _spans_columns(phrase, centres):
+            cells.setdefault(column_map.column_of(phrase.words[0]).role, []).append(phrase.text)
+            continue
+        for word in phrase.words:
+            cells.setdefault(column_map.column_of(word).role, []).append(word.text)
     texts = {role: " ".join(parts) for role, parts in cells.items()}
     numeric = any(_leading_number(ctx, texts.get(role, "")) is not None for role in _NUMERIC_ROLES)
     if not numeric:
@@ -1417,16 +1541,26 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
         return " ".join(parts) if parts else None
 
     unit = text("unit")
-    quantity_text = text("quantity") or ""
+    quantity_text = _RATE_RE.sub(" ", text("quantity") or "").strip()
     quantity = ctx.number(quantity_text) if quantity_text else None
     if quantity is None and quantity_text:
         match = _QTY_UNIT_RE.match(quantity_text.strip())
         if match:
             quantity = ctx.number(match.group("num"))
-            unit = unit or match.group("unit")
+            unit = unit or re.sub(r"\([a-z]{1,2}\)$", "", match.group("unit") or "") or None
     unit_price = _price(ctx, text("unit_price"))
     amount = _price(ctx, text("amount"))
     description = text("description")
+    if quantity is not None and unit_price and amount is not None and quantity * unit_price != amount:
+        # A quantity printed rounded ("6 Stk" for 6.5 km): the amount over the price, when it
+        # rounds to the printed figure, is the quantity; still a derived value, not a confirmed one.
+        exact = _rounded_quantity(quantity, unit_price, amount)
+        if exact is not None:
+            quantity = exact
+            ctx.assumed_quantities += 1
+            ctx.warnings.append(
+                f"item {description or text('sku') or '?'}: quantity printed rounded, read as {quantity}"
+            )
     if quantity is None:
         if unit_price and amount is not None and unit_price != 0:
             quantity = (amount / unit_price).quantize(Decimal("0.001")).normalize()
@@ -1446,7 +1580,23 @@ def _to_line(ctx: _Context, item: _Item) -> PurchaseOrderLine | None:
     )
 
 
+def _rounded_quantity(printed: Decimal, unit_price: Decimal, amount: Decimal) -> Decimal | None:
+    """amount / unit price when the printed quantity is that value cut to its own decimals and the
+    value has just one decimal more (6.5 printed "6"); else None. A single unit (1 x 100 = 150)
+    is a priced line (a surcharge, a discount), not a rounded quantity."""
+    exponent = printed.as_tuple().exponent
+    if not isinstance(exponent, int):
+        return None
+    step = Decimal(1).scaleb(exponent)
+    exact = amount / unit_price
+    if printed <= step or not printed < exact < printed + step or exact != exact.quantize(step / 10):
+        return None
+    return exact.quantize(step / 10).normalize()
+
+
 def _price(ctx: _Context, text: str | None) -> Decimal | None:
+    # A rate beside the value ("0 % 1163,40", "80,00 19 %") is the tax column spilling over.
+    text = _RATE_RE.sub(" ", text).strip() if text else text
     if not text:
         return None
     value = ctx.number(text)
