@@ -360,6 +360,19 @@ class Observability(Construct):
                 period=PERIOD,
             )
 
+        def per_workflow(metric_name: str) -> cloudwatch.MathExpression:
+            # One line per Tray workflow: these counts carry a `workflow` dimension of their own
+            # (tray_agent.observability.workflow_metric), so the schema names it and no value.
+            return cloudwatch.MathExpression(
+                expression=(
+                    f"SEARCH('{{{NAMESPACE},service,workflow}} MetricName=\"{metric_name}\"', 'Sum', "
+                    f"{int(PERIOD.to_seconds())})"
+                ),
+                using_metrics={},
+                label=" ",
+                period=PERIOD,
+            )
+
         def group(title: str, *metrics: object) -> monitoring.CustomMetricGroup:
             return monitoring.CustomMetricGroup(title=title, metrics=list(metrics))  # type: ignore[arg-type]
 
@@ -397,10 +410,17 @@ class Observability(Construct):
             "Decisions and the model",
             "What the agent decided for each piece of work, and what the model cost in tokens.",
             group("Decisions by action", search("Decision")),
+            group("Decisions by brain (policy or model)", search("Brain")),
             group(
                 "Model: tokens and fallbacks",
                 business_metric("ModelTokens"),
                 business_metric("ModelFallback"),
+            ),
+            group("Model cost (USD, estimated from the price table)", business_metric("ModelCostUSD")),
+            group(
+                "Tray task credits: spent and saved (estimated from the workflows file)",
+                business_metric("TaskCreditsSpent"),
+                business_metric("TaskCreditsSaved"),
             ),
         )
         section(
@@ -411,6 +431,8 @@ class Observability(Construct):
                 business_metric("MonitorExecutions"),
                 business_metric("MonitorFailures"),
             ),
+            group("Tray runs per workflow", per_workflow("TrayRuns")),
+            group("Tray failures per workflow", per_workflow("TrayFailures")),
             group(
                 "Recoveries by class (tick and callbacks)",
                 search("MonitorRecovery"),

@@ -247,3 +247,6 @@ def test_the_dashboard_shows_every_metric_the_functions_emit(synthesized: Any) -
     schema = '{"TrayAgent","service"} "service"="tray-agent"'
     for prefix in prefixes:
         assert f"SEARCH('{schema} MetricName={prefix}', 'Sum', 300)" in business, prefix
+    # Runs and failures per Tray workflow carry their own `workflow` dimension (workflow_metric).
+    for name in ("TrayRuns", "TrayFailures"):
+        assert f"SEARCH('{{TrayAgent,service,workflow}} MetricName=\"{name}\"', 'Sum', 300)" in business

@@ -45,6 +45,8 @@ class Brains:
             )
         if decision.usage is not None:
             metrics.add_metric(name="ModelTokens", unit="Count", value=decision.usage.total_tokens)
+            if decision.usage.estimated_cost_usd is not None:
+                metrics.add_metric(name="ModelCostUSD", unit="None", value=decision.usage.estimated_cost_usd)
         return decision
 
 

@@ -567,6 +567,11 @@ class WorkEngine:
         except (ClientError, BotoCoreError) as exc:
             logger.warning("memory not updated", work_id=work.work_id, error=type(exc).__name__)
         metrics.add_metric(name=f"Decision_{outcome}", unit="Count", value=1)
+        if decision is not None:
+            metrics.add_metric(name=f"Brain_{decision.brain}", unit="Count", value=1)
+            if decision.credits is not None:  # Tray task credits, estimated from the workflows file
+                metrics.add_metric(name="TaskCreditsSpent", unit="Count", value=decision.credits.spent)
+                metrics.add_metric(name="TaskCreditsSaved", unit="Count", value=decision.credits.avoided)
         logger.info(
             "work moved",
             work_id=work.work_id,

@@ -38,7 +38,7 @@ from tray_agent.models.monitor import (
     WorkflowHealth,
     WorkItem,
 )
-from tray_agent.observability import logger, metrics, tracer
+from tray_agent.observability import logger, metrics, tracer, workflow_metric
 from tray_agent.tray import TrayClients, TrayError, TrayUnauthorizedError
 
 HOUR_MS = 3600 * 1000
@@ -225,6 +225,9 @@ class MonitorService:
             report.health.append(health)
             metrics.add_metric(name="MonitorExecutions", unit="Count", value=runs)
             metrics.add_metric(name="MonitorFailures", unit="Count", value=failures)
+            if runs:  # the dashboard's runs and failures per workflow
+                workflow_metric("TrayRuns", health.workflow_name, runs)
+                workflow_metric("TrayFailures", health.workflow_name, failures)
         report.health.sort(key=lambda h: h.workflow_name)
         if self._successes is not None:
             seen = {
