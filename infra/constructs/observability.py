@@ -450,6 +450,11 @@ class Observability(Construct):
                 business_metric("IncidentOpened"),
             ),
             group(
+                "Review queue: items waiting and oldest age (s)",
+                business_metric("ReviewQueueDepth", statistic="Maximum"),
+                business_metric("ReviewQueueOldestAgeSeconds", statistic="Maximum"),
+            ),
+            group(
                 "Monitor heartbeat and dead letters redriven",
                 business_metric("MonitorTickCompleted"),
                 business_metric("DeadLettersRedriven"),

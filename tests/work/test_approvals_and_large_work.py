@@ -95,3 +95,20 @@ def test_held_work_and_its_incident_are_in_the_daily_summary(ledger_env: Any) ->
     assert "Tray is failing" in incident and "1 held" in incident
     sweep()
     assert env.api("GET", f"/summary/{today}").body["held_work"] == 0
+
+
+def test_the_sweep_reports_the_review_queue_depth_and_its_oldest_age(ledger_env: Any) -> None:
+    """What the dashboard's review-queue graph shows (ReviewQueueDepth, ...OldestAgeSeconds)."""
+    from datetime import timedelta
+
+    from tray_agent.config import get_settings
+    from tray_agent.domain.agent.service import build_sweeper
+
+    before = sweep().reviews_pending
+    refund = _held_refund(ledger_env, amount=77.0)  # another amount: not a duplicate of the others
+    an_hour_later = datetime.now(UTC) + timedelta(hours=1)
+    report = build_sweeper(get_settings()).sweep(an_hour_later)
+    assert report.reviews_pending == before + 1
+    assert report.oldest_review_s >= 3600
+    assert ledger_env.api("POST", f"/reviews/{refund['review_id']}/reject", {"reason": "test"}).status == 200
+    assert sweep().reviews_pending == before

@@ -74,6 +74,34 @@ class ReviewsRepository:
         )
         return [self._item(record) for record in response.get("Items", [])]
 
+    def queue(self, status: ReviewStatus = ReviewStatus.PENDING) -> tuple[int, str | None]:
+        """How many items are in ``status`` and when the oldest was filed (ISO), from the status
+        index: counted page by page (no items read), then the oldest one's key only."""
+        table = aws.table(self._table_name)
+        count, start = 0, None
+        while True:
+            kwargs: dict[str, Any] = {
+                "IndexName": "by_status",
+                "KeyConditionExpression": Key("status").eq(status.value),
+                "Select": "COUNT",
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = table.query(**kwargs)
+            count += int(page.get("Count", 0))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        if not count:
+            return 0, None
+        oldest = table.query(
+            IndexName="by_status",
+            KeyConditionExpression=Key("status").eq(status.value),
+            ScanIndexForward=True,
+            Limit=1,
+        ).get("Items", [])
+        return count, str(oldest[0]["created_at"]) if oldest else None
+
     def resolve(
         self,
         item: ReviewItem,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tray_agent.clock import utc_now
@@ -39,6 +39,14 @@ class ReviewService:
     def __init__(self, repository: ReviewsRepository, resolvers: dict[ReviewKind, ReviewResolver]) -> None:
         self._repository = repository
         self._resolvers = resolvers
+
+    def queue_depth(self, now: datetime) -> tuple[int, int]:
+        """(pending items, age in seconds of the oldest): the dashboard's review queue."""
+        pending, oldest = self._repository.queue()
+        if oldest is None:
+            return pending, 0
+        age = (now - datetime.fromisoformat(oldest)).total_seconds()
+        return pending, max(int(age), 0)
 
     def register(self, kind: ReviewKind, resolver: ReviewResolver) -> None:
         self._resolvers[kind] = resolver

@@ -51,5 +51,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # last so a tick that failed part-way never reports itself completed.
     metrics.add_metric(name="HeldWork", unit="Count", value=sweep.still_held)
     metrics.add_metric(name="HeldWorkOldestAgeSeconds", unit="Seconds", value=sweep.oldest_held_s)
+    metrics.add_metric(name="ReviewQueueDepth", unit="Count", value=sweep.reviews_pending)
+    metrics.add_metric(name="ReviewQueueOldestAgeSeconds", unit="Seconds", value=sweep.oldest_review_s)
     metrics.add_metric(name="MonitorTickCompleted", unit="Count", value=1)
     return summary

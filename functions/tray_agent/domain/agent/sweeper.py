@@ -46,6 +46,9 @@ class SweepReport(BaseModel):
     batch_items_alone: int = 0
     # Age of the oldest held item (seconds since accepted): the held-work-age alarm's metric.
     oldest_held_s: int = 0
+    # The human review queue (every kind): pending items and the oldest one's age.
+    reviews_pending: int = 0
+    oldest_review_s: int = 0
 
 
 class Sweeper:
@@ -75,6 +78,7 @@ class Sweeper:
         self._probe_incidents(report)
         self._drain(report)
         self._batches(report)
+        report.reviews_pending, report.oldest_review_s = self._reviews.queue_depth(self._now)
         logger.info("sweep done", **report.model_dump())
         return report
 
