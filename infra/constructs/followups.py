@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -127,9 +127,17 @@ class FollowUps(Construct):
         )
         role = function.role
         assert role is not None
+
+        # cdk-nag names the resource as the template will hold it: the pseudo-parameters where the
+        # stack's environment is left to deploy time, the values where `cdk synth` knows them (the
+        # CLI sets CDK_DEFAULT_REGION), so the acknowledgement is spelt the same way.
+        def shown(value: str, pseudo: str) -> str:
+            return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+
         acknowledge(
             role,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+            f"AwsSolutions-IAM5[Resource::arn:{shown(stack.partition, 'Partition')}:scheduler:"
+            f"{shown(stack.region, 'Region')}:{shown(stack.account, 'AccountId')}:"
             f"schedule/{SCHEDULE_GROUP}/*]",
             "One-time follow-up schedules, one per follow-up work item, in the follow-ups group only.",
         )

@@ -15,7 +15,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli_synth(outdir: Path, **context: object) -> Path:
+def cli_synth(outdir: Path, environment: dict[str, str] | None = None, **context: object) -> Path:
     """Synthesize the way ``cdk synth`` / ``cdk deploy`` do: cdk.json's ``app`` command, run with
     cdk.json's context plus the CLI's own defaults in CDK_CONTEXT_JSON and CDK_OUTDIR set.
 
@@ -32,6 +32,7 @@ def cli_synth(outdir: Path, **context: object) -> Path:
         **os.environ,
         "CDK_CONTEXT_JSON": json.dumps(full_context),
         "CDK_OUTDIR": str(outdir),
+        **(environment or {}),
     }
     result = subprocess.run(
         [sys.executable, "infra/app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
