@@ -440,3 +440,42 @@ def test_a_review_nobody_answers_times_out_into_a_recorded_failure(po_pipeline: 
     record = intake(intake_id)
     assert (record.status, record.error) == (IntakeStatus.FAILED, "States.Timeout")
     assert tray_runs(po_pipeline.env, intake_id) == []
+
+
+def test_an_approval_whose_delivery_failed_is_delivered_by_approving_again(po_pipeline: Any) -> None:
+    """Step Functions refuses SendTaskSuccess once (injected into our own boto3 client): the
+    approval is recorded but the execution still waits. Approving again delivers the recorded
+    approval (not a new one); the order goes to Tray once, and a third approval acts on nothing."""
+    from botocore.exceptions import ClientError
+
+    from tray_agent.data import aws
+
+    intake_id, paused, _order = _price_discrepancy(po_pipeline)
+    assert paused.paused, paused
+    env = po_pipeline.env
+    failures = {"left": 1}
+
+    def states_down(**_: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ClientError(
+                {"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendTaskSuccess"
+            )
+
+    client = aws.client("stepfunctions")
+    client.meta.events.register("before-call.sfn.SendTaskSuccess", states_down)
+    try:
+        first = env.api("POST", f"/reviews/{intake_id}/approve", {"note": "checked"})
+        assert first.status >= 500 and failures["left"] == 0, first.body  # not delivered, said so
+    finally:
+        client.meta.events.unregister("before-call.sfn.SendTaskSuccess", states_down)
+    assert build_review_service(get_settings()).get(intake_id).resolved_by  # the approval is kept
+    assert tray_runs(env, intake_id) == []
+
+    again = env.api("POST", f"/reviews/{intake_id}/approve", {})
+    assert again.status == 200, again.body
+    result = po_pipeline.wait(intake_id)
+    assert result.succeeded and result.output["outcome"] == "ordered", result
+    assert len(tray_runs(env, intake_id)) == 1
+    assert env.api("POST", f"/reviews/{intake_id}/approve", {}).status == 409  # delivered: nothing to do
+    assert len(tray_runs(env, intake_id)) == 1

@@ -96,8 +96,19 @@ class ReviewService:
 
     def approve(self, review_id: str, reviewer: str, request: ApproveRequest) -> ReviewItem:
         item = self.get(review_id)
-        payload = request.edited_payload if request.edited_payload is not None else item.payload
         resolver = self._resolver(item.kind)
+        if (
+            item.status is ReviewStatus.APPROVED
+            and getattr(resolver, "redelivers_approval", False)
+            and item.resolution_payload is not None
+        ):
+            # The approval is recorded but its delivery may have failed (Step Functions was down
+            # when it was sent): approving again delivers the recorded approval, never a new one.
+            # A delivered one answers 409 (its task token is used up).
+            resolver.on_approve(item, item.resolution_payload)
+            logger.info("review approval delivered again", review_id=review_id, kind=item.kind.value)
+            return item
+        payload = request.edited_payload if request.edited_payload is not None else item.payload
         validate = getattr(resolver, "validate", None)
         if validate is not None and item.status is ReviewStatus.PENDING:
             payload = validate(item, payload)  # raises InvalidInputError: nothing is resolved

@@ -151,6 +151,10 @@ def _problems(exc: ValidationError) -> str:
 
 
 class PurchaseOrderReviewResolver:
+    # An approval whose SendTaskSuccess failed is delivered again by a repeated approve (reviews.py):
+    # the paused execution resumes at most once, since Step Functions refuses a used task token.
+    redelivers_approval = True
+
     def __init__(self, stepfunctions: StepFunctionsGateway, settings: Settings | None = None) -> None:
         self._sfn = stepfunctions
         self._settings = settings
